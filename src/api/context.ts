@@ -1,0 +1,20 @@
+/** What every v2 handler receives. */
+import type { Registry } from "../registry/registry.ts";
+
+export interface ApiOptions {
+  /** external base URL (no trailing slash), or "" to answer with paths only */
+  publicUrl: string;
+  maxManifestBytes: number;
+}
+
+export interface HandlerContext {
+  request: Request;
+  url: URL;
+  registry: Registry;
+  options: ApiOptions;
+}
+
+/** An absolute URL for `path` when a public URL is configured, else the path itself. */
+export function linkTo(options: ApiOptions, path: string): string {
+  return `${options.publicUrl}${path}`;
+}

@@ -1,0 +1,75 @@
+/** GET, HEAD, PUT and DELETE /v2/<name>/manifests/<reference> */
+import { formatDigest, parseDigest } from "../oci/digest.ts";
+import { bareMediaType, isIndexMediaType } from "../oci/media-types.ts";
+import type { StoredManifest } from "../registry/manifests.ts";
+import { methodNotAllowed } from "./blobs.ts";
+import { readLimitedBody } from "./body.ts";
+import { type HandlerContext, linkTo } from "./context.ts";
+import { manifestReference, repositoryName } from "./reference.ts";
+
+export async function handleManifest(ctx: HandlerContext, rawName: string, rawReference: string): Promise<Response> {
+  const name = repositoryName(rawName);
+  const reference = manifestReference(rawReference);
+  const { request } = ctx;
+  switch (request.method) {
+    case "GET":
+    case "HEAD": {
+      const stored = await ctx.registry.getManifest(name, reference);
+      const chosen = await negotiate(ctx, name, stored);
+      return manifestResponse(chosen, request.method === "HEAD");
+    }
+    case "PUT": {
+      const bytes = await readLimitedBody(request, ctx.options.maxManifestBytes);
+      const contentType = request.headers.get("content-type") ?? "";
+      const { digest, parsed } = await ctx.registry.putManifest(name, reference, bytes, contentType);
+      const headers: Record<string, string> = {
+        Location: linkTo(ctx.options, `/v2/${name}/manifests/${formatDigest(digest)}`),
+        "Docker-Content-Digest": formatDigest(digest),
+        "Content-Length": "0",
+      };
+      if (parsed.subject) headers["OCI-Subject"] = parsed.subject.digest;
+      return new Response(null, { status: 201, headers });
+    }
+    case "DELETE":
+      await ctx.registry.deleteManifest(name, reference);
+      return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
+    default:
+      throw methodNotAllowed(request.method, "GET, HEAD, PUT, DELETE");
+  }
+}
+
+function manifestResponse(manifest: StoredManifest, headOnly: boolean): Response {
+  const digest = formatDigest(manifest.digest);
+  return new Response(headOnly ? null : (manifest.bytes as Uint8Array<ArrayBuffer>), {
+    status: 200,
+    headers: {
+      "Content-Type": manifest.mediaType,
+      "Content-Length": String(manifest.bytes.byteLength),
+      "Docker-Content-Digest": digest,
+      ETag: `"${digest}"`,
+    },
+  });
+}
+
+/**
+ * Serves the stored manifest unless the client lists Accept types that exclude an index:
+ * then, as Distribution does for old clients, the linux/amd64 image it lists, if present.
+ */
+async function negotiate(ctx: HandlerContext, name: string, stored: StoredManifest): Promise<StoredManifest> {
+  const accepted = ctx.request.headers
+    .get("accept")
+    ?.split(",")
+    .map(bareMediaType)
+    .filter((type) => type !== "");
+  if (!accepted?.length || accepted.includes("*/*") || accepted.includes(stored.mediaType)) return stored;
+  if (!isIndexMediaType(stored.mediaType)) return stored;
+  const amd64 = stored.parsed.manifests.find(
+    (m) => m.platform?.os === "linux" && m.platform.architecture === "amd64" && accepted.includes(m.mediaType),
+  );
+  if (!amd64) return stored;
+  try {
+    return await ctx.registry.getManifest(name, { digest: parseDigest(amd64.digest) });
+  } catch {
+    return stored;
+  }
+}

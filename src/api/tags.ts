@@ -1,0 +1,61 @@
+/** GET /v2/<name>/tags/list and GET /v2/_catalog, both paginated with n and last. */
+import type { HandlerContext } from "./context.ts";
+import { linkTo } from "./context.ts";
+import { RegistryError } from "./errors.ts";
+import { methodNotAllowed } from "./blobs.ts";
+import { repositoryName } from "./reference.ts";
+import { upperBound } from "../registry/catalog.ts";
+
+/** Upper bound on one page, so a request cannot ask for an unbounded answer. */
+export const MAX_PAGE = 10_000;
+const DEFAULT_CATALOG_PAGE = 1000;
+
+interface Page {
+  limit: number;
+  last: string | null;
+}
+
+function readPage(url: URL, defaultLimit: number): Page {
+  const n = url.searchParams.get("n");
+  let limit = defaultLimit;
+  if (n !== null) {
+    if (!/^\d{1,9}$/.test(n)) {
+      throw new RegistryError("PAGINATION_NUMBER_INVALID", {
+        message: `Invalid page size n="${n.slice(0, 20)}": a whole number from 0 to ${MAX_PAGE}`,
+        detail: { n: n.slice(0, 20) },
+      });
+    }
+    limit = Math.min(Number(n), MAX_PAGE);
+  }
+  return { limit, last: url.searchParams.get("last") };
+}
+
+function pageResponse(ctx: HandlerContext, body: object, nextPath: string | null): Response {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (nextPath !== null) headers.Link = `<${linkTo(ctx.options, nextPath)}>; rel="next"`;
+  return new Response(ctx.request.method === "HEAD" ? null : JSON.stringify(body), { status: 200, headers });
+}
+
+function assertRead(ctx: HandlerContext): void {
+  if (ctx.request.method !== "GET" && ctx.request.method !== "HEAD") throw methodNotAllowed(ctx.request.method, "GET, HEAD");
+}
+
+export async function handleTags(ctx: HandlerContext, rawName: string): Promise<Response> {
+  assertRead(ctx);
+  const name = repositoryName(rawName);
+  const all = await ctx.registry.tags(name);
+  const { limit, last } = readPage(ctx.url, MAX_PAGE);
+  const start = last === null ? 0 : upperBound(all, last);
+  const tags = all.slice(start, start + limit);
+  const more = start + limit < all.length && tags.length > 0;
+  const next = more ? `/v2/${name}/tags/list?n=${limit}&last=${encodeURIComponent(tags[tags.length - 1] as string)}` : null;
+  return pageResponse(ctx, { name, tags }, next);
+}
+
+export async function handleCatalog(ctx: HandlerContext): Promise<Response> {
+  assertRead(ctx);
+  const { limit, last } = readPage(ctx.url, DEFAULT_CATALOG_PAGE);
+  const page = await ctx.registry.catalog.page(limit, last);
+  const next = page.next === null ? null : `/v2/_catalog?n=${limit}&last=${encodeURIComponent(page.next)}`;
+  return pageResponse(ctx, { repositories: page.names }, next);
+}

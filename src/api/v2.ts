@@ -1,0 +1,60 @@
+/** Dispatches a /v2/ request to its handler and turns every failure into the spec's envelope. */
+import type { Logger } from "../log.ts";
+import type { Registry } from "../registry/registry.ts";
+import { handleBlob } from "./blobs.ts";
+import type { ApiOptions, HandlerContext } from "./context.ts";
+import { errorResponse, RegistryError } from "./errors.ts";
+import { handleManifest } from "./manifests.ts";
+import { handleReferrers } from "./referrers.ts";
+import { parseRoute } from "./route.ts";
+import { handleCatalog, handleTags } from "./tags.ts";
+import { handleUpload, handleUploadStart } from "./uploads.ts";
+
+export function createV2Handler(registry: Registry, options: ApiOptions, log: Logger) {
+  return async function handleV2(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    let response: Response;
+    try {
+      response = await dispatch({ request, url, registry, options });
+    } catch (error) {
+      if (!(error instanceof RegistryError)) {
+        log("error", "request failed", { method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
+      }
+      const registryError =
+        error instanceof RegistryError
+          ? error
+          : new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" });
+      response = errorResponse(registryError, request.method);
+    }
+    response.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+    return response;
+  };
+}
+
+async function dispatch(ctx: HandlerContext): Promise<Response> {
+  const route = parseRoute(ctx.url.pathname);
+  if (route === null) {
+    throw new RegistryError("NOT_FOUND", { message: `No registry endpoint at ${ctx.url.pathname.slice(0, 200)}` });
+  }
+  switch (route.kind) {
+    case "base":
+      return new Response(ctx.request.method === "HEAD" ? null : "{}", {
+        status: 200,
+        headers: { "Content-Type": "application/json", "Content-Length": "2" },
+      });
+    case "catalog":
+      return handleCatalog(ctx);
+    case "tags":
+      return handleTags(ctx, route.name);
+    case "manifest":
+      return handleManifest(ctx, route.name, route.reference);
+    case "uploads":
+      return handleUploadStart(ctx, route.name);
+    case "upload":
+      return handleUpload(ctx, route.name, route.id);
+    case "blob":
+      return handleBlob(ctx, route.name, route.digest);
+    case "referrers":
+      return handleReferrers(ctx, route.name, route.digest);
+  }
+}

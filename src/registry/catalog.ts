@@ -1,0 +1,92 @@
+/**
+ * The repository catalog. Distribution walks the whole tree on every call; Berth walks it
+ * once (lazily, so start-up stays fast), keeps the sorted names in memory and adds to them
+ * as manifests are pushed. The tree stays the source of truth: a restart rebuilds it.
+ */
+import type { StorageDriver } from "../storage/driver.ts";
+import { paths } from "../storage/paths.ts";
+import { compareBytes } from "./manifests.ts";
+
+export interface RepositoryEntry {
+  name: string;
+  /** the repository has manifests (Distribution's test for listing it) */
+  hasManifests: boolean;
+  hasUploads: boolean;
+}
+
+/** Every repository directory below the root, depth first; bounded by the tree itself. */
+export async function* walkRepositories(driver: StorageDriver): AsyncGenerator<RepositoryEntry> {
+  const root = paths.repositoriesRoot();
+  const pending: string[] = [""];
+  while (pending.length > 0) {
+    const name = pending.pop() as string;
+    const children = await driver.list(name === "" ? root : `${root}/${name}`);
+    if (name !== "" && (children.includes("_manifests") || children.includes("_uploads") || children.includes("_layers"))) {
+      yield { name, hasManifests: children.includes("_manifests"), hasUploads: children.includes("_uploads") };
+    }
+    for (const child of children) {
+      if (!child.startsWith("_")) pending.push(name === "" ? child : `${name}/${child}`);
+    }
+  }
+}
+
+export interface CatalogPage {
+  names: string[];
+  /** the last name of this page when more remain */
+  next: string | null;
+}
+
+export class Catalog {
+  private names: string[] | null = null;
+  private building: Promise<string[]> | null = null;
+  // names pushed while the first walk runs, which it may already have passed
+  private readonly addedDuringBuild = new Set<string>();
+
+  constructor(private readonly driver: StorageDriver) {}
+
+  async page(limit: number, last: string | null): Promise<CatalogPage> {
+    const names = await this.all();
+    const start = last === null ? 0 : upperBound(names, last);
+    const slice = names.slice(start, start + limit);
+    const more = start + limit < names.length;
+    return { names: slice, next: more && slice.length > 0 ? (slice[slice.length - 1] as string) : null };
+  }
+
+  async all(): Promise<string[]> {
+    if (this.names) return this.names;
+    this.building ??= this.build();
+    return this.building;
+  }
+
+  /** Records a repository that just received a manifest. */
+  add(name: string): void {
+    if (!this.names) {
+      if (this.building) this.addedDuringBuild.add(name);
+      return; // not built yet: the walk will find it
+    }
+    const index = upperBound(this.names, name);
+    if (this.names[index - 1] !== name) this.names.splice(index, 0, name);
+  }
+
+  private async build(): Promise<string[]> {
+    const found: string[] = [];
+    for await (const entry of walkRepositories(this.driver)) if (entry.hasManifests) found.push(entry.name);
+    for (const name of this.addedDuringBuild) if (!found.includes(name)) found.push(name);
+    this.addedDuringBuild.clear();
+    this.names = found.sort(compareBytes);
+    this.building = null;
+    return this.names;
+  }
+}
+
+/** First index whose name is greater than `value` in a sorted array. */
+export function upperBound(sorted: readonly string[], value: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((sorted[mid] as string) <= value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}

@@ -1,0 +1,29 @@
+/** Link files: small files holding a digest, as Distribution writes them. */
+import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
+import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
+
+export async function readLink(driver: StorageDriver, path: string): Promise<Digest | null> {
+  try {
+    const text = new TextDecoder().decode(await driver.getContent(path)).trim();
+    return parseDigest(text);
+  } catch (error) {
+    if (error instanceof PathNotFoundError) return null;
+    // A damaged link (e.g. a torn write by another tool) reads as absent rather than a 500.
+    if (error instanceof Error && error.name === "RegistryError") return null;
+    throw error;
+  }
+}
+
+export async function writeLink(driver: StorageDriver, path: string, digest: Digest): Promise<void> {
+  await driver.putContent(path, formatDigest(digest));
+}
+
+export async function exists(driver: StorageDriver, path: string): Promise<boolean> {
+  try {
+    await driver.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof PathNotFoundError) return false;
+    throw error;
+  }
+}

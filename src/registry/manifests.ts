@@ -1,0 +1,189 @@
+/**
+ * Manifests and tags of a repository. Manifest bytes are stored as blobs, exactly as
+ * received; a revision link puts them in the repository and a tag link names them.
+ */
+import { RegistryError } from "../api/errors.ts";
+import { type Digest, digestOf, formatDigest, parseDigest } from "../oci/digest.ts";
+import { isForeignLayer, type ManifestMediaType } from "../oci/media-types.ts";
+import { type ParsedManifest, parseManifest } from "../oci/manifest.ts";
+import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
+import { paths } from "../storage/paths.ts";
+import type { BlobStore } from "./blobs.ts";
+import { exists, readLink, writeLink } from "./links.ts";
+import type { ReferrersIndex } from "./referrers.ts";
+
+export interface StoredManifest {
+  digest: Digest;
+  bytes: Uint8Array;
+  mediaType: ManifestMediaType;
+  parsed: ParsedManifest;
+}
+
+export interface PutResult {
+  digest: Digest;
+  parsed: ParsedManifest;
+}
+
+/** A reference is a tag or a digest; callers have validated its grammar. */
+export type Reference = { tag: string } | { digest: Digest };
+
+export class ManifestStore {
+  // Manifests are content-addressed and immutable, so parsed copies can be cached by digest.
+  private readonly cache = new Map<string, StoredManifest>();
+  private static readonly CACHE_LIMIT = 2048;
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+    private readonly referrers: ReferrersIndex,
+  ) {}
+
+  /**
+   * Validates and stores a manifest, then points the tag at it.
+   * @throws RegistryError MANIFEST_INVALID, DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN
+   */
+  async put(repository: string, reference: Reference, bytes: Uint8Array, contentType: string): Promise<PutResult> {
+    const parsed = parseManifest(bytes, contentType);
+    const algorithm = "digest" in reference ? reference.digest.algorithm : "sha256";
+    const digest = digestOf(bytes, algorithm);
+    if ("digest" in reference && reference.digest.hex !== digest.hex) {
+      throw new RegistryError("DIGEST_INVALID", {
+        message: `Manifest digest ${formatDigest(digest)} does not match ${formatDigest(reference.digest)}`,
+        detail: { digest: formatDigest(reference.digest) },
+      });
+    }
+    await this.assertReferencesPresent(repository, parsed);
+    await this.storeBytes(digest, bytes);
+    await writeLink(this.driver, paths.manifestRevisionLink(repository, digest), digest);
+    if (parsed.subject) await this.referrers.add(repository, parseDigest(parsed.subject.digest), digest, bytes.byteLength, parsed);
+    if ("tag" in reference) await this.tag(repository, reference.tag, digest);
+    return { digest, parsed };
+  }
+
+  /** @throws RegistryError MANIFEST_UNKNOWN */
+  async get(repository: string, reference: Reference): Promise<StoredManifest> {
+    const digest = await this.resolve(repository, reference);
+    if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) throw this.unknown(reference);
+    return (await this.load(digest)) ?? this.missing(reference);
+  }
+
+  /** The digest a reference names in this repository. @throws RegistryError MANIFEST_UNKNOWN */
+  async resolve(repository: string, reference: Reference): Promise<Digest> {
+    if ("digest" in reference) return reference.digest;
+    const digest = await readLink(this.driver, paths.tagCurrentLink(repository, reference.tag));
+    if (!digest) throw this.unknown(reference);
+    return digest;
+  }
+
+  /** Deletes a manifest and every tag pointing at it. @throws RegistryError MANIFEST_UNKNOWN */
+  async delete(repository: string, digest: Digest): Promise<string[]> {
+    if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) {
+      throw this.unknown({ digest });
+    }
+    const removedTags: string[] = [];
+    for (const tag of await this.tags(repository)) {
+      const current = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
+      if (current && formatDigest(current) === formatDigest(digest)) {
+        await this.driver.delete(paths.tagDir(repository, tag));
+        removedTags.push(tag);
+      }
+    }
+    const stored = await this.load(digest);
+    await this.driver.delete(paths.manifestRevisionDir(repository, digest));
+    if (stored?.parsed.subject) await this.referrers.remove(repository, parseDigest(stored.parsed.subject.digest), digest);
+    return removedTags;
+  }
+
+  /** Removes a tag only; the manifest stays reachable by digest. @throws RegistryError MANIFEST_UNKNOWN */
+  async deleteTag(repository: string, tag: string): Promise<Digest> {
+    const digest = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
+    if (!digest) throw this.unknown({ tag });
+    await this.driver.delete(paths.tagDir(repository, tag));
+    return digest;
+  }
+
+  /** Tag names in lexical (byte) order. */
+  async tags(repository: string): Promise<string[]> {
+    const names = await this.driver.list(paths.tagsRoot(repository));
+    return names.sort(compareBytes);
+  }
+
+  async repositoryExists(repository: string): Promise<boolean> {
+    return exists(this.driver, paths.manifestsRoot(repository));
+  }
+
+  private async tag(repository: string, tag: string, digest: Digest): Promise<void> {
+    await writeLink(this.driver, paths.tagIndexLink(repository, tag, digest), digest);
+    await writeLink(this.driver, paths.tagCurrentLink(repository, tag), digest);
+  }
+
+  private async storeBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
+    if ((await this.blobs.dataSize(digest)) !== null) return;
+    await this.driver.putContent(paths.blobData(digest), bytes);
+  }
+
+  private async load(digest: Digest): Promise<StoredManifest | null> {
+    const key = formatDigest(digest);
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.driver.getContent(paths.blobData(digest));
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return null;
+      throw error;
+    }
+    let parsed: ParsedManifest;
+    try {
+      parsed = parseManifest(bytes, "");
+    } catch {
+      return null; // bytes under a revision link that are not a manifest we serve
+    }
+    const stored: StoredManifest = { digest, bytes, mediaType: parsed.mediaType, parsed };
+    if (this.cache.size >= ManifestStore.CACHE_LIMIT) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(key, stored);
+    return stored;
+  }
+
+  private async assertReferencesPresent(repository: string, parsed: ParsedManifest): Promise<void> {
+    for (const blob of parsed.blobs) {
+      if (isForeignLayer(blob.mediaType) && blob.urls?.length) continue;
+      const digest = parseDigest(blob.digest);
+      if (!(await this.blobs.isLinked(repository, digest)) || (await this.blobs.dataSize(digest)) === null) {
+        throw new RegistryError("MANIFEST_BLOB_UNKNOWN", {
+          message: `Blob ${blob.digest} referenced by the manifest is not in repository ${repository}; push it first`,
+          detail: { digest: blob.digest },
+        });
+      }
+    }
+    for (const child of parsed.manifests) {
+      const digest = parseDigest(child.digest);
+      if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) {
+        throw new RegistryError("MANIFEST_BLOB_UNKNOWN", {
+          message: `Manifest ${child.digest} listed in the index is not in repository ${repository}; push it first`,
+          detail: { digest: child.digest },
+        });
+      }
+    }
+  }
+
+  private unknown(reference: Reference): RegistryError {
+    const name = "tag" in reference ? reference.tag : formatDigest(reference.digest);
+    return new RegistryError("MANIFEST_UNKNOWN", {
+      message: `Manifest ${name} is not known to this repository`,
+      detail: "tag" in reference ? { tag: reference.tag } : { digest: name },
+    });
+  }
+
+  private missing(reference: Reference): never {
+    throw this.unknown(reference);
+  }
+}
+
+/** Lexical order by code unit, as the spec's "lexical" means (not locale order). */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

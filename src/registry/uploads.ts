@@ -1,0 +1,223 @@
+/**
+ * Upload sessions: data streams to `_uploads/<id>/data` while it is hashed, so a finished
+ * upload is verified without reading the blob again. Sessions live on disk and survive a
+ * restart; the running hash is kept in memory and rebuilt from the data after a restart.
+ */
+import { RegistryError } from "../api/errors.ts";
+import { type Digest, formatDigest } from "../oci/digest.ts";
+import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
+import { paths } from "../storage/paths.ts";
+import type { BlobStore } from "./blobs.ts";
+import { KeyedLock } from "./keyed-lock.ts";
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface RunningHash {
+  hasher: Bun.CryptoHasher;
+  /** how many bytes of the data file the hasher has seen */
+  bytes: number;
+}
+
+export interface ContentRange {
+  start: number;
+  end: number;
+}
+
+export class UploadStore {
+  private readonly hashes = new Map<string, RunningHash>();
+  private readonly locks = new KeyedLock();
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  async start(repository: string): Promise<string> {
+    const id = crypto.randomUUID();
+    await this.driver.putContent(paths.uploadStartedAt(repository, id), new Date().toISOString());
+    await this.driver.putContent(paths.uploadData(repository, id), new Uint8Array());
+    this.hashes.set(id, { hasher: new Bun.CryptoHasher("sha256"), bytes: 0 });
+    return id;
+  }
+
+  /** Bytes received so far. @throws RegistryError BLOB_UPLOAD_UNKNOWN */
+  async offset(repository: string, id: string): Promise<number> {
+    this.assertId(id);
+    try {
+      return (await this.driver.stat(paths.uploadData(repository, id))).size;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) throw this.unknown(id);
+      throw error;
+    }
+  }
+
+  /**
+   * Appends a chunk. With a Content-Range, the chunk must start at the current offset.
+   * @returns the new offset
+   * @throws RegistryError RANGE_INVALID (data unchanged), BLOB_UPLOAD_UNKNOWN, BLOB_UPLOAD_INVALID
+   */
+  async append(
+    repository: string,
+    id: string,
+    body: ReadableStream<Uint8Array> | null,
+    range: ContentRange | null,
+  ): Promise<number> {
+    return this.locks.run(id, async () => {
+      const offset = await this.offset(repository, id);
+      if (range && range.start !== offset) {
+        throw new RegistryError("RANGE_INVALID", {
+          message: `Chunk starts at ${range.start} but the upload has ${offset} bytes`,
+          headers: this.rangeHeaders(repository, id, offset),
+        });
+      }
+      return this.write(repository, id, body, range ? range.end - range.start + 1 : null);
+    });
+  }
+
+  /**
+   * Appends an optional last chunk, verifies the digest and moves the data into the blob
+   * store, linked into the repository. On a wrong digest the upload is discarded.
+   * @returns the blob's size
+   */
+  async complete(
+    repository: string,
+    id: string,
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+  ): Promise<number> {
+    return this.locks.run(id, async () => {
+      await this.offset(repository, id);
+      const size = await this.write(repository, id, body, null, true);
+      const actual = await this.finalDigest(repository, id, digest.algorithm);
+      if (actual !== digest.hex) {
+        await this.discard(repository, id);
+        throw new RegistryError("DIGEST_INVALID", {
+          message: `Upload digest ${digest.algorithm}:${actual} does not match ${formatDigest(digest)}`,
+          detail: { digest: formatDigest(digest) },
+        });
+      }
+      if ((await this.blobs.dataSize(digest)) === null) {
+        await this.driver.move(paths.uploadData(repository, id), paths.blobData(digest));
+      }
+      await this.blobs.link(repository, digest);
+      await this.discard(repository, id);
+      return size;
+    });
+  }
+
+  async cancel(repository: string, id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      await this.offset(repository, id);
+      await this.discard(repository, id);
+    });
+  }
+
+  /** Range and Location headers for an upload at `offset`. */
+  rangeHeaders(repository: string, id: string, offset: number): Record<string, string> {
+    return {
+      Range: `0-${Math.max(offset - 1, 0)}`,
+      "Docker-Upload-UUID": id,
+      Location: `/v2/${repository}/blobs/uploads/${id}`,
+    };
+  }
+
+  /** Removes uploads of `repository` started before `cutoff`; returns how many. */
+  async purgeOlderThan(repository: string, cutoff: Date): Promise<number> {
+    let purged = 0;
+    for (const id of await this.driver.list(paths.uploadsRoot(repository))) {
+      const started = await this.startedAt(repository, id);
+      if (started === null || started < cutoff) {
+        if (this.locks.isBusy(id)) continue;
+        await this.discard(repository, id);
+        purged++;
+      }
+    }
+    return purged;
+  }
+
+  private async startedAt(repository: string, id: string): Promise<Date | null> {
+    try {
+      const text = new TextDecoder().decode(await this.driver.getContent(paths.uploadStartedAt(repository, id)));
+      const date = new Date(text.trim());
+      return Number.isNaN(date.getTime()) ? null : date;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  private async write(
+    repository: string,
+    id: string,
+    body: ReadableStream<Uint8Array> | null,
+    expectedLength: number | null,
+    durable = false,
+  ): Promise<number> {
+    const path = paths.uploadData(repository, id);
+    const hash = await this.runningHash(repository, id);
+    const writer = await this.driver.writer(path);
+    const start = writer.size;
+    try {
+      if (body) {
+        for await (const chunk of body) {
+          writer.write(chunk);
+          hash.hasher.update(chunk);
+          hash.bytes += chunk.byteLength;
+        }
+      }
+      if (durable) await writer.commit();
+    } catch (error) {
+      this.hashes.delete(id); // rebuilt from the data on the next request
+      throw new RegistryError("BLOB_UPLOAD_INVALID", {
+        message: `Upload body could not be read: ${(error as Error).message}`,
+      });
+    } finally {
+      await writer.close();
+    }
+    const written = writer.size - start;
+    if (expectedLength !== null && written !== expectedLength) {
+      throw new RegistryError("BLOB_UPLOAD_INVALID", {
+        message: `Content-Range announced ${expectedLength} bytes but the body had ${written}`,
+      });
+    }
+    return writer.size;
+  }
+
+  /** The hash of the data so far, rebuilt from disk after a restart or a failed chunk. */
+  private async runningHash(repository: string, id: string): Promise<RunningHash> {
+    const size = await this.offset(repository, id);
+    const known = this.hashes.get(id);
+    if (known && known.bytes === size) return known;
+    const rebuilt: RunningHash = { hasher: new Bun.CryptoHasher("sha256"), bytes: 0 };
+    for await (const chunk of this.driver.blob(paths.uploadData(repository, id)).stream()) {
+      rebuilt.hasher.update(chunk);
+      rebuilt.bytes += chunk.byteLength;
+    }
+    this.hashes.set(id, rebuilt);
+    return rebuilt;
+  }
+
+  private async finalDigest(repository: string, id: string, algorithm: Digest["algorithm"]): Promise<string> {
+    if (algorithm === "sha256") return (await this.runningHash(repository, id)).hasher.digest("hex");
+    // sha512 uploads are rare: hash them once at the end rather than twice while streaming.
+    const hasher = new Bun.CryptoHasher(algorithm);
+    for await (const chunk of this.driver.blob(paths.uploadData(repository, id)).stream()) hasher.update(chunk);
+    return hasher.digest("hex");
+  }
+
+  private async discard(repository: string, id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.driver.delete(paths.uploadDir(repository, id));
+  }
+
+  private assertId(id: string): void {
+    if (!UPLOAD_ID.test(id)) throw this.unknown(id);
+  }
+
+  private unknown(id: string): RegistryError {
+    return new RegistryError("BLOB_UPLOAD_UNKNOWN", {
+      message: `Upload ${id.slice(0, 64)} is not known (finished, cancelled or purged)`,
+      detail: { uuid: id.slice(0, 64) },
+    });
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Starts a real Berth process on a free loopback port with a fresh data directory.
+ *
+ * Uses the compiled binary named by BERTH_BIN (tests/run.sh builds dist/berth and sets it),
+ * else runs the sources with the current Bun. Every wait is bounded.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+export const repoRoot = resolve(import.meta.dir, "../..");
+
+export interface BerthProcess {
+  url: string;
+  /** host:port, as docker and skopeo name the registry */
+  host: string;
+  port: number;
+  /** storage root (Distribution's rootdirectory) */
+  root: string;
+  proc: Subprocess;
+  /** output captured so far (stdout + stderr) */
+  output(): string;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** reuse a storage root (e.g. after a restart); a fresh temp dir otherwise */
+  root?: string;
+  env?: Record<string, string>;
+  args?: string[];
+  port?: number;
+}
+
+export async function freePort(): Promise<number> {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = server.port;
+  server.stop(true);
+  if (port === undefined) throw new Error("No free port");
+  return port;
+}
+
+export function tempDir(prefix = "berth-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function berthCommand(): string[] {
+  const bin = process.env.BERTH_BIN;
+  return bin ? [resolve(bin)] : [process.execPath, join(repoRoot, "src/main.ts")];
+}
+
+export async function startBerth(options: StartOptions = {}): Promise<BerthProcess> {
+  const root = options.root ?? tempDir();
+  const port = options.port ?? (await freePort());
+  const host = `127.0.0.1:${port}`;
+  const chunks: string[] = [];
+  const proc = Bun.spawn([...berthCommand(), ...(options.args ?? ["serve"])], {
+    cwd: root,
+    env: {
+      ...process.env,
+      BERTH_HTTP_ADDR: host,
+      BERTH_STORAGE_ROOT: root,
+      ...options.env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  void collect(proc.stdout, chunks);
+  void collect(proc.stderr, chunks);
+  const url = `http://${host}`;
+  await waitForReady(url, proc, chunks);
+  return {
+    url,
+    host,
+    port,
+    root,
+    proc,
+    output: () => chunks.join(""),
+    async stop() {
+      proc.kill("SIGTERM");
+      await Promise.race([proc.exited, Bun.sleep(5000)]);
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    async kill9() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, chunks: string[]): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
+}
+
+async function waitForReady(url: string, proc: Subprocess, chunks: string[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) {
+      throw new Error(`Berth exited with ${proc.exitCode} before it was ready:\n${chunks.join("")}`);
+    }
+    try {
+      const res = await fetch(`${url}/v2/`);
+      if (res.status === 200 || res.status === 401) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(50);
+  }
+  proc.kill("SIGKILL");
+  throw new Error(`Berth did not answer on ${url} within 15 s:\n${chunks.join("")}`);
+}
+
+export function removeDir(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}
