@@ -4,6 +4,7 @@
  */
 import { Elysia } from "elysia";
 import type { ApiOptions } from "./api/context.ts";
+import { errorResponse, RegistryError } from "./api/errors.ts";
 import { createV2Handler } from "./api/v2.ts";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./registry/registry.ts";
@@ -38,6 +39,14 @@ export function createApp({ registry, options, log }: AppDeps) {
     return Response.json({ status: ok ? "ok" : "storage not writable", storage: ok }, { status: ok ? 200 : 503 });
   });
   return new Elysia()
+    .onError(({ code, request }) => {
+      if (code === "NOT_FOUND") {
+        const error = new RegistryError("NOT_FOUND", { message: `No endpoint at ${new URL(request.url).pathname.slice(0, 200)}` });
+        return errorResponse(error, request.method);
+      }
+      log("error", "unhandled", { code: String(code) });
+      return errorResponse(new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" }), request.method);
+    })
     .all("/v2", ({ request }) => handleV2(request), { parse: "none" })
     .all("/v2/*", ({ request }) => handleV2(request), { parse: "none" })
     .get("/healthz", ({ request }) => handleHealth(request));

@@ -40,6 +40,8 @@ export async function serve(configFile: string | undefined): Promise<void> {
     // Layers are streamed to disk, so there is no reason to cap a body's size in memory terms.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 120,
+    // Elysia turns reusePort on; two registries on one port would split requests silently.
+    reusePort: false,
   });
   log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root });
   const stopPurge = schedulePurge(registry, config, log);

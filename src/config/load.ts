@@ -55,6 +55,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (first) {
     const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
     const where = path ? ` in ${path}` : "";
+    if (first.message === "Unexpected property") throw new ConfigError(`Unknown config key "${key}"${where}`);
     const expected = first.schema.description ? ` (${first.schema.description})` : "";
     throw new ConfigError(`Invalid config key "${key}"${where}: ${first.message}${expected}; got ${JSON.stringify(first.value)}`);
   }
