@@ -1,11 +1,13 @@
 /**
- * createApp wires the HTTP surface: /v2/ (the registry API), /healthz, and one log line per
- * request. It does not listen; main.ts (or a test) does.
+ * createApp wires the HTTP surface: /v2/ (the registry API), /healthz, plugin routes under
+ * /api/, and one log line per request. It does not listen; main.ts (or a test) does.
  */
 import { Elysia } from "elysia";
 import type { ApiOptions } from "./api/context.ts";
 import { errorResponse, RegistryError } from "./api/errors.ts";
 import { createV2Handler } from "./api/v2.ts";
+import type { RequestInfo } from "./hooks/types.ts";
+import type { PluginRoutes } from "./hooks/routes.ts";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./registry/registry.ts";
 
@@ -13,31 +15,40 @@ export interface AppDeps {
   registry: Registry;
   options: ApiOptions;
   log: Logger;
+  routes: PluginRoutes;
 }
 
-export function createApp({ registry, options, log }: AppDeps) {
+type Handler = (request: Request, info: RequestInfo) => Promise<Response>;
+type AddressOf = (request: Request) => string;
+
+export function createApp({ registry, options, log, routes }: AppDeps) {
   const v2 = createV2Handler(registry, options, log);
-  const logged = (handler: (request: Request) => Promise<Response>) => async (request: Request) => {
+
+  /** Request id, client address, security headers and the access log line, for every route. */
+  const observed = (handler: Handler) => async (request: Request, addressOf: AddressOf) => {
     const started = performance.now();
-    const id = request.headers.get("x-request-id") ?? crypto.randomUUID();
-    const response = await handler(request);
-    response.headers.set("X-Request-Id", id);
+    const info = requestInfo(request, addressOf(request));
+    const response = await handler(request, info);
+    response.headers.set("X-Request-Id", info.id);
     response.headers.set("X-Content-Type-Options", "nosniff");
     log("info", "request", {
-      id,
+      id: info.id,
       method: request.method,
       path: new URL(request.url).pathname,
       status: response.status,
       bytes: Number(response.headers.get("content-length") ?? 0),
       ms: Math.round((performance.now() - started) * 10) / 10,
+      addr: info.addr,
     });
     return response;
   };
-  const handleV2 = logged(v2);
-  const handleHealth = logged(async () => {
+  const handleV2 = observed(v2);
+  const handleHealth = observed(async () => {
     const ok = await registry.healthy();
     return Response.json({ status: ok ? "ok" : "storage not writable", storage: ok }, { status: ok ? 200 : 503 });
   });
+  const handleApi = observed(async (request) => routes.handle(request));
+
   return new Elysia()
     .onError(({ code, request }) => {
       if (code === "NOT_FOUND") {
@@ -47,9 +58,26 @@ export function createApp({ registry, options, log }: AppDeps) {
       log("error", "unhandled", { code: String(code) });
       return errorResponse(new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" }), request.method);
     })
-    .all("/v2", ({ request }) => handleV2(request), { parse: "none" })
-    .all("/v2/*", ({ request }) => handleV2(request), { parse: "none" })
-    .get("/healthz", ({ request }) => handleHealth(request));
+    .all("/v2", ({ request, server }) => handleV2(request, addressFrom(server)), { parse: "none" })
+    .all("/v2/*", ({ request, server }) => handleV2(request, addressFrom(server)), { parse: "none" })
+    .all("/api/*", ({ request, server }) => handleApi(request, addressFrom(server)), { parse: "none" })
+    .get("/healthz", ({ request, server }) => handleHealth(request, addressFrom(server)));
+}
+
+function addressFrom(server: { requestIP(request: Request): { address: string } | null } | null): AddressOf {
+  return (request) => server?.requestIP(request)?.address ?? "";
+}
+
+function requestInfo(request: Request, addr: string): RequestInfo {
+  const headers = request.headers;
+  return {
+    id: headers.get("x-request-id")?.slice(0, 128) ?? crypto.randomUUID(),
+    addr,
+    host: headers.get("host") ?? "",
+    method: request.method,
+    useragent: headers.get("user-agent") ?? "",
+    actor: "",
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -10,11 +10,11 @@ export async function handleBlob(ctx: HandlerContext, rawName: string, rawDigest
   const digest = parseDigest(rawDigest);
   const method = ctx.request.method;
   if (method === "DELETE") {
-    await ctx.registry.deleteBlob(name, digest);
+    await ctx.registry.deleteBlob(name, digest, ctx.info);
     return new Response(null, { status: 202, headers: { "Docker-Content-Digest": formatDigest(digest), "Content-Length": "0" } });
   }
   if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, "GET, HEAD, DELETE");
-  const blob = await ctx.registry.statBlob(name, digest);
+  const blob = await ctx.registry.statBlob(name, digest, ctx.info, method === "GET");
   const headers: Record<string, string> = {
     "Content-Type": "application/octet-stream",
     "Docker-Content-Digest": formatDigest(digest),

@@ -1,4 +1,5 @@
 /** What every v2 handler receives. */
+import type { RequestInfo } from "../hooks/types.ts";
 import type { Registry } from "../registry/registry.ts";
 
 export interface ApiOptions {
@@ -12,6 +13,8 @@ export interface HandlerContext {
   url: URL;
   registry: Registry;
   options: ApiOptions;
+  /** who asked, for hooks and events */
+  info: RequestInfo;
 }
 
 /** An absolute URL for `path` when a public URL is configured, else the path itself. */

@@ -14,14 +14,14 @@ export async function handleManifest(ctx: HandlerContext, rawName: string, rawRe
   switch (request.method) {
     case "GET":
     case "HEAD": {
-      const stored = await ctx.registry.getManifest(name, reference);
+      const stored = await ctx.registry.getManifest(name, reference, ctx.info, request.method === "GET");
       const chosen = await negotiate(ctx, name, stored);
       return manifestResponse(chosen, request.method === "HEAD");
     }
     case "PUT": {
       const bytes = await readLimitedBody(request, ctx.options.maxManifestBytes);
       const contentType = request.headers.get("content-type") ?? "";
-      const { digest, parsed } = await ctx.registry.putManifest(name, reference, bytes, contentType);
+      const { digest, parsed } = await ctx.registry.putManifest(name, reference, bytes, contentType, ctx.info);
       const headers: Record<string, string> = {
         Location: linkTo(ctx.options, `/v2/${name}/manifests/${formatDigest(digest)}`),
         "Docker-Content-Digest": formatDigest(digest),
@@ -31,7 +31,7 @@ export async function handleManifest(ctx: HandlerContext, rawName: string, rawRe
       return new Response(null, { status: 201, headers });
     }
     case "DELETE":
-      await ctx.registry.deleteManifest(name, reference);
+      await ctx.registry.deleteManifest(name, reference, ctx.info);
       return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
     default:
       throw methodNotAllowed(request.method, "GET, HEAD, PUT, DELETE");
@@ -68,7 +68,7 @@ async function negotiate(ctx: HandlerContext, name: string, stored: StoredManife
   );
   if (!amd64) return stored;
   try {
-    return await ctx.registry.getManifest(name, { digest: parseDigest(amd64.digest) });
+    return await ctx.registry.getManifest(name, { digest: parseDigest(amd64.digest) }, ctx.info, false);
   } catch {
     return stored;
   }

@@ -16,13 +16,13 @@ export async function handleUploadStart(ctx: HandlerContext, rawName: string): P
   if (mount !== null && from !== null) {
     const digest = parseDigest(mount);
     assertRepositoryName(from);
-    if (await ctx.registry.mountBlob(name, digest, from)) return blobCreated(ctx, name, formatDigest(digest));
+    if (await ctx.registry.mountBlob(name, digest, from, ctx.info)) return blobCreated(ctx, name, formatDigest(digest));
   }
   const monolithicDigest = params.get("digest");
   const id = await ctx.registry.startUpload(name);
   if (monolithicDigest !== null) {
     const digest = parseDigest(monolithicDigest);
-    await ctx.registry.completeUpload(name, id, digest, ctx.request.body);
+    await ctx.registry.completeUpload(name, id, digest, ctx.request.body, ctx.info);
     return blobCreated(ctx, name, formatDigest(digest));
   }
   return uploadAccepted(ctx, name, id, 0);
@@ -42,7 +42,7 @@ export async function handleUpload(ctx: HandlerContext, rawName: string, id: str
       const digest = requiredDigestParam(ctx.url);
       const range = parseContentRange(request.headers.get("content-range"));
       if (range) await ctx.registry.appendUpload(name, id, request.body, range);
-      await ctx.registry.completeUpload(name, id, digest, range ? null : request.body);
+      await ctx.registry.completeUpload(name, id, digest, range ? null : request.body, ctx.info);
       return blobCreated(ctx, name, formatDigest(digest));
     }
     case "GET":

@@ -1,4 +1,5 @@
 /** Dispatches a /v2/ request to its handler and turns every failure into the spec's envelope. */
+import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
 import { handleBlob } from "./blobs.ts";
@@ -11,11 +12,11 @@ import { handleCatalog, handleTags } from "./tags.ts";
 import { handleUpload, handleUploadStart } from "./uploads.ts";
 
 export function createV2Handler(registry: Registry, options: ApiOptions, log: Logger) {
-  return async function handleV2(request: Request): Promise<Response> {
+  return async function handleV2(request: Request, info: RequestInfo): Promise<Response> {
     const url = new URL(request.url);
     let response: Response;
     try {
-      response = await dispatch({ request, url, registry, options });
+      response = await dispatch({ request, url, registry, options, info });
     } catch (error) {
       if (!(error instanceof RegistryError)) {
         log("error", "request failed", { method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });

@@ -1,13 +1,18 @@
-/** `berth serve`: load the configuration, open storage, listen. */
+/** `berth serve`: load the configuration, open storage, start plugins, listen. */
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { createApp } from "../app.ts";
-import { loadConfig } from "../config/load.ts";
+import { configPath, loadConfig } from "../config/load.ts";
 import { type Config, parseDuration } from "../config/schema.ts";
+import { HookBus } from "../hooks/bus.ts";
+import { startPlugins } from "../hooks/plugins.ts";
+import { PluginRoutes } from "../hooks/routes.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { Registry } from "../registry/registry.ts";
 import { FilesystemDriver } from "../storage/filesystem.ts";
 import { VERSION } from "../version.ts";
+import { configuredPlugins } from "./plugins.ts";
 
 export interface ListenAddress {
   hostname: string;
@@ -23,17 +28,19 @@ export function parseListenAddress(addr: string): ListenAddress {
 }
 
 export async function serve(configFile: string | undefined): Promise<void> {
-  const config = loadConfig(configFile === undefined ? {} : { path: configFile });
+  const loadOptions = configFile === undefined ? {} : { path: configFile };
+  const config = loadConfig(loadOptions);
   const log = createLogger(config.log);
   const address = parseListenAddress(config.http.addr);
   const root = resolve(config.storage.root);
   mkdirSync(root, { recursive: true });
-  const registry = new Registry(new FilesystemDriver(root), { deleteEnabled: config.storage.delete });
-  const app = createApp({
-    registry,
-    options: { publicUrl: config.http.public_url.replace(/\/+$/, ""), maxManifestBytes: config.limits.max_manifest_bytes },
-    log,
-  });
+  const publicUrl = config.http.public_url.replace(/\/+$/, "");
+  const bus = new HookBus({ timeoutMs: parseDuration(config.hooks.timeout), onFailure: config.hooks.on_failure }, log);
+  const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
+  const registry = new Registry(new FilesystemDriver(root), { deleteEnabled: config.storage.delete }, bus, source);
+  const routes = new PluginRoutes();
+  const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, configPath(loadOptions)));
+  const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes });
   app.listen({
     hostname: address.hostname,
     port: address.port,
@@ -43,12 +50,13 @@ export async function serve(configFile: string | undefined): Promise<void> {
     // Elysia turns reusePort on; two registries on one port would split requests silently.
     reusePort: false,
   });
-  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root });
+  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root, plugins: plugins.names.join(",") });
   const stopPurge = schedulePurge(registry, config, log);
   const shutdown = async (signal: string) => {
     log("info", "shutting down", { signal });
     stopPurge();
     await app.stop();
+    await plugins.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

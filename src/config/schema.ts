@@ -39,6 +39,27 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    hooks: Type.Object(
+      {
+        timeout: Duration("5s", "longest wait for one before-hook"),
+        on_failure: Type.Union([Type.Literal("deny"), Type.Literal("allow")], {
+          default: "deny",
+          description: "what a before-hook that fails or times out means: deny or allow",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    plugins: Type.Array(
+      Type.Object(
+        { path: Type.String({ minLength: 1, description: "a TypeScript plugin file, relative to the config file" }) },
+        { additionalProperties: true, description: "other keys are handed to the plugin as its options" },
+      ),
+      { default: [] },
+    ),
+    webhook: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: "webhook notifications (checked by the webhook plugin)",
+    }),
     log: Type.Object(
       {
         format: Type.Union([Type.Literal("text"), Type.Literal("json")], { default: "text", description: "text or json" }),

@@ -19,7 +19,10 @@ export interface StoredManifest {
   parsed: ParsedManifest;
 }
 
-export interface PutResult {
+export interface PreparedManifest {
+  repository: string;
+  reference: Reference;
+  bytes: Uint8Array;
   digest: Digest;
   parsed: ParsedManifest;
 }
@@ -39,10 +42,10 @@ export class ManifestStore {
   ) {}
 
   /**
-   * Validates and stores a manifest, then points the tag at it.
+   * Validates a manifest without storing anything: grammar, digest, referenced content.
    * @throws RegistryError MANIFEST_INVALID, DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN
    */
-  async put(repository: string, reference: Reference, bytes: Uint8Array, contentType: string): Promise<PutResult> {
+  async prepare(repository: string, reference: Reference, bytes: Uint8Array, contentType: string): Promise<PreparedManifest> {
     const parsed = parseManifest(bytes, contentType);
     const algorithm = "digest" in reference ? reference.digest.algorithm : "sha256";
     const digest = digestOf(bytes, algorithm);
@@ -53,11 +56,16 @@ export class ManifestStore {
       });
     }
     await this.assertReferencesPresent(repository, parsed);
+    return { repository, reference, bytes, digest, parsed };
+  }
+
+  /** Stores a prepared manifest, then points the tag at it; durable when it resolves. */
+  async store(manifest: PreparedManifest): Promise<void> {
+    const { repository, reference, bytes, digest, parsed } = manifest;
     await this.storeBytes(digest, bytes);
     await writeLink(this.driver, paths.manifestRevisionLink(repository, digest), digest);
     if (parsed.subject) await this.referrers.add(repository, parseDigest(parsed.subject.digest), digest, bytes.byteLength, parsed);
     if ("tag" in reference) await this.tag(repository, reference.tag, digest);
-    return { digest, parsed };
   }
 
   /** @throws RegistryError MANIFEST_UNKNOWN */
@@ -76,22 +84,18 @@ export class ManifestStore {
   }
 
   /** Deletes a manifest and every tag pointing at it. @throws RegistryError MANIFEST_UNKNOWN */
-  async delete(repository: string, digest: Digest): Promise<string[]> {
+  async delete(repository: string, digest: Digest): Promise<StoredManifest | null> {
     if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) {
       throw this.unknown({ digest });
     }
-    const removedTags: string[] = [];
     for (const tag of await this.tags(repository)) {
       const current = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
-      if (current && formatDigest(current) === formatDigest(digest)) {
-        await this.driver.delete(paths.tagDir(repository, tag));
-        removedTags.push(tag);
-      }
+      if (current && formatDigest(current) === formatDigest(digest)) await this.driver.delete(paths.tagDir(repository, tag));
     }
     const stored = await this.load(digest);
     await this.driver.delete(paths.manifestRevisionDir(repository, digest));
     if (stored?.parsed.subject) await this.referrers.remove(repository, parseDigest(stored.parsed.subject.digest), digest);
-    return removedTags;
+    return stored;
   }
 
   /** Removes a tag only; the manifest stays reachable by digest. @throws RegistryError MANIFEST_UNKNOWN */

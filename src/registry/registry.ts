@@ -1,21 +1,27 @@
 /**
  * The registry's rules, above storage and below HTTP: what may be read, written and deleted
- * in a repository. The API layer calls only this.
+ * in a repository, which before-hooks are asked and which events follow. The API layer
+ * calls only this; plugins reach it only through the hook bus.
  */
 import { RegistryError } from "../api/errors.ts";
-import type { Digest } from "../oci/digest.ts";
+import { type Digest, formatDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
+import type { HookBus } from "../hooks/bus.ts";
+import { buildEvent, type EventSource, type EventTarget } from "../hooks/events.ts";
+import type { BeforeHookContext, EventAction, RequestInfo } from "../hooks/types.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { Catalog, walkRepositories } from "./catalog.ts";
-import { ManifestStore, type PutResult, type Reference, type StoredManifest } from "./manifests.ts";
+import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
 import { ReferrersIndex } from "./referrers.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
 
 export interface RegistryOptions {
   deleteEnabled: boolean;
 }
+
+const BLOB_MEDIA_TYPE = "application/octet-stream";
 
 export class Registry {
   readonly blobs: BlobStore;
@@ -27,6 +33,8 @@ export class Registry {
   constructor(
     readonly driver: StorageDriver,
     private readonly options: RegistryOptions,
+    private readonly hooks: HookBus,
+    private readonly source: EventSource,
   ) {
     this.blobs = new BlobStore(driver);
     this.uploads = new UploadStore(driver, this.blobs);
@@ -35,13 +43,19 @@ export class Registry {
     this.catalog = new Catalog(driver);
   }
 
-  statBlob(repository: string, digest: Digest): Promise<BlobInfo> {
-    return this.blobs.stat(repository, digest);
+  /** HEAD (no hook) or GET (asks blob.get) of a blob linked into the repository. */
+  async statBlob(repository: string, digest: Digest, request: RequestInfo, forDownload: boolean): Promise<BlobInfo> {
+    const blob = await this.blobs.stat(repository, digest);
+    if (forDownload) await this.ask({ hook: "blob.get", repository, digest: formatDigest(digest), request });
+    return blob;
   }
 
-  async deleteBlob(repository: string, digest: Digest): Promise<void> {
+  async deleteBlob(repository: string, digest: Digest, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
+    const blob = await this.blobs.stat(repository, digest);
+    await this.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
     await this.blobs.unlink(repository, digest);
+    this.announce("delete", this.blobTarget(repository, digest, blob.size), request);
   }
 
   startUpload(repository: string): Promise<string> {
@@ -56,8 +70,15 @@ export class Registry {
     return this.uploads.append(repository, id, body, range);
   }
 
-  completeUpload(repository: string, id: string, digest: Digest, body: ReadableStream<Uint8Array> | null): Promise<number> {
-    return this.uploads.complete(repository, id, digest, body);
+  async completeUpload(
+    repository: string,
+    id: string,
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+    request: RequestInfo,
+  ): Promise<void> {
+    const size = await this.uploads.complete(repository, id, digest, body);
+    this.announce("push", this.blobTarget(repository, digest, size), request);
   }
 
   cancelUpload(repository: string, id: string): Promise<void> {
@@ -68,26 +89,76 @@ export class Registry {
    * Links a blob from `from` into `repository` when `from` has it.
    * @returns false when the source does not have it (the caller then starts a normal upload)
    */
-  async mountBlob(repository: string, digest: Digest, from: string): Promise<boolean> {
-    if (!(await this.blobs.isLinked(from, digest)) || (await this.blobs.dataSize(digest)) === null) return false;
+  async mountBlob(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
+    if (!(await this.blobs.isLinked(from, digest))) return false;
+    const size = await this.blobs.dataSize(digest);
+    if (size === null) return false;
+    await this.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
     await this.blobs.link(repository, digest);
+    this.announce("mount", { ...this.blobTarget(repository, digest, size), fromRepository: from }, request);
     return true;
   }
 
-  async putManifest(repository: string, reference: Reference, bytes: Uint8Array, contentType: string): Promise<PutResult> {
-    const result = await this.manifests.put(repository, reference, bytes, contentType);
+  async putManifest(
+    repository: string,
+    reference: Reference,
+    bytes: Uint8Array,
+    contentType: string,
+    request: RequestInfo,
+  ): Promise<PreparedManifest> {
+    const manifest = await this.manifests.prepare(repository, reference, bytes, contentType);
+    const tag = "tag" in reference ? reference.tag : undefined;
+    if (this.hooks.wants("manifest.put")) {
+      const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
+      await this.ask({
+        hook: "manifest.put",
+        repository,
+        ...(tag === undefined ? {} : { tag }),
+        digest: formatDigest(manifest.digest),
+        mediaType: manifest.parsed.mediaType,
+        manifest: { bytes, json },
+        request,
+      });
+    }
+    await this.manifests.store(manifest);
     this.catalog.add(repository);
-    return result;
+    const target = this.manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength);
+    this.announce("push", tag === undefined ? target : { ...target, tag }, request);
+    return manifest;
   }
 
-  getManifest(repository: string, reference: Reference): Promise<StoredManifest> {
-    return this.manifests.get(repository, reference);
+  /** HEAD asks manifest.get too (it reveals the digest) but only a GET is a pull event. */
+  async getManifest(repository: string, reference: Reference, request: RequestInfo, isPull: boolean): Promise<StoredManifest> {
+    const manifest = await this.manifests.get(repository, reference);
+    const tag = "tag" in reference ? reference.tag : undefined;
+    await this.ask({
+      hook: "manifest.get",
+      repository,
+      ...(tag === undefined ? {} : { tag }),
+      digest: formatDigest(manifest.digest),
+      mediaType: manifest.mediaType,
+      request,
+    });
+    if (isPull) {
+      const target = this.manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength);
+      this.announce("pull", tag === undefined ? target : { ...target, tag }, request);
+    }
+    return manifest;
   }
 
-  async deleteManifest(repository: string, reference: Reference): Promise<void> {
+  async deleteManifest(repository: string, reference: Reference, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
-    if ("tag" in reference) await this.manifests.deleteTag(repository, reference.tag);
-    else await this.manifests.delete(repository, reference.digest);
+    if ("tag" in reference) {
+      const digest = await this.manifests.resolve(repository, reference);
+      await this.ask({ hook: "tag.delete", repository, tag: reference.tag, digest: formatDigest(digest), request });
+      await this.manifests.deleteTag(repository, reference.tag);
+      this.announce("delete", { ...this.manifestTarget(repository, digest, "", 0), tag: reference.tag }, request);
+      return;
+    }
+    const existing = await this.manifests.get(repository, reference);
+    await this.ask({ hook: "manifest.delete", repository, digest: formatDigest(existing.digest), mediaType: existing.mediaType, request });
+    await this.manifests.delete(repository, reference.digest);
+    this.announce("delete", this.manifestTarget(repository, existing.digest, existing.mediaType, existing.bytes.byteLength), request);
   }
 
   /** @throws RegistryError NAME_UNKNOWN for a repository with no manifests */
@@ -123,6 +194,24 @@ export class Registry {
     } catch {
       return false;
     }
+  }
+
+  private async ask(context: BeforeHookContext): Promise<void> {
+    if (this.hooks.wants(context.hook)) await this.hooks.before(context);
+  }
+
+  private announce(action: EventAction, target: EventTarget, request: RequestInfo): void {
+    this.hooks.emit(buildEvent(this.source, action, target, request));
+  }
+
+  private blobTarget(repository: string, digest: Digest, size: number): EventTarget {
+    const d = formatDigest(digest);
+    return { mediaType: BLOB_MEDIA_TYPE, digest: d, size, repository, path: `/v2/${repository}/blobs/${d}` };
+  }
+
+  private manifestTarget(repository: string, digest: Digest, mediaType: string, size: number): EventTarget {
+    const d = formatDigest(digest);
+    return { mediaType, digest: d, size, repository, path: `/v2/${repository}/manifests/${d}` };
   }
 
   private assertDeleteEnabled(): void {

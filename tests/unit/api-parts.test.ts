@@ -49,7 +49,7 @@ describe("error table", () => {
       TOOMANYREQUESTS: 429, RANGE_INVALID: 416,
     };
     for (const [code, status] of Object.entries(expected)) {
-      expect(ERROR_CODES[code as keyof typeof ERROR_CODES].status).toBe(status);
+      expect(ERROR_CODES[code as keyof typeof ERROR_CODES].status as number).toBe(status);
     }
   });
   test("the envelope carries code, message and detail; HEAD has no body", async () => {

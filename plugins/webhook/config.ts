@@ -1,0 +1,66 @@
+/** The [webhook] section of registry.toml: endpoints, filters, format and retry policy. */
+import { type Static, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { ConfigError } from "../../src/config/load.ts";
+
+const Duration = (defaultValue: string, description: string) =>
+  Type.String({ default: defaultValue, pattern: "^\\d+(ms|s|m|h|d)$", description });
+
+export const RetrySchema = Type.Object(
+  {
+    backoff: Duration("1s", "first retry delay; doubles each attempt, with jitter"),
+    max_backoff: Duration("5m", "longest delay between attempts"),
+    max_attempts: Type.Integer({ default: 20, minimum: 0, description: "attempts before dead-lettering; 0 = no limit" }),
+    max_age: Duration("24h", "dead-letter an event still undelivered after this long"),
+  },
+  { default: {}, additionalProperties: false },
+);
+
+export const EndpointSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, pattern: "^[A-Za-z0-9._-]+$", description: "unique endpoint name" }),
+    url: Type.String({ pattern: "^https?://", description: "http(s) URL that receives POSTs" }),
+    headers: Type.Record(Type.String(), Type.String(), { default: {}, description: "extra request headers" }),
+    secret: Type.String({ default: "", description: "HMAC-SHA256 key for X-Berth-Signature; empty = unsigned" }),
+    actions: Type.Array(Type.Union([Type.Literal("push"), Type.Literal("pull"), Type.Literal("delete"), Type.Literal("mount")]), {
+      default: ["push", "pull", "delete", "mount"],
+      description: "which actions to send",
+    }),
+    repositories: Type.Array(Type.String(), { default: ["**"], description: "repository globs (* within a component, ** across)" }),
+    ignored_media_types: Type.Array(Type.String(), { default: [], description: "target media types not to send" }),
+    timeout: Duration("10s", "per-request timeout"),
+    format: Type.Union([Type.Literal("distribution"), Type.Literal("cloudevents")], {
+      default: "distribution",
+      description: "distribution (events envelope) or cloudevents (structured JSON)",
+    }),
+    retry: RetrySchema,
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookSchema = Type.Object(
+  { endpoints: Type.Array(EndpointSchema, { default: [] }) },
+  { default: {}, additionalProperties: false },
+);
+
+export type WebhookConfig = Static<typeof WebhookSchema>;
+export type EndpointConfig = Static<typeof EndpointSchema>;
+
+/** Applies defaults and checks the section. @throws ConfigError naming the key */
+export function validateWebhookConfig(raw: unknown): WebhookConfig {
+  const value = Value.Default(WebhookSchema, structuredClone(raw ?? {}));
+  const first = Value.Errors(WebhookSchema, value).First();
+  if (first) {
+    const key = `webhook${first.path.replace(/\/(\d+)/g, "[$1]").replaceAll("/", ".")}`;
+    if (first.message === "Unexpected property") throw new ConfigError(`Unknown config key "${key}"`);
+    const expected = first.schema.description ? ` (${first.schema.description})` : "";
+    throw new ConfigError(`Invalid config key "${key}": ${first.message}${expected}; got ${JSON.stringify(first.value)}`);
+  }
+  const config = value as WebhookConfig;
+  const names = new Set<string>();
+  for (const [i, endpoint] of config.endpoints.entries()) {
+    if (names.has(endpoint.name)) throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].name": "${endpoint.name}" is used twice`);
+    names.add(endpoint.name);
+  }
+  return config;
+}

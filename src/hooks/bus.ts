@@ -1,0 +1,110 @@
+/**
+ * The hook bus: before-hooks are awaited in registration order and may veto, each within a
+ * time limit and with a failure mode; events are handed to listeners after the response
+ * path has moved on, so a slow or broken listener never delays or fails a request.
+ */
+import { RegistryError } from "../api/errors.ts";
+import type { Logger } from "../log.ts";
+import {
+  type BeforeHook,
+  type BeforeHookContext,
+  type BeforeHookName,
+  type BeforeHookOptions,
+  type EventAction,
+  type EventListener,
+  HookDenial,
+  type RegistryEvent,
+} from "./types.ts";
+
+export interface HookDefaults {
+  timeoutMs: number;
+  onFailure: "deny" | "allow";
+}
+
+interface RegisteredHook {
+  plugin: string;
+  fn: BeforeHook;
+  timeoutMs: number;
+  onFailure: "deny" | "allow";
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+export class HookBus {
+  private readonly hooks = new Map<BeforeHookName, RegisteredHook[]>();
+  private readonly listeners: Array<{ plugin: string; action: EventAction | "*"; fn: EventListener }> = [];
+
+  constructor(
+    private readonly defaults: HookDefaults,
+    private readonly log: Logger,
+  ) {}
+
+  addBefore(plugin: string, hook: BeforeHookName, fn: BeforeHook, options: BeforeHookOptions = {}): void {
+    const list = this.hooks.get(hook) ?? [];
+    list.push({
+      plugin,
+      fn,
+      timeoutMs: options.timeoutMs ?? this.defaults.timeoutMs,
+      onFailure: options.onFailure ?? this.defaults.onFailure,
+    });
+    this.hooks.set(hook, list);
+  }
+
+  addListener(plugin: string, action: EventAction | "*", fn: EventListener): void {
+    this.listeners.push({ plugin, action, fn });
+  }
+
+  /** True when some plugin asks to see `hook` (lets the core skip building the context). */
+  wants(hook: BeforeHookName): boolean {
+    return (this.hooks.get(hook)?.length ?? 0) > 0;
+  }
+
+  /** @throws RegistryError DENIED when a hook denies, or fails with on_failure = "deny" */
+  async before(context: BeforeHookContext): Promise<void> {
+    for (const hook of this.hooks.get(context.hook) ?? []) {
+      let timer: Timer | undefined;
+      try {
+        const outcome = await Promise.race([
+          Promise.resolve().then(() => hook.fn(context)),
+          new Promise<typeof TIMED_OUT>((resolve) => {
+            timer = setTimeout(() => resolve(TIMED_OUT), hook.timeoutMs);
+          }),
+        ]);
+        if (outcome === TIMED_OUT) this.failed(hook, context, `timed out after ${hook.timeoutMs} ms`);
+      } catch (error) {
+        // by name too: a plugin file may bring its own copy of the class
+        if (error instanceof HookDenial || (error instanceof Error && error.name === "HookDenial")) {
+          throw new RegistryError("DENIED", { message: error.message, detail: { plugin: hook.plugin, hook: context.hook } });
+        }
+        if (error instanceof RegistryError) throw error;
+        this.failed(hook, context, error instanceof Error ? error.message : String(error));
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  /** Queues the event for every listener of its action; returns at once. */
+  emit(event: RegistryEvent): void {
+    for (const listener of this.listeners) {
+      if (listener.action !== "*" && listener.action !== event.action) continue;
+      setImmediate(() => {
+        Promise.resolve()
+          .then(() => listener.fn(event))
+          .catch((error: unknown) =>
+            this.log("error", "event listener failed", { plugin: listener.plugin, action: event.action, error: String(error) }),
+          );
+      });
+    }
+  }
+
+  private failed(hook: RegisteredHook, context: BeforeHookContext, reason: string): void {
+    this.log("warn", "before-hook failed", { plugin: hook.plugin, hook: context.hook, reason, mode: hook.onFailure });
+    if (hook.onFailure === "deny") {
+      throw new RegistryError("DENIED", {
+        message: `Plugin ${hook.plugin} could not check this request (${reason}); denied by its failure mode`,
+        detail: { plugin: hook.plugin, hook: context.hook },
+      });
+    }
+  }
+}
