@@ -1,6 +1,6 @@
 /**
  * The registry's error codes: each registered once with its HTTP status and default message,
- * as in the OCI distribution spec (plus Distribution's RANGE_INVALID, TAG_INVALID and
+ * as in the OCI distribution spec (plus Distribution's RANGE_INVALID and
  * PAGINATION_NUMBER_INVALID). Handlers throw RegistryError; the API layer renders the envelope.
  */
 export const ERROR_CODES = {
@@ -14,7 +14,6 @@ export const ERROR_CODES = {
   NAME_INVALID: { status: 400, message: "Invalid repository name" },
   NAME_UNKNOWN: { status: 404, message: "Repository name not known to registry" },
   SIZE_INVALID: { status: 400, message: "Provided length did not match content length" },
-  TAG_INVALID: { status: 400, message: "Invalid tag" },
   UNAUTHORIZED: { status: 401, message: "Authentication required" },
   DENIED: { status: 403, message: "Requested access to the resource is denied" },
   UNSUPPORTED: { status: 405, message: "The operation is unsupported" },

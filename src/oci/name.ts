@@ -27,10 +27,10 @@ export function isValidTag(tag: string): boolean {
   return TAG.test(tag);
 }
 
-/** @throws RegistryError TAG_INVALID (Distribution's code) unless `tag` is a valid tag. */
+/** @throws RegistryError MANIFEST_INVALID (the spec's table has no tag code) unless `tag` is valid. */
 export function assertTag(tag: string): void {
   if (!isValidTag(tag)) {
-    throw new RegistryError("TAG_INVALID", {
+    throw new RegistryError("MANIFEST_INVALID", {
       message: `Invalid tag "${tag.slice(0, 140)}": up to 128 of [A-Za-z0-9_.-], not starting with . or -`,
       detail: { tag: tag.slice(0, 140) },
     });

@@ -79,13 +79,13 @@ export class Catalog {
   }
 }
 
-/** First index whose name is greater than `value` in a sorted array. */
-export function upperBound(sorted: readonly string[], value: string): number {
+/** First index whose name sorts after `value` in an array sorted by `compare`. */
+export function upperBound(sorted: readonly string[], value: string, compare = compareBytes): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if ((sorted[mid] as string) <= value) low = mid + 1;
+    if (compare(sorted[mid] as string, value) <= 0) low = mid + 1;
     else high = mid;
   }
   return low;

@@ -106,10 +106,10 @@ export class ManifestStore {
     return digest;
   }
 
-  /** Tag names in lexical (byte) order. */
+  /** Tag names in the spec's lexical order (case-insensitive, then by byte to be total). */
   async tags(repository: string): Promise<string[]> {
     const names = await this.driver.list(paths.tagsRoot(repository));
-    return names.sort(compareBytes);
+    return names.sort(compareTags);
   }
 
   async repositoryExists(repository: string): Promise<boolean> {
@@ -187,7 +187,12 @@ export class ManifestStore {
   }
 }
 
-/** Lexical order by code unit, as the spec's "lexical" means (not locale order). */
+/** Order by code unit (not locale order): repository names are lowercase already. */
 export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The spec's tag order: "lexical (i.e. case-insensitive alphanumeric)"; bytes break ties. */
+export function compareTags(a: string, b: string): number {
+  return compareBytes(a.toLowerCase(), b.toLowerCase()) || compareBytes(a, b);
 }

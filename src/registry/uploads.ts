@@ -165,20 +165,24 @@ export class UploadStore {
           hash.bytes += chunk.byteLength;
         }
       }
+      const written = writer.size - start;
+      if (expectedLength !== null && written !== expectedLength) {
+        // the chunk is refused whole, so the upload stays as it was before it
+        writer.truncate(start);
+        this.hashes.delete(id);
+        throw new RegistryError("BLOB_UPLOAD_INVALID", {
+          message: `Content-Range announced ${expectedLength} bytes but the body had ${written}`,
+        });
+      }
       if (durable) await writer.commit();
     } catch (error) {
       this.hashes.delete(id); // rebuilt from the data on the next request
+      if (error instanceof RegistryError) throw error;
       throw new RegistryError("BLOB_UPLOAD_INVALID", {
         message: `Upload body could not be read: ${(error as Error).message}`,
       });
     } finally {
       await writer.close();
-    }
-    const written = writer.size - start;
-    if (expectedLength !== null && written !== expectedLength) {
-      throw new RegistryError("BLOB_UPLOAD_INVALID", {
-        message: `Content-Range announced ${expectedLength} bytes but the body had ${written}`,
-      });
     }
     return writer.size;
   }

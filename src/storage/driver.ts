@@ -20,6 +20,8 @@ export interface FileInfo {
 export interface FileWriter {
   readonly size: number;
   write(chunk: Uint8Array): void;
+  /** drops everything written after `size` (a chunk that turned out wrong) */
+  truncate(size: number): void;
   /** flush and fsync: after it resolves, the bytes survive a crash */
   commit(): Promise<void>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@
  * Filesystem storage driver. Every write that must survive a crash goes to a temporary
  * file, is fsynced, renamed into place, and the directory is fsynced.
  */
-import { closeSync, fsync, openSync, writeSync } from "node:fs";
+import { closeSync, fsync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type FileInfo, type FileWriter, PathNotFoundError, type StorageDriver } from "./driver.ts";
@@ -124,6 +124,12 @@ class FilesystemWriter implements FileWriter {
       offset += writeSync(this.fd, chunk, offset, chunk.byteLength - offset);
     }
     this.size += chunk.byteLength;
+  }
+
+  truncate(size: number): void {
+    if (this.fd === null) throw new Error(`Writer for ${this.path} is closed`);
+    ftruncateSync(this.fd, size);
+    this.size = size;
   }
 
   async commit(): Promise<void> {

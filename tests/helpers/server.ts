@@ -116,3 +116,27 @@ async function waitForReady(url: string, proc: Subprocess, chunks: string[]): Pr
 export function removeDir(path: string): void {
   rmSync(path, { recursive: true, force: true });
 }
+
+/**
+ * Wraps a test body so that, when it fails, the error also carries the tail of the output of the
+ * server(s) involved (Berth logs the details of a 500 there, not in the response).
+ * `servers` is called at failure time, so it sees restarted processes.
+ */
+export function withServerLog(
+  servers: () => ({ output(): string } | undefined)[],
+  body: () => Promise<void>,
+): () => Promise<void> {
+  return async () => {
+    try {
+      await body();
+    } catch (error) {
+      const logs = servers()
+        .map((server) => server?.output().trim().split("\n").slice(-40).join("\n") ?? "")
+        .filter((text) => text !== "");
+      if (logs.length > 0 && error instanceof Error) {
+        error.message += `\n--- server output (last lines)\n${logs.join("\n---\n")}`;
+      }
+      throw error;
+    }
+  };
+}

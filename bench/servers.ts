@@ -1,0 +1,148 @@
+/**
+ * Starts and stops the two registries on loopback, each on a free port with a fresh data
+ * directory, and times exec -> first 200 on /v2/.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { onInterrupt } from "./cleanup.ts";
+import type { BenchConfig } from "./config.ts";
+import type { TargetName } from "./types.ts";
+
+export interface RunningServer {
+  target: TargetName;
+  url: string;
+  /** host:port, as docker names the registry */
+  host: string;
+  pid: number;
+  /** the registry's storage root (empty at start) */
+  root: string;
+  /** milliseconds from spawn to the first 200 on /v2/ */
+  startMs: number;
+  /** tail of the server's stdout+stderr, for error messages */
+  logTail(): string;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+
+export async function freePort(): Promise<number> {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = server.port;
+  server.stop(true);
+  if (port === undefined) throw new Error("No free port");
+  return port;
+}
+
+/** Distribution's config: filesystem storage, deletes on, no blob-descriptor cache, quiet logs. */
+export function distributionConfig(root: string, addr: string): string {
+  return [
+    "version: 0.1",
+    "log:",
+    "  level: error",
+    "  accesslog:",
+    "    disabled: true",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${root}`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: ${addr}`,
+    "",
+  ].join("\n");
+}
+
+/** The caller's environment without variables that would reconfigure either registry. */
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("BERTH_") && !key.startsWith("REGISTRY_")) env[key] = value;
+  }
+  return env;
+}
+
+function command(target: TargetName, config: BenchConfig, dir: string, root: string, host: string): string[] {
+  if (target === "berth") return [...config.berthCommand, "serve"];
+  const configPath = join(dir, "config.yml");
+  writeFileSync(configPath, distributionConfig(root, host));
+  return [config.distributionBin, "serve", configPath];
+}
+
+/** Starts one registry with an empty storage root and waits (bounded) for 200 on /v2/. */
+export async function startServer(target: TargetName, config: BenchConfig): Promise<RunningServer> {
+  mkdirSync(config.workDir, { recursive: true });
+  const dir = mkdtempSync(join(config.workDir, `berth-bench-${target}-`));
+  const root = join(dir, "data");
+  mkdirSync(root);
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const logPath = join(dir, "stdout.log");
+  const errPath = join(dir, "stderr.log");
+  const argv = command(target, config, dir, root, host);
+  const env = { ...inheritedEnv(), BERTH_HTTP_ADDR: host, BERTH_STORAGE_ROOT: root, ...config.berthEnv };
+  const t0 = performance.now();
+  const proc = Bun.spawn(argv, { cwd: dir, env, stdin: "ignore", stdout: Bun.file(logPath), stderr: Bun.file(errPath) });
+  const forget = onInterrupt(() => {
+    proc.kill("SIGKILL");
+    if (!config.keep) rmSync(dir, { recursive: true, force: true });
+  });
+  const url = `http://${host}`;
+  const logTail = () => `${tail(logPath)}${tail(errPath)}`;
+  let startMs: number;
+  try {
+    startMs = (await waitReady(url, proc)) - t0;
+  } catch (error) {
+    await terminate(proc);
+    forget();
+    if (!config.keep) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${target} (${argv.join(" ")}) did not start: ${String(error)}\n${logTail()}`);
+  }
+  return {
+    target,
+    url,
+    host,
+    pid: proc.pid,
+    root,
+    startMs,
+    logTail,
+    async stop() {
+      await terminate(proc);
+      forget();
+      if (!config.keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls GET /v2/ every 2 ms; resolves with performance.now() of the first 200. */
+async function waitReady(url: string, proc: Subprocess): Promise<number> {
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`exited with code ${proc.exitCode}`);
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now();
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(2);
+  }
+  throw new Error(`no 200 on ${url}/v2/ within ${READY_TIMEOUT_MS} ms`);
+}
+
+async function terminate(proc: Subprocess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill("SIGTERM");
+  await Promise.race([proc.exited, Bun.sleep(5000)]);
+  if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+  await Promise.race([proc.exited, Bun.sleep(5000)]);
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, "utf8").slice(-2000);
+  } catch {
+    return "";
+  }
+}

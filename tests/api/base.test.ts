@@ -1,0 +1,117 @@
+/**
+ * Base endpoints: API version check, health, unknown routes and methods.
+ * Spec: distribution-spec v1.1 "Determining Support" (end-1) and the error envelope.
+ */
+import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { removeDir, startBerth, tempDir, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { call, type CallInit, expectAlive, expectAnyError, expectStatus, pushImage, raw, show, getManifest, waitFor, type PushedImage } from "../helpers/oci.ts";
+
+let berth: BerthProcess;
+
+/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
+function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
+  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
+}
+let image: PushedImage;
+
+beforeAll(async () => {
+  berth = await startBerth();
+  image = await pushImage(berth.url, "base/image", { tag: "v1" });
+}, 60_000);
+
+afterAll(async () => {
+  await berth?.stop();
+  if (berth !== undefined) removeDir(berth.root);
+});
+
+describe("base", () => {
+  test("GET /v2/ answers 200 {} with Docker-Distribution-API-Version: registry/2.0", async () => {
+    const res = await call(berth.url, "/v2/");
+    expectStatus(res, 200);
+    expect(res.headers.get("docker-distribution-api-version"), show(res)).toBe("registry/2.0");
+    expect(JSON.parse(res.text)).toEqual({});
+    expect(res.headers.get("content-type") ?? "", show(res)).toMatch(/^application\/json/);
+  });
+
+  test("HEAD /v2/ answers 200 with the API version header", async () => {
+    const res = await call(berth.url, "/v2/", { method: "HEAD" });
+    expectStatus(res, 200);
+    expect(res.headers.get("docker-distribution-api-version"), show(res)).toBe("registry/2.0");
+  });
+
+  test("GET /v2 without the trailing slash is not a server error", async () => {
+    const res = await call(berth.url, "/v2");
+    // Distribution redirects or answers; only a 5xx would be wrong
+    expect(res.status, show(res)).toBeLessThan(500);
+  });
+
+  test("GET /healthz answers 200 when storage is writable", async () => {
+    const res = await call(berth.url, "/healthz");
+    expectStatus(res, 200);
+  });
+
+  test("GET /healthz answers non-200 when storage is not writable, and 200 again once it is", async () => {
+    const parent = tempDir("berth-health-");
+    const root = join(parent, "root");
+    mkdirSync(root);
+    const sick = await startBerth({ root });
+    try {
+      expectStatus(await call(sick.url, "/healthz"), 200);
+      // replace the storage root by a regular file: nothing can be written under it
+      rmSync(root, { recursive: true, force: true });
+      writeFileSync(root, "not a directory");
+      const res = await call(sick.url, "/healthz");
+      expect(res.status, show(res)).not.toBe(200);
+      expect(res.status, show(res)).toBeGreaterThanOrEqual(500);
+      await expectAlive(sick);
+      rmSync(root, { force: true });
+      mkdirSync(root);
+      const healthy = await waitFor(async () => (await call(sick.url, "/healthz")).status === 200, 5_000);
+      expect(healthy, "healthz should recover once the root is writable again").toBe(true);
+    } finally {
+      await sick.stop();
+      removeDir(parent);
+    }
+  });
+
+  test("an unknown path under /v2/ answers 404", async () => {
+    const res = await call(berth.url, "/v2/base/image/nonsense/endpoint");
+    expectStatus(res, 404);
+  });
+
+  test("unknown methods on /v2/ answer 405 or 404 with the JSON error envelope, never 500", async () => {
+    for (const method of ["PUT", "POST", "DELETE", "PATCH"]) {
+      const init: CallInit = { method };
+      if (method !== "DELETE") init.body = "x";
+      const res = await call(berth.url, "/v2/", init);
+      expectAnyError(res, [404, 405]);
+    }
+    const weird = await raw(berth, "PROPFIND", "/v2/");
+    expectAnyError(weird, [404, 405]);
+    await expectAlive(berth);
+  });
+
+  test("unknown methods on /v2/_catalog answer 405 or 404 with the JSON error envelope", async () => {
+    for (const method of ["PUT", "POST", "DELETE", "PATCH"]) {
+      const res = await call(berth.url, "/v2/_catalog", { method });
+      expectAnyError(res, [404, 405]);
+    }
+    await expectAlive(berth);
+  });
+
+  test("a malformed HTTP request line does not crash the process", async () => {
+    const res = await raw(berth, "GET", "/v2/%zz%", {});
+    expect(res.status, show(res)).toBeGreaterThanOrEqual(400);
+    expect(res.status, show(res)).toBeLessThan(500);
+    await expectAlive(berth);
+  });
+
+  test("after every bad request the process is alive and earlier data is intact", async () => {
+    await expectAlive(berth);
+    const res = await getManifest(berth.url, "base/image", "v1");
+    expectStatus(res, 200);
+    expect(res.text).toBe(new TextDecoder().decode(image.bytes));
+  });
+});
