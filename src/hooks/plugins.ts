@@ -127,7 +127,7 @@ function createReader(registry: Registry, plugin: string): RegistryReader {
   const reference = (ref: string) => (looksLikeDigest(ref) ? { digest: parseDigest(ref) } : { tag: ref });
   return {
     repositories: () => registry.catalog.all().then((names) => [...names]),
-    tags: (repository) => registry.tags(repository),
+    tags: (repository) => registry.tags(repository).then((tags) => [...tags]),
     async manifest(repository, ref) {
       try {
         const m = await registry.manifests.get(repository, reference(ref));

@@ -5,7 +5,7 @@
  */
 import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
-import { compareBytes } from "./manifests.ts";
+import { compareBytes, upperBound } from "./sorted.ts";
 
 export interface RepositoryEntry {
   name: string;
@@ -77,16 +77,4 @@ export class Catalog {
     this.building = null;
     return this.names;
   }
-}
-
-/** First index whose name sorts after `value` in an array sorted by `compare`. */
-export function upperBound(sorted: readonly string[], value: string, compare = compareBytes): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (compare(sorted[mid] as string, value) <= 0) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }

@@ -9,6 +9,7 @@ import { type ParsedManifest, parseManifest } from "../oci/manifest.ts";
 import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
+import { compareBytes, compareTags, upperBound } from "./sorted.ts";
 import { exists, readLink, writeLink } from "./links.ts";
 import type { ReferrersIndex } from "./referrers.ts";
 
@@ -34,6 +35,9 @@ export class ManifestStore {
   // Manifests are content-addressed and immutable, so parsed copies can be cached by digest.
   private readonly cache = new Map<string, StoredManifest>();
   private static readonly CACHE_LIMIT = 2048;
+  // Sorted tag names per repository, read from disk once and kept in step with our own
+  // writes; Distribution reads and sorts the directory on every request.
+  private readonly tagLists = new Map<string, string[]>();
 
   constructor(
     private readonly driver: StorageDriver,
@@ -90,7 +94,10 @@ export class ManifestStore {
     }
     for (const tag of await this.tags(repository)) {
       const current = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
-      if (current && formatDigest(current) === formatDigest(digest)) await this.driver.delete(paths.tagDir(repository, tag));
+      if (current && formatDigest(current) === formatDigest(digest)) {
+        await this.driver.delete(paths.tagDir(repository, tag));
+        this.forgetTag(repository, tag);
+      }
     }
     const stored = await this.load(digest);
     await this.driver.delete(paths.manifestRevisionDir(repository, digest));
@@ -103,13 +110,22 @@ export class ManifestStore {
     const digest = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
     if (!digest) throw this.unknown({ tag });
     await this.driver.delete(paths.tagDir(repository, tag));
+    this.forgetTag(repository, tag);
     return digest;
   }
 
   /** Tag names in the spec's lexical order (case-insensitive, then by byte to be total). */
-  async tags(repository: string): Promise<string[]> {
+  async tags(repository: string): Promise<readonly string[]> {
+    const cached = this.tagLists.get(repository);
+    if (cached) return cached;
     const names = await this.driver.list(paths.tagsRoot(repository));
-    return names.sort(compareTags);
+    // sort on precomputed keys: 10,000 tags would otherwise lowercase each name ~28 times
+    const sorted = names
+      .map((name) => ({ name, key: name.toLowerCase() }))
+      .sort((a, b) => compareBytes(a.key, b.key) || compareBytes(a.name, b.name))
+      .map((entry) => entry.name);
+    this.tagLists.set(repository, sorted);
+    return sorted;
   }
 
   async repositoryExists(repository: string): Promise<boolean> {
@@ -119,6 +135,17 @@ export class ManifestStore {
   private async tag(repository: string, tag: string, digest: Digest): Promise<void> {
     await writeLink(this.driver, paths.tagIndexLink(repository, tag, digest), digest);
     await writeLink(this.driver, paths.tagCurrentLink(repository, tag), digest);
+    const cached = this.tagLists.get(repository);
+    if (cached) {
+      const index = upperBound(cached, tag, compareTags);
+      if (cached[index - 1] !== tag) cached.splice(index, 0, tag);
+    }
+  }
+
+  private forgetTag(repository: string, tag: string): void {
+    const cached = this.tagLists.get(repository);
+    const index = cached?.indexOf(tag) ?? -1;
+    if (cached && index >= 0) cached.splice(index, 1);
   }
 
   private async storeBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
@@ -185,14 +212,4 @@ export class ManifestStore {
   private missing(reference: Reference): never {
     throw this.unknown(reference);
   }
-}
-
-/** Order by code unit (not locale order): repository names are lowercase already. */
-export function compareBytes(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The spec's tag order: "lexical (i.e. case-insensitive alphanumeric)"; bytes break ties. */
-export function compareTags(a: string, b: string): number {
-  return compareBytes(a.toLowerCase(), b.toLowerCase()) || compareBytes(a, b);
 }

@@ -162,7 +162,7 @@ export class Registry {
   }
 
   /** @throws RegistryError NAME_UNKNOWN for a repository with no manifests */
-  async tags(repository: string): Promise<string[]> {
+  async tags(repository: string): Promise<readonly string[]> {
     if (!(await this.manifests.repositoryExists(repository))) {
       throw new RegistryError("NAME_UNKNOWN", {
         message: `Repository ${repository} is not known to this registry`,
@@ -188,7 +188,7 @@ export class Registry {
   /** Writes and removes a probe file: can we still store data? */
   async healthy(): Promise<boolean> {
     try {
-      await this.driver.putContent(paths.healthProbe(), new Date().toISOString());
+      await this.driver.putContent(paths.healthProbe(), new Date().toISOString(), { durable: false });
       await this.driver.delete(paths.healthProbe());
       return true;
     } catch {

@@ -34,8 +34,9 @@ export class UploadStore {
 
   async start(repository: string): Promise<string> {
     const id = crypto.randomUUID();
-    await this.driver.putContent(paths.uploadStartedAt(repository, id), new Date().toISOString());
-    await this.driver.putContent(paths.uploadData(repository, id), new Uint8Array());
+    // Not fsynced: nothing is promised about an upload until its data is committed.
+    await this.driver.putContent(paths.uploadStartedAt(repository, id), new Date().toISOString(), { durable: false });
+    await this.driver.putContent(paths.uploadData(repository, id), new Uint8Array(), { durable: false });
     this.hashes.set(id, { hasher: new Bun.CryptoHasher("sha256"), bytes: 0 });
     return id;
   }

@@ -30,8 +30,11 @@ export interface FileWriter {
 export interface StorageDriver {
   /** @throws PathNotFoundError */
   getContent(path: string): Promise<Uint8Array>;
-  /** atomic (readers see the old or the new content) and durable when it resolves */
-  putContent(path: string, content: Uint8Array | string): Promise<void>;
+  /**
+   * Atomic (readers see the old or the new content) and, unless `durable` is false, durable
+   * when it resolves. Non-durable writes suit state that a crash may lose (a new upload).
+   */
+  putContent(path: string, content: Uint8Array | string, options?: { durable?: boolean }): Promise<void>;
   /** @throws PathNotFoundError */
   stat(path: string): Promise<FileInfo>;
   /** names of the direct children of a directory; [] when it does not exist */

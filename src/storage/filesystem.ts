@@ -39,7 +39,8 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async putContent(path: string, content: Uint8Array | string): Promise<void> {
+  async putContent(path: string, content: Uint8Array | string, options: { durable?: boolean } = {}): Promise<void> {
+    const durable = options.durable ?? true;
     const target = this.localPath(path);
     const directory = dirname(target);
     await mkdir(directory, { recursive: true });
@@ -47,12 +48,12 @@ export class FilesystemDriver implements StorageDriver {
     const handle = await open(temp, "w");
     try {
       await handle.writeFile(content);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
     await rename(temp, target);
-    await fsyncDirectory(directory);
+    if (durable) await fsyncDirectory(directory);
   }
 
   async stat(path: string): Promise<FileInfo> {
