@@ -92,7 +92,8 @@ export class ManifestStore {
     if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) {
       throw this.unknown({ digest });
     }
-    for (const tag of await this.tags(repository)) {
+    // a copy: forgetTag edits the cached list while we walk it
+    for (const tag of [...(await this.tags(repository))]) {
       const current = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
       if (current && formatDigest(current) === formatDigest(digest)) {
         await this.driver.delete(paths.tagDir(repository, tag));
