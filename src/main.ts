@@ -2,6 +2,7 @@
 /** The berth command: the only file with side effects at import. */
 import { configCheck } from "./cli/config.ts";
 import { serve } from "./cli/serve.ts";
+import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERSION } from "./version.ts";
 
 const HELP: Record<string, string> = {
@@ -10,6 +11,7 @@ const HELP: Record<string, string> = {
 Usage:
   berth serve [--config FILE]          run the registry
   berth config check [--config FILE]   print the effective configuration or the error
+  berth user add|remove|list [NAME]    manage the users of [auth] htpasswd
   berth version                        print the version
   berth <command> --help               help on a command
 
@@ -23,6 +25,7 @@ Runs the registry. Stops on SIGTERM or SIGINT after the requests in flight.`,
 
 Prints the effective configuration (file, then BERTH_* variables, then defaults) as JSON,
 or one line naming the key that is wrong, with a non-zero exit.`,
+  user: USER_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -70,6 +73,8 @@ async function main(argv: string[]): Promise<void> {
       if (sub !== "check") fail(`unknown config command "${sub ?? ""}" (berth config check [--config FILE])`);
       return configCheck(configOption(options));
     }
+    case "user":
+      return userCommand(rest);
     case "version":
     case "--version":
       process.stdout.write(`berth ${VERSION}\n`);

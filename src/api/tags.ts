@@ -4,7 +4,7 @@ import { linkTo } from "./context.ts";
 import { RegistryError } from "./errors.ts";
 import { methodNotAllowed } from "./blobs.ts";
 import { repositoryName } from "./reference.ts";
-import { upperBound } from "../registry/catalog.ts";
+import { compareTags, upperBound } from "../registry/sorted.ts";
 
 /** Upper bound on one page, so a request cannot ask for an unbounded answer. */
 export const MAX_PAGE = 10_000;
@@ -45,17 +45,25 @@ export async function handleTags(ctx: HandlerContext, rawName: string): Promise<
   const name = repositoryName(rawName);
   const all = await ctx.registry.tags(name);
   const { limit, last } = readPage(ctx.url, MAX_PAGE);
-  const start = last === null ? 0 : upperBound(all, last);
+  const start = last === null ? 0 : upperBound(all, last, compareTags);
   const tags = all.slice(start, start + limit);
   const more = start + limit < all.length && tags.length > 0;
   const next = more ? `/v2/${name}/tags/list?n=${limit}&last=${encodeURIComponent(tags[tags.length - 1] as string)}` : null;
   return pageResponse(ctx, { name, tags }, next);
 }
 
-export async function handleCatalog(ctx: HandlerContext): Promise<Response> {
+/** `visible` (set when auth is on) keeps only the repositories the caller may pull, before paging. */
+export async function handleCatalog(ctx: HandlerContext, visible?: (name: string) => boolean): Promise<Response> {
   assertRead(ctx);
   const { limit, last } = readPage(ctx.url, DEFAULT_CATALOG_PAGE);
-  const page = await ctx.registry.catalog.page(limit, last);
+  const page = visible ? visiblePage(await ctx.registry.catalog.all(), visible, limit, last) : await ctx.registry.catalog.page(limit, last);
   const next = page.next === null ? null : `/v2/_catalog?n=${limit}&last=${encodeURIComponent(page.next)}`;
   return pageResponse(ctx, { repositories: page.names }, next);
+}
+
+function visiblePage(all: readonly string[], visible: (name: string) => boolean, limit: number, last: string | null) {
+  const names = all.filter(visible);
+  const start = last === null ? 0 : upperBound(names, last);
+  const slice = names.slice(start, start + limit);
+  return { names: slice, next: start + limit < names.length && slice.length > 0 ? (slice[slice.length - 1] as string) : null };
 }

@@ -2,7 +2,7 @@
 import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
-import { handleBlob } from "./blobs.ts";
+import { handleBlob, methodNotAllowed } from "./blobs.ts";
 import type { ApiOptions, HandlerContext } from "./context.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
 import { handleManifest } from "./manifests.ts";
@@ -12,11 +12,12 @@ import { handleCatalog, handleTags } from "./tags.ts";
 import { handleUpload, handleUploadStart } from "./uploads.ts";
 
 export function createV2Handler(registry: Registry, options: ApiOptions, log: Logger) {
-  return async function handleV2(request: Request, info: RequestInfo): Promise<Response> {
+  /** `visible`, from the access layer, limits the catalog to repositories the caller may pull. */
+  return async function handleV2(request: Request, info: RequestInfo, visible?: (name: string) => boolean): Promise<Response> {
     const url = new URL(request.url);
     let response: Response;
     try {
-      response = await dispatch({ request, url, registry, options, info });
+      response = await dispatch({ request, url, registry, options, info }, visible);
     } catch (error) {
       if (!(error instanceof RegistryError)) {
         log("error", "request failed", { method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
@@ -32,19 +33,20 @@ export function createV2Handler(registry: Registry, options: ApiOptions, log: Lo
   };
 }
 
-async function dispatch(ctx: HandlerContext): Promise<Response> {
+async function dispatch(ctx: HandlerContext, visible?: (name: string) => boolean): Promise<Response> {
   const route = parseRoute(ctx.url.pathname);
   if (route === null) {
     throw new RegistryError("NOT_FOUND", { message: `No registry endpoint at ${ctx.url.pathname.slice(0, 200)}` });
   }
   switch (route.kind) {
     case "base":
+      if (ctx.request.method !== "GET" && ctx.request.method !== "HEAD") throw methodNotAllowed(ctx.request.method, "GET, HEAD");
       return new Response(ctx.request.method === "HEAD" ? null : "{}", {
         status: 200,
         headers: { "Content-Type": "application/json", "Content-Length": "2" },
       });
     case "catalog":
-      return handleCatalog(ctx);
+      return handleCatalog(ctx, visible);
     case "tags":
       return handleTags(ctx, route.name);
     case "manifest":

@@ -3,6 +3,8 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { createApp } from "../app.ts";
+import { createAuth } from "../auth/setup.ts";
+import { loadTls } from "../auth/tls.ts";
 import { configPath, loadConfig } from "../config/load.ts";
 import { type Config, parseDuration } from "../config/schema.ts";
 import { HookBus } from "../hooks/bus.ts";
@@ -34,13 +36,15 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const address = parseListenAddress(config.http.addr);
   const root = resolve(config.storage.root);
   mkdirSync(root, { recursive: true });
+  const tls = loadTls(config.http.tls, configPath(loadOptions));
+  const auth = await createAuth({ config, configFile: configPath(loadOptions), storageRoot: root, log });
   const publicUrl = config.http.public_url.replace(/\/+$/, "");
   const bus = new HookBus({ timeoutMs: parseDuration(config.hooks.timeout), onFailure: config.hooks.on_failure }, log);
   const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
   const registry = new Registry(new FilesystemDriver(root), { deleteEnabled: config.storage.delete }, bus, source);
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, configPath(loadOptions)));
-  const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes });
+  const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null });
   app.listen({
     hostname: address.hostname,
     port: address.port,
@@ -49,8 +53,9 @@ export async function serve(configFile: string | undefined): Promise<void> {
     idleTimeout: 120,
     // Elysia turns reusePort on; two registries on one port would split requests silently.
     reusePort: false,
+    ...(tls ? { tls } : {}),
   });
-  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root, plugins: plugins.names.join(",") });
+  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
   const stopPurge = schedulePurge(registry, config, log);
   const shutdown = async (signal: string) => {
     log("info", "shutting down", { signal });

@@ -3,6 +3,7 @@
  * source of truth; `berth config check` prints the effective values.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { AccessSchema, AuthSchema, TlsSchema } from "../auth/schema.ts";
 
 const Duration = (defaultValue: string, description: string) =>
   Type.String({ default: defaultValue, pattern: "^\\d+(ms|s|m|h|d)$", description });
@@ -16,6 +17,7 @@ export const ConfigSchema = Type.Object(
           default: "",
           description: "external URL behind a proxy (e.g. https://registry.example.com), used in Location and Link headers",
         }),
+        tls: TlsSchema,
       },
       { default: {}, additionalProperties: false },
     ),
@@ -60,6 +62,8 @@ export const ConfigSchema = Type.Object(
       default: {},
       description: "webhook notifications (checked by the webhook plugin)",
     }),
+    auth: AuthSchema,
+    access: AccessSchema,
     log: Type.Object(
       {
         format: Type.Union([Type.Literal("text"), Type.Literal("json")], { default: "text", description: "text or json" }),

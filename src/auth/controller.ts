@@ -1,0 +1,144 @@
+/**
+ * The access controller: who is calling (anonymous, Basic credentials, or a bearer token) and
+ * whether they may do what this request does. It runs in the HTTP layer before dispatch, so a
+ * refused request never touches storage and its answer cannot tell whether a repository exists.
+ */
+import { parseRoute } from "../api/route.ts";
+import type { RequestInfo } from "../hooks/types.ts";
+import { type AccessEntry, type SigningKey, TokenError, verifyToken } from "./jwt.ts";
+import { basicCredentials, type Login } from "./login.ts";
+import type { Action, Caller, Policy } from "./policy.ts";
+import { type ChallengeOptions, denied, throttled, unauthorized } from "./responses.ts";
+import { needOf, type Scope } from "./scope.ts";
+import type { AuthSettings } from "./settings.ts";
+import type { UserStore } from "./users.ts";
+
+export interface Identity {
+  user: Caller;
+  via: "anonymous" | "basic" | "token";
+  /** the token's `access` claim (via token only) */
+  access: AccessEntry[];
+}
+
+/** The request may go on (possibly rewritten), or this response answers it. */
+export type Decision =
+  | { response: Response }
+  | { request: Request; visible?: (repository: string) => boolean };
+
+export interface ControllerParts {
+  settings: AuthSettings;
+  policy: Policy;
+  login: Login;
+  users: UserStore;
+  key: SigningKey;
+}
+
+export class AccessController {
+  constructor(private readonly parts: ControllerParts) {}
+
+  /** Authorizes a /v2/ request; sets info.actor to the caller's name ("" when anonymous). */
+  async authorizeV2(request: Request, info: RequestInfo): Promise<Decision> {
+    const url = new URL(request.url);
+    const need = needOf(parseRoute(url.pathname), request.method, url);
+    const scopes: Scope[] =
+      need.kind === "repository"
+        ? [{ type: "repository", name: need.name, actions: need.challenge }]
+        : need.kind === "catalog"
+          ? [{ type: "registry", name: "catalog", actions: ["*"] }]
+          : [];
+    const who = await this.identify(request, info.addr, scopes);
+    if (who instanceof Response) return { response: who };
+    info.actor = who.user ?? "";
+    const { policy } = this.parts;
+
+    if (need.kind === "signed-in") {
+      return who.via === "anonymous" ? { response: this.challenge(request, {}) } : { request };
+    }
+    if (need.kind === "catalog") {
+      const visible = (name: string) => policy.allows(who.user, name, "pull");
+      if (who.via === "token" && !grants(who.access, "registry", "catalog", "*")) return { response: this.challenge(request, { scopes, error: "insufficient_scope" }) };
+      if (who.via === "anonymous" && !policy.anonymousHasAccess()) return { response: this.challenge(request, { scopes }) };
+      return { request, visible };
+    }
+    if (!this.permits(who, need.name, need.action)) {
+      if (who.via === "token" && policy.allows(who.user, need.name, need.action)) {
+        return { response: this.challenge(request, { scopes, error: "insufficient_scope" }) };
+      }
+      return { response: who.user === null ? this.challenge(request, { scopes }) : denied(request) };
+    }
+    if (need.mountFrom !== undefined && !this.permits(who, need.mountFrom, "pull")) {
+      // the spec lets a registry answer a mount it will not do with a plain upload session
+      return { request: withoutMount(request, url) };
+    }
+    return { request };
+  }
+
+  /** Authorizes an /api/ request: admins only. */
+  async authorizeAdmin(request: Request, info: RequestInfo): Promise<Response | null> {
+    const scopes: Scope[] = [{ type: "registry", name: "admin", actions: ["*"] }];
+    const who = await this.identify(request, info.addr, scopes);
+    if (who instanceof Response) return who;
+    info.actor = who.user ?? "";
+    if (who.user === null) return this.challenge(request, { scopes });
+    if (!this.parts.policy.isAdmin(who.user)) return denied(request);
+    if (who.via === "token" && !grants(who.access, "registry", "admin", "*")) return this.challenge(request, { scopes, error: "insufficient_scope" });
+    return null;
+  }
+
+  /** Rights of this caller: the rules', narrowed to the token's scope when it came with one. */
+  private permits(who: Identity, repository: string, action: Action): boolean {
+    if (!this.parts.policy.allows(who.user, repository, action)) return false;
+    return who.via !== "token" || grants(who.access, "repository", repository, action);
+  }
+
+  private async identify(request: Request, addr: string, scopes: Scope[]): Promise<Identity | Response> {
+    const header = request.headers.get("authorization");
+    if (header === null || header.trim() === "") return { user: null, via: "anonymous", access: [] };
+    const basic = basicCredentials(header);
+    if (basic !== null) {
+      const result = await this.parts.login.check(basic, addr);
+      if (result.ok) return { user: basic.user, via: "basic", access: [] };
+      if (result.retryAfter > 0) return throttled(request, result.retryAfter);
+      return this.challenge(request, { scopes, message: "Invalid username or password" });
+    }
+    const bearer = /^bearer\s+(\S+)\s*$/i.exec(header);
+    if (bearer === null || this.parts.settings.mode !== "token") {
+      return this.challenge(request, { scopes, message: "Unsupported authorization scheme" });
+    }
+    const { settings, key, users } = this.parts;
+    try {
+      const claims = await verifyToken(bearer[1] as string, key, {
+        issuer: settings.issuer,
+        audience: settings.service,
+        now: Math.floor(Date.now() / 1000),
+      });
+      // a user removed from the htpasswd file loses access at once, not when the token ends
+      if (claims.sub !== "" && !users.exists(claims.sub)) throw new TokenError("Token subject is no longer a user");
+      return { user: claims.sub === "" ? null : claims.sub, via: "token", access: claims.access };
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      return this.challenge(request, { scopes, error: "invalid_token", message: error.message });
+    }
+  }
+
+  private challenge(request: Request, options: ChallengeOptions): Response {
+    return unauthorized(this.parts.settings, request, options);
+  }
+}
+
+/** Whether a token's access claim grants `action` on the resource (`*` grants everything). */
+export function grants(access: AccessEntry[], type: string, name: string, action: string): boolean {
+  return access.some((entry) => entry.type === type && entry.name === name && (entry.actions.includes(action) || entry.actions.includes("*")));
+}
+
+function withoutMount(request: Request, url: URL): Request {
+  const plain = new URL(url);
+  plain.searchParams.delete("mount");
+  plain.searchParams.delete("from");
+  const init: RequestInit & { duplex?: "half" } = { method: request.method, headers: request.headers };
+  if (request.body !== null) {
+    init.body = request.body;
+    init.duplex = "half";
+  }
+  return new Request(plain, init);
+}

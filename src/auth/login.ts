@@ -1,0 +1,49 @@
+/**
+ * One password check, as every entry point does it (Basic on /v2/, the token endpoint):
+ * throttled per client address and user name, logged when it fails.
+ */
+import type { Logger } from "../log.ts";
+import type { LoginThrottle } from "./throttle.ts";
+import type { UserStore } from "./users.ts";
+
+export type LoginResult = { ok: true } | { ok: false; retryAfter: number };
+
+export interface BasicCredentials {
+  user: string;
+  password: string;
+}
+
+/** The user and password of an `Authorization: Basic` header, or null when it has none. */
+export function basicCredentials(header: string | null): BasicCredentials | null {
+  const match = header === null ? null : /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match) return null;
+  const decoded = Buffer.from(match[1] as string, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export class Login {
+  constructor(
+    private readonly users: UserStore,
+    private readonly throttle: LoginThrottle,
+    private readonly log: Logger,
+  ) {}
+
+  /** ok, or refused; retryAfter > 0 when the caller is locked out (then nothing was checked). */
+  async check(credentials: BasicCredentials, addr: string): Promise<LoginResult> {
+    const user = credentials.user.slice(0, 256);
+    const wait = this.throttle.retryAfter(addr, user);
+    if (wait > 0) {
+      this.log("warn", "login throttled", { user, addr, retry_after: wait });
+      return { ok: false, retryAfter: wait };
+    }
+    if (await this.users.verify(user, credentials.password)) {
+      this.throttle.success(addr, user);
+      return { ok: true };
+    }
+    this.throttle.failure(addr, user);
+    this.log("warn", "login failed", { user, addr });
+    return { ok: false, retryAfter: 0 };
+  }
+}

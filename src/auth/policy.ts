@@ -1,0 +1,122 @@
+/**
+ * The access policy: `[[access]]` rules from registry.toml, `[auth] admins` and `[auth.groups]`,
+ * compiled once at start. It answers one question: which actions may this caller do on this
+ * repository? Nothing here knows about HTTP or storage.
+ */
+
+/** What a rule can grant on a repository. `*` in a rule means all three. */
+export type Action = "pull" | "push" | "delete";
+export const ACTIONS: readonly Action[] = ["pull", "push", "delete"];
+
+/** A caller: a user name from the htpasswd file, or null for anonymous. */
+export type Caller = string | null;
+
+export interface AccessRule {
+  repositories: string[];
+  users: string[];
+  groups: string[];
+  anonymous: boolean;
+  actions: Array<Action | "*">;
+}
+
+export interface PolicyConfig {
+  admins: string[];
+  groups: Record<string, string[]>;
+  access: AccessRule[];
+}
+
+interface CompiledRule {
+  patterns: RegExp[];
+  users: Set<string>;
+  /** `users = ["*"]`: every authenticated user */
+  anyUser: boolean;
+  anonymous: boolean;
+  actions: Set<Action>;
+}
+
+/**
+ * Compiles a repository glob: `*` matches within one path component, `**` across components
+ * (`team/**` is everything below team/, `**\/base` is base at any depth), `?` one character.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let source = "";
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i] as string;
+    if (char === "*" && glob[i + 1] === "*") {
+      i++;
+      if (glob[i + 1] === "/") {
+        i++;
+        source += "(?:.*/)?";
+      } else {
+        source += ".*";
+      }
+    } else if (char === "*") {
+      source += "[^/]*";
+    } else if (char === "?") {
+      source += "[^/]";
+    } else {
+      source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+    }
+  }
+  return new RegExp(`^${source}$`);
+}
+
+export class Policy {
+  private readonly rules: CompiledRule[];
+  private readonly admins: Set<string>;
+
+  /** @throws Error naming the rule, when a rule names an unknown group or nobody at all. */
+  constructor(config: PolicyConfig) {
+    this.admins = new Set(config.admins);
+    this.rules = config.access.map((rule, index) => {
+      const where = `[[access]] entry ${index + 1} (repositories ${JSON.stringify(rule.repositories)})`;
+      const users = new Set(rule.users.filter((user) => user !== "*"));
+      for (const group of rule.groups) {
+        const members = config.groups[group];
+        if (members === undefined) throw new Error(`${where} names group "${group}", which [auth.groups] does not define`);
+        for (const member of members) users.add(member);
+      }
+      const anyUser = rule.users.includes("*");
+      if (users.size === 0 && !anyUser && !rule.anonymous && rule.groups.length === 0) {
+        throw new Error(`${where} names no users, groups or anonymous = true, so it grants nothing`);
+      }
+      const actions = new Set<Action>(rule.actions.flatMap((action) => (action === "*" ? ACTIONS : [action])));
+      return { patterns: rule.repositories.map(globToRegExp), users, anyUser, anonymous: rule.anonymous, actions };
+    });
+  }
+
+  isAdmin(caller: Caller): boolean {
+    return caller !== null && this.admins.has(caller);
+  }
+
+  /**
+   * The actions `caller` may do on `repository`: the union over matching rules. What anonymous
+   * may do, every signed-in user may do too (a `docker login` never loses access).
+   */
+  allowed(caller: Caller, repository: string): Set<Action> {
+    if (this.isAdmin(caller)) return new Set(ACTIONS);
+    const granted = new Set<Action>();
+    for (const rule of this.rules) {
+      const applies = rule.anonymous || (caller !== null && (rule.anyUser || rule.users.has(caller)));
+      if (!applies || !rule.patterns.some((pattern) => pattern.test(repository))) continue;
+      for (const action of rule.actions) granted.add(action);
+    }
+    return granted;
+  }
+
+  allows(caller: Caller, repository: string, action: Action): boolean {
+    return this.allowed(caller, repository).has(action);
+  }
+
+  /** Whether any rule lets anonymous callers do anything (then they may list the catalog). */
+  anonymousHasAccess(): boolean {
+    return this.rules.some((rule) => rule.anonymous && rule.actions.size > 0);
+  }
+
+  /** Users that rules or admins name, to warn about names missing from the htpasswd file. */
+  namedUsers(): string[] {
+    const names = new Set(this.admins);
+    for (const rule of this.rules) for (const user of rule.users) names.add(user);
+    return [...names].sort();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Builds the access layer from the configuration: `[auth] htpasswd` turns it on. Returns the
+ * gate that app.ts puts in front of /v2/ and /api/, and the token service behind /auth/token;
+ * null when authentication is off (then everything stays open, as without this module).
+ */
+import { type Config, parseDuration } from "../config/schema.ts";
+import type { RequestInfo } from "../hooks/types.ts";
+import type { Logger } from "../log.ts";
+import { AccessController } from "./controller.ts";
+import { HtpasswdFile, type HtpasswdEntries } from "./htpasswd.ts";
+import { loadSigningKey } from "./keys.ts";
+import { Login } from "./login.ts";
+import { Policy } from "./policy.ts";
+import { authSettings, configRelative } from "./settings.ts";
+import { LoginThrottle } from "./throttle.ts";
+import { TokenService } from "./token-endpoint.ts";
+import { UserStore } from "./users.ts";
+
+/** The /v2/ handler as v2.ts makes it; `visible` filters the catalog. */
+export type V2Handler = (request: Request, info: RequestInfo, visible?: (repository: string) => boolean) => Promise<Response>;
+export type PlainHandler = (request: Request, info: RequestInfo) => Promise<Response>;
+
+/** What the HTTP wiring needs from the access layer. */
+export interface AuthGate {
+  /** wraps the /v2/ handler: authorize first, then dispatch */
+  guardV2(next: V2Handler): PlainHandler;
+  /** wraps the /api/ plugin routes: admins only */
+  guardAdmin(next: PlainHandler): PlainHandler;
+  /** GET|POST /auth/token (404 in basic mode) */
+  token: PlainHandler;
+  describe(): Record<string, string>;
+}
+
+export interface AuthSetupOptions {
+  config: Config;
+  /** the config file, for relative paths; null when there is none */
+  configFile: string | null;
+  storageRoot: string;
+  log: Logger;
+}
+
+/** @throws Error with a message for the operator when the set-up cannot work */
+export async function createAuth({ config, configFile, storageRoot, log }: AuthSetupOptions): Promise<AuthGate | null> {
+  if (config.auth.htpasswd === "") {
+    if (config.access.length > 0 || config.auth.admins.length > 0) {
+      throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");
+    }
+    return null;
+  }
+  const path = configRelative(config.auth.htpasswd, configFile);
+  const file = new HtpasswdFile(path, (message) => log("warn", "htpasswd", { problem: message }));
+  let entries: HtpasswdEntries;
+  try {
+    entries = file.load();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`Cannot read [auth] htpasswd file ${path}: ${code === "ENOENT" ? "no such file" : code} (create it with: berth user add NAME${configFile ? ` --config ${configFile}` : ` --file ${path}`})`);
+  }
+  for (const problem of entries.problems) log("warn", "htpasswd", { file: path, problem });
+  const policy = new Policy({ admins: config.auth.admins, groups: config.auth.groups, access: config.access });
+  for (const name of policy.namedUsers()) {
+    if (!entries.users.has(name)) log("warn", "a user named in [auth] or [[access]] is not in the htpasswd file", { user: name, file: path });
+  }
+  const settings = authSettings(config);
+  const users = new UserStore(file);
+  await users.warm();
+  const throttle = new LoginThrottle({
+    failures: config.auth.throttle.failures,
+    windowMs: parseDuration(config.auth.throttle.window),
+    lockoutMs: parseDuration(config.auth.throttle.lockout),
+  });
+  const login = new Login(users, throttle, log);
+  const key = await loadSigningKey(storageRoot);
+  const controller = new AccessController({ settings, policy, login, users, key });
+  const tokens = new TokenService({ settings, policy, login, key });
+
+  return {
+    guardV2: (next) => async (request, info) => {
+      const decision = await controller.authorizeV2(request, info);
+      if ("response" in decision) return decision.response;
+      return next(decision.request, info, decision.visible);
+    },
+    guardAdmin: (next) => async (request, info) => (await controller.authorizeAdmin(request, info)) ?? next(request, info),
+    token: async (request, info) => {
+      if (settings.mode !== "token") return Response.json({ errors: [{ code: "NOT_FOUND", message: "Token auth is off ([auth] mode = \"basic\")", detail: null }] }, { status: 404 });
+      return tokens.handle(request, info);
+    },
+    describe: () => ({ auth: settings.mode, users: String(entries.users.size), htpasswd: path }),
+  };
+}

@@ -1,0 +1,83 @@
+/** Tokens: ES256 signatures, claims checked on every use, the key made once and kept. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync, statSync } from "node:fs";
+import { type AccessEntry, base64url, signToken, type TokenClaims, verifyToken } from "../../src/auth/jwt.ts";
+import { loadSigningKey, signingKeyPath } from "../../src/auth/keys.ts";
+import { removeDir, tempDir } from "../helpers/server.ts";
+
+const root = tempDir("berth-jwt-");
+afterAll(() => removeDir(root));
+
+const NOW = 1_800_000_000;
+const access: AccessEntry[] = [{ type: "repository", name: "team/app", actions: ["pull"] }];
+const claims = (overrides: Partial<TokenClaims> = {}): TokenClaims => ({
+  iss: "berth",
+  sub: "alice",
+  aud: "berth",
+  exp: NOW + 300,
+  nbf: NOW,
+  iat: NOW,
+  jti: "abc",
+  access,
+  ...overrides,
+});
+const options = { issuer: "berth", audience: "berth", now: NOW + 1 };
+
+describe("signing key", () => {
+  test("is made on first use under berth/auth, private to its owner, and the same afterwards", async () => {
+    const first = await loadSigningKey(root);
+    const path = signingKeyPath(root);
+    expect(path).toBe(`${root}/berth/auth/token-key.jwk`);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const jwk = JSON.parse(readFileSync(path, "utf8")) as JsonWebKey;
+    expect(jwk.kty).toBe("EC");
+    expect(jwk.crv).toBe("P-256");
+    const again = await loadSigningKey(root);
+    expect(again.kid).toBe(first.kid);
+    const token = await signToken(claims(), first);
+    expect((await verifyToken(token, again, options)).sub).toBe("alice");
+  });
+});
+
+describe("verifyToken", async () => {
+  const key = await loadSigningKey(root);
+  const other = await loadSigningKey(tempDir("berth-jwt-other-"));
+
+  test("a token carries the spec's header and claims", async () => {
+    const token = await signToken(claims(), key);
+    const [header, payload] = token.split(".") as [string, string];
+    expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual({ typ: "JWT", alg: "ES256", kid: key.kid });
+    expect(JSON.parse(Buffer.from(payload, "base64url").toString())).toEqual(claims());
+    expect(await verifyToken(token, key, options)).toEqual(claims());
+  });
+
+  const refusals: Array<[string, () => Promise<string>, string]> = [
+    ["expired", () => signToken(claims({ exp: NOW }), key), "Token has expired"],
+    ["not valid yet", () => signToken(claims({ nbf: NOW + 60 }), key), "Token is not valid yet"],
+    ["for another audience", () => signToken(claims({ aud: "elsewhere" }), key), "Token is for another service"],
+    ["from another issuer", () => signToken(claims({ iss: "mallory" }), key), "Token issuer not trusted"],
+    ["signed by another key", () => signToken(claims(), { ...other, kid: key.kid }), "Token signature is invalid"],
+    ["with an unknown key id", () => signToken(claims(), other), "Token signed by an unknown key"],
+    [
+      "with alg none",
+      async () => `${base64url(JSON.stringify({ typ: "JWT", alg: "none" }))}.${base64url(JSON.stringify(claims()))}.`,
+      "Token algorithm not accepted",
+    ],
+    [
+      "with changed claims",
+      async () => {
+        const [header, , signature] = (await signToken(claims(), key)).split(".");
+        return `${header}.${base64url(JSON.stringify(claims({ access: [{ type: "repository", name: "*", actions: ["*"] }] })))}.${signature}`;
+      },
+      "Token signature is invalid",
+    ],
+    ["malformed", async () => "a.b", "Malformed token"],
+    ["without claims", () => signToken({ ...claims(), jti: undefined } as unknown as TokenClaims, key), 'Token claim "jti" missing'],
+  ];
+  for (const [name, make, message] of refusals) {
+    test(`a token ${name} is refused`, async () => {
+      const token = await make();
+      await expect(verifyToken(token, key, options)).rejects.toThrow(message);
+    });
+  }
+});

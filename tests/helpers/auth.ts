@@ -1,0 +1,321 @@
+/**
+ * Helpers for access-control tests: a config file with [auth] and [[access]], an htpasswd file,
+ * a test CA made with openssl (server certificate for IP 127.0.0.1, client certificate), a
+ * Berth process that may serve HTTPS, token and basic clients, a minimal OCI push, and a
+ * snapshot of the storage tree to prove that a refused request changed nothing.
+ *
+ * Every wait and loop is bounded.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { hashPassword } from "../../src/auth/password.ts";
+import { exec } from "./docker.ts";
+import { berthCommand, freePort, tempDir } from "./server.ts";
+
+// ---------------------------------------------------------------------------------------------
+// files
+
+export interface TestUser {
+  name: string;
+  password: string;
+  algorithm?: "bcrypt" | "argon2id";
+}
+
+/** Writes an htpasswd file for `users` (argon2id unless a user asks for bcrypt). */
+export async function writeHtpasswd(path: string, users: TestUser[]): Promise<void> {
+  const lines: string[] = [];
+  for (const user of users) lines.push(`${user.name}:${await hashPassword(user.password, user.algorithm ?? "argon2id")}`);
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeFileSync(path, lines.join("\n") + "\n", { mode: 0o600 });
+}
+
+export interface TestCa {
+  dir: string;
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** PEM text of the CA certificate */
+  caPem: string;
+}
+
+/** A throw-away CA (EC P-256) with a server certificate for IP:127.0.0.1 and a client certificate. */
+export async function makeTestCa(dir: string = tempDir("berth-ca-")): Promise<TestCa> {
+  const file = (name: string) => join(dir, name);
+  const ssl = (args: string[]) => exec(["openssl", ...args], { cwd: dir, timeoutMs: 20_000 });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await ssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Berth Test CA",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n");
+  writeFileSync(file("client.ext"), "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n");
+  for (const who of ["server", "client"]) {
+    await ssl(["req", ...ec, "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=berth-test-${who}`]);
+    await ssl(["x509", "-req", "-in", `${who}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+      "-out", `${who}.crt`, "-days", "2", "-extfile", `${who}.ext`]);
+  }
+  return {
+    dir,
+    caCert: file("ca.crt"),
+    serverCert: file("server.crt"),
+    serverKey: file("server.key"),
+    clientCert: file("client.crt"),
+    clientKey: file("client.key"),
+    caPem: readFileSync(file("ca.crt"), "utf8"),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// a Berth process (HTTP or HTTPS)
+
+export interface ClientTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface AuthBerth {
+  url: string;
+  host: string;
+  port: number;
+  root: string;
+  proc: Subprocess;
+  /** TLS options for fetch (HTTPS servers only) */
+  tls: ClientTls | undefined;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartAuthOptions {
+  /** the text of registry.toml, written to <root>/registry.toml; its paths are relative to root */
+  config: string;
+  root?: string;
+  env?: Record<string, string>;
+  /** the CA to trust and, for mutual TLS, the client certificate to present while waiting */
+  tls?: ClientTls;
+}
+
+/** Starts `berth serve --config <root>/registry.toml` on a free port and waits until it answers /v2/. */
+export async function startAuthBerth(options: StartAuthOptions): Promise<AuthBerth> {
+  const root = options.root ?? tempDir("berth-auth-");
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  writeFileSync(join(root, "registry.toml"), options.config);
+  const chunks: string[] = [];
+  const proc = Bun.spawn([...berthCommand(), "serve", "--config", join(root, "registry.toml")], {
+    cwd: root,
+    env: { ...process.env, BERTH_HTTP_ADDR: host, BERTH_STORAGE_ROOT: join(root, "data"), ...options.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
+  };
+  void collect(proc.stdout);
+  void collect(proc.stderr);
+  const url = `${options.tls ? "https" : "http"}://${host}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`Berth exited with ${proc.exitCode} before it was ready:\n${chunks.join("")}`);
+    try {
+      const res = await fetch(`${url}/v2/`, { ...(options.tls ? { tls: options.tls } : {}), signal: AbortSignal.timeout(2000) });
+      if (res.status === 200 || res.status === 401) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`Berth did not answer on ${url} within 15 s:\n${chunks.join("")}`);
+    }
+    await Bun.sleep(50);
+  }
+  return {
+    url,
+    host,
+    port,
+    root,
+    proc,
+    tls: options.tls,
+    output: () => chunks.join(""),
+    async stop() {
+      proc.kill("SIGTERM");
+      await Promise.race([proc.exited, Bun.sleep(5000)]);
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+}
+
+/** Runs `berth <args>` to completion (bounded) and returns its exit code and output. */
+export async function runBerth(args: string[], options: { cwd?: string; stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
+  const proc = Bun.spawn([...berthCommand(), ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...process.env, ...options.env },
+    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+  try {
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP with credentials
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export interface SendInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array<ArrayBuffer> | string;
+}
+
+export async function send(berth: { url: string; tls: ClientTls | undefined }, path: string, init: SendInit = {}): Promise<Reply> {
+  const res = await fetch(new URL(path, berth.url), {
+    method: init.method ?? "GET",
+    headers: init.headers ?? {},
+    redirect: "manual",
+    signal: AbortSignal.timeout(30_000),
+    ...(init.body === undefined ? {} : { body: init.body }),
+    ...(berth.tls ? { tls: berth.tls } : {}),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+export function basicHeader(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+}
+
+/** GET /auth/token for `scopes` (anonymous without credentials); throws unless 200. */
+export async function fetchToken(
+  berth: { url: string; tls: ClientTls | undefined },
+  scopes: string[],
+  credentials?: { user: string; password: string },
+): Promise<{ token: string; expires_in: number; claims: Record<string, unknown> }> {
+  const query = new URLSearchParams({ service: "berth" });
+  for (const scope of scopes) query.append("scope", scope);
+  const headers: Record<string, string> = credentials ? { Authorization: basicHeader(credentials.user, credentials.password) } : {};
+  const reply = await send(berth, `/auth/token?${query}`, { headers });
+  if (reply.status !== 200) throw new Error(`GET /auth/token answered ${reply.status}: ${reply.text}`);
+  const body = JSON.parse(reply.text) as { token: string; access_token: string; expires_in: number };
+  const payload = body.token.split(".")[1] ?? "";
+  return { token: body.token, expires_in: body.expires_in, claims: JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) };
+}
+
+/** A caller: a user (or null for anonymous) who authenticates the way `mode` says. */
+export interface Caller {
+  mode: "basic" | "token";
+  user: { user: string; password: string } | null;
+}
+
+/** The Authorization header this caller sends for `scopes` (none for anonymous basic). */
+export async function authorization(berth: { url: string; tls: ClientTls | undefined }, caller: Caller, scopes: string[]): Promise<Record<string, string>> {
+  if (caller.mode === "basic") return caller.user ? { Authorization: basicHeader(caller.user.user, caller.user.password) } : {};
+  const { token } = await fetchToken(berth, scopes, caller.user ?? undefined);
+  return { Authorization: `Bearer ${token}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// a minimal OCI image push
+
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+
+export function sha256(data: Uint8Array | string): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** Uploads one blob (POST then PUT); returns the status of the first refused step, or 201. */
+export async function uploadBlob(berth: { url: string; tls: ClientTls | undefined }, repo: string, bytes: Uint8Array<ArrayBuffer>, headers: Record<string, string>): Promise<number> {
+  const start = await send(berth, `/v2/${repo}/blobs/uploads/`, { method: "POST", headers });
+  if (start.status !== 202) return start.status;
+  const location = new URL(start.headers.get("location") ?? "", berth.url);
+  location.searchParams.set("digest", sha256(bytes));
+  const put = await send(berth, location.pathname + location.search, {
+    method: "PUT",
+    headers: { ...headers, "Content-Type": "application/octet-stream" },
+    body: bytes,
+  });
+  return put.status;
+}
+
+export interface BuiltImage {
+  config: Uint8Array<ArrayBuffer>;
+  layer: Uint8Array<ArrayBuffer>;
+  manifest: string;
+  digest: string;
+}
+
+export function buildImage(): BuiltImage {
+  const encoder = new TextEncoder();
+  const config = encoder.encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, nonce: randomUUID() }));
+  const layer = encoder.encode(`layer ${randomUUID()}`);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(layer), size: layer.length }],
+  });
+  return { config, layer, manifest, digest: sha256(manifest) };
+}
+
+/** Pushes a fresh image as `tag`; returns the first status that is not a success, or 201, and the image. */
+export async function pushTestImage(
+  berth: { url: string; tls: ClientTls | undefined },
+  repo: string,
+  tag: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; image: BuiltImage }> {
+  const image = buildImage();
+  for (const blob of [image.config, image.layer]) {
+    const status = await uploadBlob(berth, repo, blob, headers);
+    if (status !== 201) return { status, image };
+  }
+  const put = await send(berth, `/v2/${repo}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { ...headers, "Content-Type": OCI_MANIFEST },
+    body: image.manifest,
+  });
+  return { status: put.status, image };
+}
+
+// ---------------------------------------------------------------------------------------------
+// storage snapshot
+
+/** Every file and directory under `dir` with its size and, for small files, a hash of its content. */
+export function snapshot(dir: string, limit = 50_000): string[] {
+  const out: string[] = [];
+  const walk = (path: string, rel: string) => {
+    if (out.length > limit) throw new Error(`More than ${limit} entries under ${dir}`);
+    let entries: string[];
+    try {
+      entries = readdirSync(path).sort();
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const full = join(path, name);
+      const stat = lstatSync(full);
+      const relName = rel === "" ? name : `${rel}/${name}`;
+      if (stat.isDirectory()) {
+        out.push(`${relName}/`);
+        walk(full, relName);
+      } else {
+        out.push(`${relName} ${stat.size} ${stat.size <= 4096 ? sha256(readFileSync(full)) : ""}`);
+      }
+    }
+  };
+  walk(dir, "");
+  return out;
+}
