@@ -13,6 +13,7 @@ import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { Catalog, walkRepositories } from "./catalog.ts";
+import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
 import { ReferrersIndex } from "./referrers.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
@@ -37,7 +38,7 @@ export class Registry {
     private readonly source: EventSource,
   ) {
     this.blobs = new BlobStore(driver);
-    this.uploads = new UploadStore(driver, this.blobs);
+    this.uploads = new UploadStore(driver, this.blobs, new HashPool());
     this.referrers = new ReferrersIndex(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers);
     this.catalog = new Catalog(driver);

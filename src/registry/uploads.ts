@@ -1,21 +1,25 @@
 /**
- * Upload sessions: data streams to `_uploads/<id>/data` while it is hashed, so a finished
- * upload is verified without reading the blob again. Sessions live on disk and survive a
- * restart; the running hash is kept in memory and rebuilt from the data after a restart.
+ * Upload sessions: data streams to `_uploads/<id>/data` while it is hashed (on the hash
+ * worker), so a finished upload is verified without reading the blob again. Sessions live on
+ * disk and survive a restart; the running hash is rebuilt from the data after a restart.
  */
 import { RegistryError } from "../api/errors.ts";
 import { type Digest, formatDigest } from "../oci/digest.ts";
 import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
+import type { HashPool } from "./hash-pool.ts";
 import { KeyedLock } from "./keyed-lock.ts";
+import { rechunk } from "./rechunk.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** What the hash worker holds for an upload. */
 interface RunningHash {
-  hasher: Bun.CryptoHasher;
-  /** how many bytes of the data file the hasher has seen */
+  /** how many bytes of the data file the worker's hash has seen */
   bytes: number;
+  /** the pool's generation when it started: a replaced worker lost it */
+  generation: number;
 }
 
 export interface ContentRange {
@@ -30,6 +34,7 @@ export class UploadStore {
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
+    private readonly pool: HashPool,
   ) {}
 
   async start(repository: string): Promise<string> {
@@ -37,7 +42,7 @@ export class UploadStore {
     // Not fsynced: nothing is promised about an upload until its data is committed.
     await this.driver.putContent(paths.uploadStartedAt(repository, id), new Date().toISOString(), { durable: false });
     await this.driver.putContent(paths.uploadData(repository, id), new Uint8Array(), { durable: false });
-    this.hashes.set(id, { hasher: new Bun.CryptoHasher("sha256"), bytes: 0 });
+    this.hashes.set(id, { bytes: 0, generation: this.pool.generation });
     return id;
   }
 
@@ -160,24 +165,24 @@ export class UploadStore {
     const start = writer.size;
     try {
       if (body) {
-        for await (const chunk of body) {
+        for await (const chunk of rechunk(body)) {
           writer.write(chunk);
-          hash.hasher.update(chunk);
           hash.bytes += chunk.byteLength;
+          await this.pool.update(id, chunk); // transfers the chunk: written first
         }
       }
       const written = writer.size - start;
       if (expectedLength !== null && written !== expectedLength) {
         // the chunk is refused whole, so the upload stays as it was before it
         writer.truncate(start);
-        this.hashes.delete(id);
+        this.forgetHash(id);
         throw new RegistryError("BLOB_UPLOAD_INVALID", {
           message: `Content-Range announced ${expectedLength} bytes but the body had ${written}`,
         });
       }
       if (durable) await writer.commit();
     } catch (error) {
-      this.hashes.delete(id); // rebuilt from the data on the next request
+      this.forgetHash(id); // rebuilt from the data on the next request
       if (error instanceof RegistryError) throw error;
       throw new RegistryError("BLOB_UPLOAD_INVALID", {
         message: `Upload body could not be read: ${(error as Error).message}`,
@@ -192,18 +197,27 @@ export class UploadStore {
   private async runningHash(repository: string, id: string): Promise<RunningHash> {
     const size = await this.offset(repository, id);
     const known = this.hashes.get(id);
-    if (known && known.bytes === size) return known;
-    const rebuilt: RunningHash = { hasher: new Bun.CryptoHasher("sha256"), bytes: 0 };
-    for await (const chunk of this.driver.blob(paths.uploadData(repository, id)).stream()) {
-      rebuilt.hasher.update(chunk);
-      rebuilt.bytes += chunk.byteLength;
-    }
+    if (known && known.bytes === size && known.generation === this.pool.generation) return known;
+    this.forgetHash(id);
+    const rebuilt: RunningHash = { bytes: 0, generation: this.pool.generation };
     this.hashes.set(id, rebuilt);
+    for await (const chunk of rechunk(this.driver.blob(paths.uploadData(repository, id)).stream())) {
+      rebuilt.bytes += chunk.byteLength;
+      await this.pool.update(id, chunk);
+    }
     return rebuilt;
   }
 
+  private forgetHash(id: string): void {
+    if (this.hashes.delete(id)) this.pool.drop(id);
+  }
+
   private async finalDigest(repository: string, id: string, algorithm: Digest["algorithm"]): Promise<string> {
-    if (algorithm === "sha256") return (await this.runningHash(repository, id)).hasher.digest("hex");
+    if (algorithm === "sha256") {
+      await this.runningHash(repository, id);
+      this.hashes.delete(id); // the worker forgets it once it answers
+      return this.pool.digest(id);
+    }
     // sha512 uploads are rare: hash them once at the end rather than twice while streaming.
     const hasher = new Bun.CryptoHasher(algorithm);
     for await (const chunk of this.driver.blob(paths.uploadData(repository, id)).stream()) hasher.update(chunk);
@@ -211,7 +225,7 @@ export class UploadStore {
   }
 
   private async discard(repository: string, id: string): Promise<void> {
-    this.hashes.delete(id);
+    this.forgetHash(id);
     await this.driver.delete(paths.uploadDir(repository, id));
   }
 
