@@ -2,6 +2,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { ConfigError } from "../../src/config/load.ts";
+import { parseDuration } from "../../src/config/schema.ts";
 
 const Duration = (defaultValue: string, description: string) =>
   Type.String({ default: defaultValue, pattern: "^\\d+(ms|s|m|h|d)$", description });
@@ -34,12 +35,21 @@ export const EndpointSchema = Type.Object(
       description: "distribution (events envelope) or cloudevents (structured JSON)",
     }),
     retry: RetrySchema,
+    concurrency: Type.Integer({
+      default: 1,
+      minimum: 1,
+      maximum: 64,
+      description: "requests in flight to this endpoint; 1 keeps events in order",
+    }),
   },
   { additionalProperties: false },
 );
 
 export const WebhookSchema = Type.Object(
-  { endpoints: Type.Array(EndpointSchema, { default: [] }) },
+  {
+    endpoints: Type.Array(EndpointSchema, { default: [] }),
+    keep_delivered: Duration("7d", "delivered rows older than this are pruned; dead ones are kept"),
+  },
   { default: {}, additionalProperties: false },
 );
 
@@ -61,6 +71,45 @@ export function validateWebhookConfig(raw: unknown): WebhookConfig {
   for (const [i, endpoint] of config.endpoints.entries()) {
     if (names.has(endpoint.name)) throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].name": "${endpoint.name}" is used twice`);
     names.add(endpoint.name);
+    if (!URL.canParse(endpoint.url)) throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].url": cannot parse "${endpoint.url}"`);
   }
   return config;
+}
+
+/** An endpoint with its durations in milliseconds, as the worker uses it. */
+export interface Endpoint {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  secret: string;
+  format: EndpointConfig["format"];
+  timeoutMs: number;
+  concurrency: number;
+  retry: RetryPolicy;
+}
+
+export interface RetryPolicy {
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** 0 = no limit */
+  maxAttempts: number;
+  maxAgeMs: number;
+}
+
+export function resolveEndpoint(config: EndpointConfig): Endpoint {
+  return {
+    name: config.name,
+    url: config.url,
+    headers: config.headers,
+    secret: config.secret,
+    format: config.format,
+    timeoutMs: parseDuration(config.timeout),
+    concurrency: config.concurrency,
+    retry: {
+      backoffMs: parseDuration(config.retry.backoff),
+      maxBackoffMs: parseDuration(config.retry.max_backoff),
+      maxAttempts: config.retry.max_attempts,
+      maxAgeMs: parseDuration(config.retry.max_age),
+    },
+  };
 }

@@ -1,10 +1,63 @@
-/** Webhook notifications: durable queue -> retry with backoff -> signed HTTP POST. */
-import type { RegistryPlugin } from "../../src/hooks/types.ts";
-import type { WebhookConfig } from "./config.ts";
+/**
+ * Webhook notifications: every registry event an endpoint subscribes to is written to a
+ * durable queue first, then delivered by that endpoint's worker as a signed HTTP POST, with
+ * retries, backoff and dead-lettering. Uses only the plugin API (PluginContext).
+ */
+import { parseDuration } from "../../src/config/schema.ts";
+import type { PluginContext, RegistryEvent, RegistryPlugin } from "../../src/hooks/types.ts";
+import { registerApi } from "./api.ts";
+import { resolveEndpoint, type WebhookConfig } from "./config.ts";
+import { createFilter } from "./filter.ts";
+import { DeliveryQueue } from "./queue.ts";
+import { EndpointWorker } from "./worker.ts";
 
 export { validateWebhookConfig } from "./config.ts";
 
+const PRUNE_INTERVAL_MS = 3_600_000;
+
+/**
+ * @example createWebhookPlugin(validateWebhookConfig({ endpoints: [{ name: "ci", url: "http://ci.internal/hook" }] }))
+ */
 export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
-  // TODO(#4): queue, sender, formats, admin API
-  return { name: "webhook", setup: () => { void config; } };
+  let queue: DeliveryQueue | null = null;
+  const workers = new Map<string, EndpointWorker>();
+
+  return {
+    name: "webhook",
+    async setup(ctx: PluginContext) {
+      const open = await DeliveryQueue.open(ctx.dataDir);
+      queue = open;
+      const endpoints = config.endpoints.map((endpoint) => ({ endpoint: resolveEndpoint(endpoint), wants: createFilter(endpoint) }));
+      for (const { endpoint } of endpoints) {
+        workers.set(endpoint.name, new EndpointWorker(endpoint, open, ctx.log));
+      }
+
+      // Called after the change is durable, and awaited before the client gets its answer: an
+      // acknowledged change always has its event on disk, before anything tries to send it.
+      ctx.on("*", async (event: RegistryEvent) => {
+        const names = endpoints.filter(({ wants }) => wants(event)).map(({ endpoint }) => endpoint.name);
+        if (names.length === 0) return;
+        await open.enqueue(event, names);
+        for (const name of names) workers.get(name)?.wake();
+      }, { durable: true });
+
+      registerApi(ctx, { queue: open, endpoints: endpoints.map((e) => e.endpoint), requeued: (name) => workers.get(name)?.wake() });
+
+      const keepMs = parseDuration(config.keep_delivered);
+      const prune = async () => {
+        const removed = await open.prune(Date.now() - keepMs);
+        if (removed > 0) ctx.log("info", "pruned delivered webhook deliveries", { count: removed });
+      };
+      await prune();
+      ctx.every(PRUNE_INTERVAL_MS, prune);
+
+      // pending deliveries from before a restart (or a crash) go out now
+      for (const worker of workers.values()) worker.start();
+      ctx.log("info", "webhook endpoints ready", { endpoints: endpoints.map(({ endpoint }) => endpoint.name).join(",") });
+    },
+    async close() {
+      await Promise.all([...workers.values()].map((worker) => worker.stop()));
+      await queue?.close();
+    },
+  };
 }

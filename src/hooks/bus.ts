@@ -13,6 +13,7 @@ import {
   type EventAction,
   type EventListener,
   HookDenial,
+  type ListenerOptions,
   type RegistryEvent,
 } from "./types.ts";
 
@@ -32,7 +33,7 @@ const TIMED_OUT = Symbol("timed out");
 
 export class HookBus {
   private readonly hooks = new Map<BeforeHookName, RegisteredHook[]>();
-  private readonly listeners: Array<{ plugin: string; action: EventAction | "*"; fn: EventListener }> = [];
+  private readonly listeners: Array<{ plugin: string; action: EventAction | "*"; fn: EventListener; durable: boolean }> = [];
 
   constructor(
     private readonly defaults: HookDefaults,
@@ -50,8 +51,8 @@ export class HookBus {
     this.hooks.set(hook, list);
   }
 
-  addListener(plugin: string, action: EventAction | "*", fn: EventListener): void {
-    this.listeners.push({ plugin, action, fn });
+  addListener(plugin: string, action: EventAction | "*", fn: EventListener, options: ListenerOptions = {}): void {
+    this.listeners.push({ plugin, action, fn, durable: options.durable === true });
   }
 
   /** True when some plugin asks to see `hook` (lets the core skip building the context). */
@@ -84,10 +85,19 @@ export class HookBus {
     }
   }
 
-  /** Queues the event for every listener of its action; returns at once. */
-  emit(event: RegistryEvent): void {
+  /**
+   * Queues the event for every listener of its action, and waits for the durable ones (each
+   * within the hook time limit) so the caller answers only once they have recorded it.
+   * Never throws: the change is already made.
+   */
+  async emit(event: RegistryEvent): Promise<void> {
+    const durable: Promise<void>[] = [];
     for (const listener of this.listeners) {
       if (listener.action !== "*" && listener.action !== event.action) continue;
+      if (listener.durable) {
+        durable.push(this.runDurable(listener.plugin, listener.fn, event));
+        continue;
+      }
       setImmediate(() => {
         Promise.resolve()
           .then(() => listener.fn(event))
@@ -95,6 +105,24 @@ export class HookBus {
             this.log("error", "event listener failed", { plugin: listener.plugin, action: event.action, error: String(error) }),
           );
       });
+    }
+    if (durable.length > 0) await Promise.all(durable);
+  }
+
+  private async runDurable(plugin: string, fn: EventListener, event: RegistryEvent): Promise<void> {
+    let timer: Timer | undefined;
+    try {
+      const outcome = await Promise.race([
+        Promise.resolve().then(() => fn(event)),
+        new Promise<typeof TIMED_OUT>((resolve) => {
+          timer = setTimeout(() => resolve(TIMED_OUT), this.defaults.timeoutMs);
+        }),
+      ]);
+      if (outcome === TIMED_OUT) this.log("warn", "durable event listener timed out", { plugin, action: event.action, ms: this.defaults.timeoutMs });
+    } catch (error) {
+      this.log("error", "event listener failed", { plugin, action: event.action, error: String(error) });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

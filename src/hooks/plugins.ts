@@ -96,7 +96,7 @@ function createContext(host: PluginHost, name: string, options: Record<string, u
       throw new HookDenial(message);
     },
     before: (hook, fn, hookOptions) => host.bus.addBefore(name, hook, fn, hookOptions),
-    on: (action, fn) => host.bus.addListener(name, action, fn),
+    on: (action, fn, listenerOptions) => host.bus.addListener(name, action, fn, listenerOptions),
     every(intervalMs, fn) {
       let running = false;
       timers.push(

@@ -80,6 +80,16 @@ export interface RegistryEvent {
 
 export type EventListener = (event: RegistryEvent) => void | Promise<void>;
 
+export interface ListenerOptions {
+  /**
+   * Answer the request only after this listener finished (or the [hooks] timeout passed).
+   * For recording the event durably (an outbox such as the webhook queue), never for slow
+   * work: it delays the response. A failure is logged; the request still succeeds, as the
+   * change is already made.
+   */
+  durable?: boolean;
+}
+
 /** Read and delete operations for plugins (retention, UIs); no raw storage access. */
 export interface RegistryReader {
   repositories(): Promise<string[]>;
@@ -95,7 +105,7 @@ export interface PluginContext {
   /** throw from a before-hook to refuse the request with 403 DENIED and this message */
   deny(message: string): never;
   before(hook: BeforeHookName, fn: BeforeHook, options?: BeforeHookOptions): void;
-  on(action: EventAction | "*", fn: EventListener): void;
+  on(action: EventAction | "*", fn: EventListener, options?: ListenerOptions): void;
   /** runs `fn` every `intervalMs` (not overlapping itself) until the registry stops */
   every(intervalMs: number, fn: () => void | Promise<void>): void;
   /** serves `GET|POST|DELETE /api/<path>` (admin-only once auth is on) */

@@ -56,7 +56,7 @@ export class Registry {
     const blob = await this.blobs.stat(repository, digest);
     await this.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
     await this.blobs.unlink(repository, digest);
-    this.announce("delete", this.blobTarget(repository, digest, blob.size), request);
+    await this.announce("delete", this.blobTarget(repository, digest, blob.size), request);
   }
 
   startUpload(repository: string): Promise<string> {
@@ -79,7 +79,7 @@ export class Registry {
     request: RequestInfo,
   ): Promise<void> {
     const size = await this.uploads.complete(repository, id, digest, body);
-    this.announce("push", this.blobTarget(repository, digest, size), request);
+    await this.announce("push", this.blobTarget(repository, digest, size), request);
   }
 
   cancelUpload(repository: string, id: string): Promise<void> {
@@ -96,7 +96,7 @@ export class Registry {
     if (size === null) return false;
     await this.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
     await this.blobs.link(repository, digest);
-    this.announce("mount", { ...this.blobTarget(repository, digest, size), fromRepository: from }, request);
+    await this.announce("mount", { ...this.blobTarget(repository, digest, size), fromRepository: from }, request);
     return true;
   }
 
@@ -124,7 +124,7 @@ export class Registry {
     await this.manifests.store(manifest);
     this.catalog.add(repository);
     const target = this.manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength);
-    this.announce("push", tag === undefined ? target : { ...target, tag }, request);
+    await this.announce("push", tag === undefined ? target : { ...target, tag }, request);
     return manifest;
   }
 
@@ -142,7 +142,7 @@ export class Registry {
     });
     if (isPull) {
       const target = this.manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength);
-      this.announce("pull", tag === undefined ? target : { ...target, tag }, request);
+      await this.announce("pull", tag === undefined ? target : { ...target, tag }, request);
     }
     return manifest;
   }
@@ -153,13 +153,13 @@ export class Registry {
       const digest = await this.manifests.resolve(repository, reference);
       await this.ask({ hook: "tag.delete", repository, tag: reference.tag, digest: formatDigest(digest), request });
       await this.manifests.deleteTag(repository, reference.tag);
-      this.announce("delete", { ...this.manifestTarget(repository, digest, "", 0), tag: reference.tag }, request);
+      await this.announce("delete", { ...this.manifestTarget(repository, digest, "", 0), tag: reference.tag }, request);
       return;
     }
     const existing = await this.manifests.get(repository, reference);
     await this.ask({ hook: "manifest.delete", repository, digest: formatDigest(existing.digest), mediaType: existing.mediaType, request });
     await this.manifests.delete(repository, reference.digest);
-    this.announce("delete", this.manifestTarget(repository, existing.digest, existing.mediaType, existing.bytes.byteLength), request);
+    await this.announce("delete", this.manifestTarget(repository, existing.digest, existing.mediaType, existing.bytes.byteLength), request);
   }
 
   /** @throws RegistryError NAME_UNKNOWN for a repository with no manifests */
@@ -201,8 +201,9 @@ export class Registry {
     if (this.hooks.wants(context.hook)) await this.hooks.before(context);
   }
 
-  private announce(action: EventAction, target: EventTarget, request: RequestInfo): void {
-    this.hooks.emit(buildEvent(this.source, action, target, request));
+  /** Returns once durable listeners (the webhook queue) have recorded the event. */
+  private announce(action: EventAction, target: EventTarget, request: RequestInfo): Promise<void> {
+    return this.hooks.emit(buildEvent(this.source, action, target, request));
   }
 
   private blobTarget(repository: string, digest: Digest, size: number): EventTarget {
