@@ -3,6 +3,7 @@
  * compiled once at start. It answers one question: which actions may this caller do on this
  * repository? Nothing here knows about HTTP or storage.
  */
+import { globToRegExp } from "../oci/glob.ts";
 
 /** What a rule can grant on a repository. `*` in a rule means all three. */
 export type Action = "pull" | "push" | "delete";
@@ -32,33 +33,6 @@ interface CompiledRule {
   anyUser: boolean;
   anonymous: boolean;
   actions: Set<Action>;
-}
-
-/**
- * Compiles a repository glob: `*` matches within one path component, `**` across components
- * (`team/**` is everything below team/, `**\/base` is base at any depth), `?` one character.
- */
-export function globToRegExp(glob: string): RegExp {
-  let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i] as string;
-    if (char === "*" && glob[i + 1] === "*") {
-      i++;
-      if (glob[i + 1] === "/") {
-        i++;
-        source += "(?:.*/)?";
-      } else {
-        source += ".*";
-      }
-    } else if (char === "*") {
-      source += "[^/]*";
-    } else if (char === "?") {
-      source += "[^/]";
-    } else {
-      source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-    }
-  }
-  return new RegExp(`^${source}$`);
 }
 
 export class Policy {

@@ -1,6 +1,7 @@
 /** The access policy: globs, users, groups, anonymous, admins, and start-up errors. */
 import { describe, expect, test } from "bun:test";
-import { globToRegExp, Policy, type AccessRule } from "../../src/auth/policy.ts";
+import { Policy, type AccessRule } from "../../src/auth/policy.ts";
+import { globToRegExp } from "../../src/oci/glob.ts";
 
 const rule = (partial: Partial<AccessRule> & Pick<AccessRule, "repositories" | "actions">): AccessRule => ({
   users: [],
