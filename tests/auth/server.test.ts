@@ -148,7 +148,11 @@ describe("authentication on a running server", () => {
 
   logged("the request log names the user", async () => {
     await send(b(), "/v2/", { headers: { Authorization: basicHeader("bob", "bob-pw") } });
-    expect(b().output()).toMatch(/path=\/v2\/ status=200 .*actor=bob/);
+    // the line travels through the process's stdout pipe: wait for it, within a bound
+    const line = /path=\/v2\/ status=200 .*actor=bob/;
+    const deadline = Date.now() + 3_000;
+    while (!line.test(b().output()) && Date.now() < deadline) await Bun.sleep(20);
+    expect(b().output()).toMatch(line);
   });
 });
 
