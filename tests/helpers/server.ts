@@ -140,3 +140,11 @@ export function withServerLog(
     }
   };
 }
+
+/** Waits (at most `timeoutMs`) until the process output matches: log lines arrive through a pipe. */
+export async function waitForOutput(berth: Pick<BerthProcess, "output">, pattern: RegExp | string, timeoutMs = 3_000): Promise<string> {
+  const matches = () => (typeof pattern === "string" ? berth.output().includes(pattern) : pattern.test(berth.output()));
+  const deadline = Date.now() + timeoutMs;
+  while (!matches() && Date.now() < deadline) await Bun.sleep(20);
+  return berth.output();
+}

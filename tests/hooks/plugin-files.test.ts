@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthCommand, freePort, removeDir, repoRoot, startBerth, tempDir, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { berthCommand, freePort, removeDir, repoRoot, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
 import { prepareImage, putManifest, writeConfig } from "../plugins/webhook/support.ts";
 
 const binary = process.env.BERTH_BIN ? "the compiled binary" : "berth run from source";
@@ -142,9 +142,7 @@ describe(`operator plugin files (${binary})`, () => {
       });
       const accepted = await putManifest(berth.url, "team/app", "2.0.0", image.manifest);
       expect(accepted.status).toBe(201);
-      const deadline = Date.now() + 5_000;
-      while (Date.now() < deadline && !berth.output().includes("tag=2.0.0")) await Bun.sleep(25);
-      expect(berth.output()).toContain("tag=2.0.0");
+      expect(await waitForOutput(berth, "tag=2.0.0")).toContain("tag=2.0.0");
     }),
     30_000,
   );
