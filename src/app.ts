@@ -1,7 +1,13 @@
 /**
- * createApp wires the HTTP surface: /v2/ (the registry API), /healthz, plugin routes under
- * /api/, and one log line per request. It does not listen; main.ts (or a test) does.
+ * createApp wires the HTTP surface: /v2/ (the registry API), /auth/token, plugin routes under
+ * /api/, /healthz, and one log line per request. It does not listen; serve.ts does.
+ *
+ * The registry's own paths are dispatched here, by the URL's parsed pathname, before Elysia:
+ * Elysia 1.4 finds the path with indexOf("/", 11) and so misroutes every request whose Host
+ * is shorter than four characters (`Host: hub`, a Kubernetes service named `reg`).
+ * Elysia serves what is left (and the web UI later).
  */
+import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { ApiOptions } from "./api/context.ts";
 import { errorResponse, RegistryError } from "./api/errors.ts";
@@ -64,7 +70,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false }:
     auth ? auth.token(request, info) : errorResponse(new RegistryError("NOT_FOUND", { message: "Authentication is off" }), request.method),
   );
 
-  return new Elysia()
+  const fallback = new Elysia()
     .onError(({ code, request }) => {
       if (code === "NOT_FOUND") {
         const error = new RegistryError("NOT_FOUND", { message: `No endpoint at ${new URL(request.url).pathname.slice(0, 200)}` });
@@ -72,16 +78,24 @@ export function createApp({ registry, options, log, routes, auth, tls = false }:
       }
       log("error", "unhandled", { code: String(code) });
       return secured(errorResponse(new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" }), request.method));
-    })
-    .all("/v2", ({ request, server }) => handleV2(request, addressFrom(server)), { parse: "none" })
-    .all("/v2/*", ({ request, server }) => handleV2(request, addressFrom(server)), { parse: "none" })
-    .all("/api/*", ({ request, server }) => handleApi(request, addressFrom(server)), { parse: "none" })
-    .all("/auth/token", ({ request, server }) => handleToken(request, addressFrom(server)), { parse: "none" })
-    .get("/healthz", ({ request, server }) => handleHealth(request, addressFrom(server)));
+    });
+
+  return {
+    /** Bun.serve's fetch handler. */
+    fetch(request: Request, server: Server<undefined>): Promise<Response> | Response {
+      const path = new URL(request.url).pathname;
+      const addressOf = addressFrom(server);
+      if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, addressOf);
+      if (path.startsWith("/api/")) return handleApi(request, addressOf);
+      if (path === "/auth/token") return handleToken(request, addressOf);
+      if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, addressOf);
+      return fallback.handle(request);
+    },
+  };
 }
 
-function addressFrom(server: { requestIP(request: Request): { address: string } | null } | null): AddressOf {
-  return (request) => server?.requestIP(request)?.address ?? "";
+function addressFrom(server: Server<undefined>): AddressOf {
+  return (request) => server.requestIP(request)?.address ?? "";
 }
 
 function requestInfo(request: Request, addr: string): RequestInfo {

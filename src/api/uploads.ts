@@ -19,9 +19,9 @@ export async function handleUploadStart(ctx: HandlerContext, rawName: string): P
     if (await ctx.registry.mountBlob(name, digest, from, ctx.info)) return blobCreated(ctx, name, formatDigest(digest));
   }
   const monolithicDigest = params.get("digest");
+  const digest = monolithicDigest === null ? null : parseDigest(monolithicDigest); // before any state is made
   const id = await ctx.registry.startUpload(name);
-  if (monolithicDigest !== null) {
-    const digest = parseDigest(monolithicDigest);
+  if (digest !== null) {
     await ctx.registry.completeUpload(name, id, digest, ctx.request.body, ctx.info);
     return blobCreated(ctx, name, formatDigest(digest));
   }

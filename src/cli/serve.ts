@@ -45,13 +45,14 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, configPath(loadOptions)));
   const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null });
-  app.listen({
+  const server = Bun.serve({
     hostname: address.hostname,
     port: address.port,
+    fetch: app.fetch,
     // Layers are streamed to disk, so there is no reason to cap a body's size in memory terms.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 120,
-    // Elysia turns reusePort on; two registries on one port would split requests silently.
+    // two registries on one port would split requests silently
     reusePort: false,
     ...(tls ? { tls } : {}),
   });
@@ -60,7 +61,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const shutdown = async (signal: string) => {
     log("info", "shutting down", { signal });
     stopPurge();
-    await app.stop();
+    await server.stop();
     await plugins.close();
     process.exit(0);
   };

@@ -131,7 +131,7 @@ function createReader(registry: Registry, plugin: string): RegistryReader {
     async manifest(repository, ref) {
       try {
         const m = await registry.manifests.get(repository, reference(ref));
-        return { digest: formatDigest(m.digest), mediaType: m.mediaType, bytes: m.bytes };
+        return { digest: formatDigest(m.digest), mediaType: m.mediaType, bytes: m.bytes.slice() }; // not the cached buffer
       } catch {
         return null;
       }

@@ -98,6 +98,10 @@ function resolveMediaType(contentType: string, body: Json): ManifestMediaType {
     throw invalid(`Content-Type "${header}" does not match the manifest's mediaType "${field}"`);
   }
   if (field !== undefined) return field;
+  if (header === MediaType.DockerManifest || header === MediaType.DockerManifestList) {
+    // as Distribution requires: without it, the stored bytes would later read as OCI
+    throw invalid(`A manifest pushed as "${header}" must carry that mediaType field`);
+  }
   if (!headerIsGeneric) return header as ManifestMediaType;
   // OCI allows omitting mediaType: an index has `manifests`, an image manifest `config`.
   if ("manifests" in body) return MediaType.OciIndex;

@@ -54,7 +54,11 @@ export class Catalog {
 
   async all(): Promise<string[]> {
     if (this.names) return this.names;
-    this.building ??= this.build();
+    // a failed walk (EMFILE, EIO) must not be remembered: the next request walks again
+    this.building ??= this.build().catch((error: unknown) => {
+      this.building = null;
+      throw error;
+    });
     return this.building;
   }
 

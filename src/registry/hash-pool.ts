@@ -1,6 +1,7 @@
 /**
- * Running SHA-256 hashes computed on a worker thread. Uploads hand over 1 MiB chunks (the
- * buffers are transferred, not copied) and ask for the digest at the end. Hashing on the
+ * Running SHA-256 hashes computed on a worker thread. Uploads hand over the body's chunks
+ * (their buffers are transferred, not copied, when a chunk owns its buffer) and ask for the
+ * digest at the end. Hashing on the
  * main thread would take about as long as reading the body and writing it to disk together;
  * on its own thread it overlaps them. Chunks in flight are bounded, so memory is too.
  */

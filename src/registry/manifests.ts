@@ -9,7 +9,9 @@ import { type ParsedManifest, parseManifest } from "../oci/manifest.ts";
 import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
-import { compareBytes, compareTags, upperBound } from "./sorted.ts";
+import { KeyedLock } from "./keyed-lock.ts";
+import { ManifestCache } from "./manifest-cache.ts";
+import { TagLists } from "./tag-lists.ts";
 import { exists, readLink, writeLink } from "./links.ts";
 import type { ReferrersIndex } from "./referrers.ts";
 
@@ -32,18 +34,18 @@ export interface PreparedManifest {
 export type Reference = { tag: string } | { digest: Digest };
 
 export class ManifestStore {
-  // Manifests are content-addressed and immutable, so parsed copies can be cached by digest.
-  private readonly cache = new Map<string, StoredManifest>();
-  private static readonly CACHE_LIMIT = 2048;
-  // Sorted tag names per repository, read from disk once and kept in step with our own
-  // writes; Distribution reads and sorts the directory on every request.
-  private readonly tagLists = new Map<string, string[]>();
+  private readonly cache = new ManifestCache<StoredManifest>();
+  private readonly tagLists: TagLists;
+  // A PUT and a DELETE of the same tag must not interleave (the tag would vanish after a 201).
+  private readonly tagLocks = new KeyedLock();
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
     private readonly referrers: ReferrersIndex,
-  ) {}
+  ) {
+    this.tagLists = new TagLists(driver);
+  }
 
   /**
    * Validates a manifest without storing anything: grammar, digest, referenced content.
@@ -92,41 +94,41 @@ export class ManifestStore {
     if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) {
       throw this.unknown({ digest });
     }
-    // a copy: forgetTag edits the cached list while we walk it
+    // a copy: removing tags edits the cached list while we walk it
     for (const tag of [...(await this.tags(repository))]) {
-      const current = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
-      if (current && formatDigest(current) === formatDigest(digest)) {
-        await this.driver.delete(paths.tagDir(repository, tag));
-        this.forgetTag(repository, tag);
-      }
+      await this.tagLocks.run(`${repository}:${tag}`, async () => {
+        const current = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
+        if (current && formatDigest(current) === formatDigest(digest)) await this.removeTagDir(repository, tag);
+      });
     }
     const stored = await this.load(digest);
-    await this.driver.delete(paths.manifestRevisionDir(repository, digest));
+    // the referrer entry goes first: a crash between the two leaves no referrer to a ghost
     if (stored?.parsed.subject) await this.referrers.remove(repository, parseDigest(stored.parsed.subject.digest), digest);
+    await this.driver.delete(paths.manifestRevisionDir(repository, digest));
     return stored;
   }
 
   /** Removes a tag only; the manifest stays reachable by digest. @throws RegistryError MANIFEST_UNKNOWN */
   async deleteTag(repository: string, tag: string): Promise<Digest> {
-    const digest = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
-    if (!digest) throw this.unknown({ tag });
-    await this.driver.delete(paths.tagDir(repository, tag));
-    this.forgetTag(repository, tag);
-    return digest;
+    return this.tagLocks.run(`${repository}:${tag}`, async () => {
+      const digest = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
+      if (!digest) throw this.unknown({ tag });
+      await this.removeTagDir(repository, tag);
+      return digest;
+    });
+  }
+
+  /** Removes a tag directory that a crash left without its current link (no tag, no listing). */
+  async clearGhostTag(repository: string, tag: string): Promise<void> {
+    await this.tagLocks.run(`${repository}:${tag}`, async () => {
+      const linked = await exists(this.driver, paths.tagCurrentLink(repository, tag));
+      if (!linked && (await exists(this.driver, paths.tagDir(repository, tag)))) await this.removeTagDir(repository, tag);
+    });
   }
 
   /** Tag names in the spec's lexical order (case-insensitive, then by byte to be total). */
-  async tags(repository: string): Promise<readonly string[]> {
-    const cached = this.tagLists.get(repository);
-    if (cached) return cached;
-    const names = await this.driver.list(paths.tagsRoot(repository));
-    // sort on precomputed keys: 10,000 tags would otherwise lowercase each name ~28 times
-    const sorted = names
-      .map((name) => ({ name, key: name.toLowerCase() }))
-      .sort((a, b) => compareBytes(a.key, b.key) || compareBytes(a.name, b.name))
-      .map((entry) => entry.name);
-    this.tagLists.set(repository, sorted);
-    return sorted;
+  tags(repository: string): Promise<readonly string[]> {
+    return this.tagLists.list(repository);
   }
 
   async repositoryExists(repository: string): Promise<boolean> {
@@ -134,19 +136,18 @@ export class ManifestStore {
   }
 
   private async tag(repository: string, tag: string, digest: Digest): Promise<void> {
-    await writeLink(this.driver, paths.tagIndexLink(repository, tag, digest), digest);
-    await writeLink(this.driver, paths.tagCurrentLink(repository, tag), digest);
-    const cached = this.tagLists.get(repository);
-    if (cached) {
-      const index = upperBound(cached, tag, compareTags);
-      if (cached[index - 1] !== tag) cached.splice(index, 0, tag);
-    }
+    await this.tagLocks.run(`${repository}:${tag}`, async () => {
+      await writeLink(this.driver, paths.tagIndexLink(repository, tag, digest), digest);
+      await writeLink(this.driver, paths.tagCurrentLink(repository, tag), digest);
+      this.tagLists.added(repository, tag);
+    });
   }
 
-  private forgetTag(repository: string, tag: string): void {
-    const cached = this.tagLists.get(repository);
-    const index = cached?.indexOf(tag) ?? -1;
-    if (cached && index >= 0) cached.splice(index, 1);
+  /** The current link goes first, so a crash mid-way leaves no half tag that still resolves. */
+  private async removeTagDir(repository: string, tag: string): Promise<void> {
+    await this.driver.delete(paths.tagCurrentLink(repository, tag));
+    await this.driver.delete(paths.tagDir(repository, tag));
+    this.tagLists.removed(repository, tag);
   }
 
   private async storeBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
@@ -172,10 +173,6 @@ export class ManifestStore {
       return null; // bytes under a revision link that are not a manifest we serve
     }
     const stored: StoredManifest = { digest, bytes, mediaType: parsed.mediaType, parsed };
-    if (this.cache.size >= ManifestStore.CACHE_LIMIT) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
     this.cache.set(key, stored);
     return stored;
   }

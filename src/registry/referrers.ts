@@ -27,18 +27,41 @@ export class ReferrersIndex {
     await this.driver.delete(paths.referrer(repository, subject, digest));
   }
 
-  /** Descriptors of the manifests whose subject is `subject`, sorted by digest. */
+  /**
+   * Descriptors of the manifests whose subject is `subject`, sorted by digest. An entry whose
+   * manifest is no longer in the repository (deleted by another tool, or a crash between the
+   * two deletes) is dropped, and so is one that cannot be read.
+   */
   async list(repository: string, subject: Digest): Promise<Descriptor[]> {
     await this.ensureBuilt(repository);
     const base = paths.referrersOf(repository, subject);
     const descriptors: Descriptor[] = [];
     for (const algorithm of await this.driver.list(base)) {
       for (const hex of await this.driver.list(`${base}/${algorithm}`)) {
-        const text = new TextDecoder().decode(await this.driver.getContent(`${base}/${algorithm}/${hex}`));
-        descriptors.push(JSON.parse(text) as Descriptor);
+        const digest = `${algorithm}:${hex}`;
+        let referrer: Digest;
+        try {
+          referrer = parseDigest(digest);
+        } catch {
+          continue; // not an entry of ours
+        }
+        if (!(await exists(this.driver, paths.manifestRevisionLink(repository, referrer)))) {
+          await this.driver.delete(paths.referrer(repository, subject, referrer));
+          continue;
+        }
+        const descriptor = await this.readEntry(`${base}/${algorithm}/${hex}`);
+        if (descriptor) descriptors.push(descriptor);
       }
     }
     return descriptors.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  }
+
+  private async readEntry(path: string): Promise<Descriptor | null> {
+    try {
+      return JSON.parse(new TextDecoder().decode(await this.driver.getContent(path))) as Descriptor;
+    } catch {
+      return null; // removed meanwhile, or torn: the rebuild or the next push restores it
+    }
   }
 
   /** Scans the repository's manifests once when the index was never built (or was lost). */

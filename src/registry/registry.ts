@@ -117,7 +117,7 @@ export class Registry {
         ...(tag === undefined ? {} : { tag }),
         digest: formatDigest(manifest.digest),
         mediaType: manifest.parsed.mediaType,
-        manifest: { bytes, json },
+        manifest: { bytes: bytes.slice(), json }, // a copy: what is stored must match the digest
         request,
       });
     }
@@ -150,7 +150,10 @@ export class Registry {
   async deleteManifest(repository: string, reference: Reference, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
     if ("tag" in reference) {
-      const digest = await this.manifests.resolve(repository, reference);
+      const digest = await this.manifests.resolve(repository, reference).catch(async (error: unknown) => {
+        await this.manifests.clearGhostTag(repository, reference.tag);
+        throw error;
+      });
       await this.ask({ hook: "tag.delete", repository, tag: reference.tag, digest: formatDigest(digest), request });
       await this.manifests.deleteTag(repository, reference.tag);
       await this.announce("delete", { ...this.manifestTarget(repository, digest, "", 0), tag: reference.tag }, request);

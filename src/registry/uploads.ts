@@ -10,7 +10,6 @@ import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
 import type { HashPool } from "./hash-pool.ts";
 import { KeyedLock } from "./keyed-lock.ts";
-import { rechunk } from "./rechunk.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -131,23 +130,31 @@ export class UploadStore {
   async purgeOlderThan(repository: string, cutoff: Date): Promise<number> {
     let purged = 0;
     for (const id of await this.driver.list(paths.uploadsRoot(repository))) {
-      const started = await this.startedAt(repository, id);
-      if (started === null || started < cutoff) {
-        if (this.locks.isBusy(id)) continue;
+      if (this.locks.isBusy(id) || !(await this.isStale(repository, id, cutoff))) continue;
+      // under the upload's lock, so a chunk arriving now waits and then finds it gone
+      const removed = await this.locks.run(id, async () => {
+        if (!(await this.isStale(repository, id, cutoff))) return false;
         await this.discard(repository, id);
-        purged++;
-      }
+        return true;
+      });
+      if (removed) purged++;
     }
     return purged;
   }
 
-  private async startedAt(repository: string, id: string): Promise<Date | null> {
+  /** Started before `cutoff`; without a readable startedat, judged by the folder's age. */
+  private async isStale(repository: string, id: string, cutoff: Date): Promise<boolean> {
     try {
       const text = new TextDecoder().decode(await this.driver.getContent(paths.uploadStartedAt(repository, id)));
       const date = new Date(text.trim());
-      return Number.isNaN(date.getTime()) ? null : date;
+      if (!Number.isNaN(date.getTime())) return date < cutoff;
     } catch (error) {
-      if (error instanceof PathNotFoundError) return null;
+      if (!(error instanceof PathNotFoundError)) throw error;
+    }
+    try {
+      return (await this.driver.stat(paths.uploadDir(repository, id))).modified < cutoff;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return false; // already gone
       throw error;
     }
   }
@@ -165,10 +172,13 @@ export class UploadStore {
     const start = writer.size;
     try {
       if (body) {
-        for await (const chunk of rechunk(body)) {
+        // Bun hands each chunk over in its own buffer, so the hash worker can take it as is
+        for await (const chunk of body) {
           writer.write(chunk);
           hash.bytes += chunk.byteLength;
           await this.pool.update(id, chunk); // transfers the chunk: written first
+          // a body longer than its Content-Range is refused now, not after reading all of it
+          if (expectedLength !== null && writer.size - start > expectedLength) break;
         }
       }
       const written = writer.size - start;
@@ -177,7 +187,7 @@ export class UploadStore {
         writer.truncate(start);
         this.forgetHash(id);
         throw new RegistryError("BLOB_UPLOAD_INVALID", {
-          message: `Content-Range announced ${expectedLength} bytes but the body had ${written}`,
+          message: `Content-Range announced ${expectedLength} bytes but the body had ${written > expectedLength ? "more" : written}`,
         });
       }
       if (durable) await writer.commit();
@@ -201,7 +211,7 @@ export class UploadStore {
     this.forgetHash(id);
     const rebuilt: RunningHash = { bytes: 0, generation: this.pool.generation };
     this.hashes.set(id, rebuilt);
-    for await (const chunk of rechunk(this.driver.blob(paths.uploadData(repository, id)).stream())) {
+    for await (const chunk of this.driver.blob(paths.uploadData(repository, id)).stream()) {
       rebuilt.bytes += chunk.byteLength;
       await this.pool.update(id, chunk);
     }
@@ -214,9 +224,15 @@ export class UploadStore {
 
   private async finalDigest(repository: string, id: string, algorithm: Digest["algorithm"]): Promise<string> {
     if (algorithm === "sha256") {
+      const generation = this.pool.generation;
       await this.runningHash(repository, id);
       this.hashes.delete(id); // the worker forgets it once it answers
-      return this.pool.digest(id);
+      try {
+        const hex = await this.pool.digest(id);
+        if (this.pool.generation === generation) return hex;
+      } catch {
+        // the worker failed: its hash is lost, not wrong; hash the data here instead
+      }
     }
     // sha512 uploads are rare: hash them once at the end rather than twice while streaming.
     const hasher = new Bun.CryptoHasher(algorithm);

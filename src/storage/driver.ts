@@ -37,7 +37,7 @@ export interface StorageDriver {
   putContent(path: string, content: Uint8Array | string, options?: { durable?: boolean }): Promise<void>;
   /** @throws PathNotFoundError */
   stat(path: string): Promise<FileInfo>;
-  /** names of the direct children of a directory; [] when it does not exist */
+  /** names of the direct children of a directory (not temp files); [] when it does not exist */
   list(path: string): Promise<string[]>;
   /** atomic and durable rename; creates the destination's parents */
   move(from: string, to: string): Promise<void>;

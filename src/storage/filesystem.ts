@@ -4,7 +4,7 @@
  */
 import { closeSync, fsync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type FileInfo, type FileWriter, PathNotFoundError, type StorageDriver } from "./driver.ts";
 
 function isNotFound(error: unknown): boolean {
@@ -21,7 +21,25 @@ async function fsyncDirectory(path: string): Promise<void> {
   }
 }
 
+/**
+ * mkdir -p; when durable, also fsyncs the parent of every directory it created, so that a
+ * new directory entry (a new blob's folder, a new tag) survives a power cut, not just its file.
+ */
+async function makeDirectory(path: string, durable: boolean): Promise<void> {
+  const first = await mkdir(path, { recursive: true });
+  if (!durable || first === undefined) return;
+  for (let created = path; ; created = dirname(created)) {
+    await fsyncDirectory(dirname(created));
+    if (created === first || dirname(created) === created) break;
+  }
+}
+
 let tempCounter = 0;
+
+/** Temp files are dot-files beside their target: no lister of the layout ever sees them. */
+function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${++tempCounter}`);
+}
 
 export class FilesystemDriver implements StorageDriver {
   constructor(readonly root: string) {}
@@ -43,8 +61,8 @@ export class FilesystemDriver implements StorageDriver {
     const durable = options.durable ?? true;
     const target = this.localPath(path);
     const directory = dirname(target);
-    await mkdir(directory, { recursive: true });
-    const temp = `${target}.tmp-${process.pid}-${++tempCounter}`;
+    await makeDirectory(directory, durable);
+    const temp = tempPathFor(target);
     const handle = await open(temp, "w");
     try {
       await handle.writeFile(content);
@@ -68,7 +86,8 @@ export class FilesystemDriver implements StorageDriver {
 
   async list(path: string): Promise<string[]> {
     try {
-      return await readdir(this.localPath(path));
+      // dot-files are Berth's temp files (tempPathFor); the layout itself has none
+      return (await readdir(this.localPath(path))).filter((name) => !name.startsWith("."));
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
@@ -77,7 +96,7 @@ export class FilesystemDriver implements StorageDriver {
 
   async move(from: string, to: string): Promise<void> {
     const target = this.localPath(to);
-    await mkdir(dirname(target), { recursive: true });
+    await makeDirectory(dirname(target), true);
     try {
       await rename(this.localPath(from), target);
     } catch (error) {
