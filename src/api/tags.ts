@@ -1,4 +1,5 @@
 /** GET /v2/<name>/tags/list and GET /v2/_catalog, both paginated with n and last. */
+import type { Registry } from "../registry/registry.ts";
 import type { HandlerContext } from "./context.ts";
 import { linkTo } from "./context.ts";
 import { RegistryError } from "./errors.ts";
@@ -30,10 +31,30 @@ function readPage(url: URL, defaultLimit: number): Page {
   return { limit, last: url.searchParams.get("last") };
 }
 
-function pageResponse(ctx: HandlerContext, body: object, nextPath: string | null): Response {
+function pageResponse(ctx: HandlerContext, body: object | string, nextPath: string | null): Response {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (nextPath !== null) headers.Link = `<${linkTo(ctx.options, nextPath)}>; rel="next"`;
-  return new Response(ctx.request.method === "HEAD" ? null : JSON.stringify(body), { status: 200, headers });
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return new Response(ctx.request.method === "HEAD" ? null : text, { status: 200, headers });
+}
+
+/**
+ * The whole-list answer (no n, no last) serialised once per repository and tag version:
+ * for 10,000 tags, JSON.stringify is most of the cost of the request.
+ */
+const wholeListsByRegistry = new WeakMap<Registry, Map<string, { version: number; body: string }>>();
+const WHOLE_LISTS_KEPT = 256;
+
+function wholeListBody(registry: Registry, name: string, version: number, tags: readonly string[]): string {
+  let wholeLists = wholeListsByRegistry.get(registry);
+  if (!wholeLists) wholeListsByRegistry.set(registry, (wholeLists = new Map()));
+  const cached = wholeLists.get(name);
+  if (cached?.version === version) return cached.body;
+  const body = JSON.stringify({ name, tags });
+  wholeLists.delete(name);
+  wholeLists.set(name, { version, body });
+  if (wholeLists.size > WHOLE_LISTS_KEPT) wholeLists.delete(wholeLists.keys().next().value as string);
+  return body;
 }
 
 function assertRead(ctx: HandlerContext): void {
@@ -43,8 +64,12 @@ function assertRead(ctx: HandlerContext): void {
 export async function handleTags(ctx: HandlerContext, rawName: string): Promise<Response> {
   assertRead(ctx);
   const name = repositoryName(rawName);
+  const version = ctx.registry.tagsVersion(name); // read before the list: a change in between only wastes the memo
   const all = await ctx.registry.tags(name);
   const { limit, last } = readPage(ctx.url, MAX_PAGE);
+  if (last === null && !ctx.url.searchParams.has("n") && all.length <= limit) {
+    return pageResponse(ctx, wholeListBody(ctx.registry, name, version, all), null);
+  }
   const start = last === null ? 0 : upperBound(all, last, compareTags);
   const tags = all.slice(start, start + limit);
   const more = start + limit < all.length && tags.length > 0;

@@ -131,6 +131,11 @@ export class ManifestStore {
     return this.tagLists.list(repository);
   }
 
+  /** Changes whenever a tag of the repository is written or deleted. */
+  tagsVersion(repository: string): number {
+    return this.tagLists.version(repository);
+  }
+
   async repositoryExists(repository: string): Promise<boolean> {
     return exists(this.driver, paths.manifestsRoot(repository));
   }

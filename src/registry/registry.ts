@@ -176,6 +176,11 @@ export class Registry {
     return this.manifests.tags(repository);
   }
 
+  /** Changes whenever a tag of the repository is written or deleted (for memoised answers). */
+  tagsVersion(repository: string): number {
+    return this.manifests.tagsVersion(repository);
+  }
+
   referrersOf(repository: string, subject: Digest): Promise<Descriptor[]> {
     return this.referrers.list(repository, subject);
   }

@@ -61,7 +61,8 @@ export class TagLists {
       .map((entry) => entry.name);
   }
 
-  private version(repository: string): number {
+  /** Bumped by every tag change in the repository: equal versions mean equal lists. */
+  version(repository: string): number {
     return this.versions.get(repository) ?? 0;
   }
 
