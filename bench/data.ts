@@ -4,7 +4,7 @@
  * held in memory.
  */
 import { randomFillSync } from "node:crypto";
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 export interface BlobFile {
@@ -30,6 +30,9 @@ export function writeRandomFile(path: string, size: number): BlobFile {
       writeSync(fd, chunk);
       written += n;
     }
+    // On disk before any timed phase: otherwise its writeback competes with the registry's own
+    // writes, and only with a registry that fsyncs (Distribution does not).
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -45,6 +45,9 @@ export async function withServer<T>(
   ctx: GroupContext,
   fn: (server: RunningServer, client: RegistryClient) => Promise<T>,
 ): Promise<T> {
+  // Start from a quiet disk: a registry that does not fsync (Distribution) leaves dirty pages
+  // whose writeback would otherwise land on whichever registry runs next.
+  Bun.spawnSync(["sync"]);
   const server = await startServer(ctx.target, ctx.config);
   try {
     return await fn(server, new RegistryClient(server.url));
