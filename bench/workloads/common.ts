@@ -7,6 +7,7 @@ import type { DataCache } from "../data.ts";
 import { RegistryClient } from "../oci.ts";
 import type { RunningServer } from "../servers.ts";
 import { startServer } from "../servers.ts";
+import type { PhaseOutcome } from "../measure.ts";
 import type { Measurement, MetricKey, TargetName } from "../types.ts";
 
 export interface RowInfo {
@@ -137,3 +138,16 @@ export const REQUEST_METRICS: MetricKey[] = [
   "serverPeakRssMb",
   "clientCpuSec",
 ];
+
+/** The outcome of a phase driven by this Bun process's fetch client (one core at most). */
+export function fetchOutcome(result: TimedOps, ...notes: Array<string | undefined>): PhaseOutcome {
+  return {
+    ops: result.latenciesMs.length,
+    bytes: result.bytes,
+    latenciesMs: result.latenciesMs,
+    errors: result.errors,
+    tool: "bun-fetch",
+    clientCoreCap: 1,
+    note: [...notes, result.firstError].filter(Boolean).join("; "),
+  };
+}

@@ -9,7 +9,7 @@ import type { RegistryClient } from "../oci.ts";
 import { OCI_CONFIG, describe, imageConfig, imageManifest, OCI_LAYER } from "../oci.ts";
 import type { RunningServer } from "../servers.ts";
 import type { GroupContext, RowInfo, WorkloadGroup } from "./common.ts";
-import { REQUEST_METRICS, padded, pool, timedOps, withServer } from "./common.ts";
+import { fetchOutcome, REQUEST_METRICS, padded, pool, timedOps, withServer } from "./common.ts";
 
 /** Pushes a tiny image to `repo:tag`; returns what other repos/tags need to reuse it. */
 async function seedImage(ctx: GroupContext, client: RegistryClient, repo: string, tag: string) {
@@ -73,15 +73,7 @@ async function timedList(
       if (status !== 200) throw new Error(`GET ${path}: HTTP ${status}`);
       return bytes;
     });
-    return {
-      ops: result.latenciesMs.length,
-      bytes: result.bytes,
-      latenciesMs: result.latenciesMs,
-      errors: result.errors,
-      tool: "bun-fetch",
-      clientCoreCap: 1,
-      note: [problem, result.firstError].filter(Boolean).join("; "),
-    };
+    return fetchOutcome(result, problem);
   });
   ctx.record(row, measurement);
 }

@@ -6,7 +6,7 @@ import { sizeId, sizeLabel } from "../config.ts";
 import { runPhase } from "../measure.ts";
 import { pushImage } from "../oci.ts";
 import type { WorkloadGroup } from "./common.ts";
-import { TRANSFER_METRICS, timedOps, withServer } from "./common.ts";
+import { fetchOutcome, TRANSFER_METRICS, timedOps, withServer } from "./common.ts";
 
 interface ManifestJson {
   config: { digest: string };
@@ -37,15 +37,7 @@ export const pull: WorkloadGroup = {
             for (const layer of manifest.layers) moved += await client.drainBlob(repo, layer.digest);
             return moved;
           });
-          return {
-            ops: result.latenciesMs.length,
-            bytes: result.bytes,
-            latenciesMs: result.latenciesMs,
-            errors: result.errors,
-            tool: "bun-fetch",
-            clientCoreCap: 1,
-            note: ["blobs read on a raw socket", result.firstError].filter(Boolean).join("; "),
-          };
+          return fetchOutcome(result, "blobs read on a raw socket");
         });
         ctx.record(
           {

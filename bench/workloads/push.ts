@@ -8,7 +8,7 @@ import { runPhase } from "../measure.ts";
 import type { UploadMode } from "../oci.ts";
 import { pushImage } from "../oci.ts";
 import type { WorkloadGroup } from "./common.ts";
-import { TRANSFER_METRICS, timedOps, withServer } from "./common.ts";
+import { fetchOutcome, TRANSFER_METRICS, timedOps, withServer } from "./common.ts";
 
 function pushGroup(mode: UploadMode): WorkloadGroup {
   const short = mode === "monolithic" ? "mono" : "chunked";
@@ -33,16 +33,7 @@ function pushGroup(mode: UploadMode): WorkloadGroup {
               if (!file) throw new Error(`no blob ${i}`);
               return pushImage(client, repo, `v${i}`, file, mode, chunk);
             });
-            const chunkNote = mode === "chunked" ? `PATCH ${sizeLabel(chunk)}` : undefined;
-            return {
-              ops: result.latenciesMs.length,
-              bytes: result.bytes,
-              latenciesMs: result.latenciesMs,
-              errors: result.errors,
-              tool: "bun-fetch",
-              clientCoreCap: 1,
-              note: [chunkNote, result.firstError].filter(Boolean).join("; "),
-            };
+            return fetchOutcome(result, mode === "chunked" ? `PATCH ${sizeLabel(chunk)}` : undefined);
           });
           ctx.record(
             {

@@ -6,7 +6,7 @@ import { sizeId, sizeLabel } from "../config.ts";
 import { runPhase } from "../measure.ts";
 import { pushImage } from "../oci.ts";
 import type { WorkloadGroup } from "./common.ts";
-import { timedOps, withServer } from "./common.ts";
+import { fetchOutcome, timedOps, withServer } from "./common.ts";
 
 export const rssPush: WorkloadGroup = {
   name: "rss-push",
@@ -23,15 +23,7 @@ export const rssPush: WorkloadGroup = {
         const result = await timedOps(1, ctx.config.rowTimeLimitSec, () =>
           pushImage(client, "bench/rss", "v1", file, "monolithic", 0),
         );
-        return {
-          ops: result.latenciesMs.length,
-          bytes: result.bytes,
-          latenciesMs: result.latenciesMs,
-          errors: result.errors,
-          tool: "bun-fetch",
-          clientCoreCap: 1,
-          note: result.firstError ?? "",
-        };
+        return fetchOutcome(result);
       });
       ctx.record(
         {
