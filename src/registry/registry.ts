@@ -16,6 +16,7 @@ import { Catalog, walkRepositories } from "./catalog.ts";
 import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
 import { ReferrersIndex } from "./referrers.ts";
+import { RepositoryLock } from "./repository-lock.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
 
 export interface RegistryOptions {
@@ -30,6 +31,7 @@ export class Registry {
   readonly manifests: ManifestStore;
   readonly referrers: ReferrersIndex;
   readonly catalog: Catalog;
+  private readonly repositoryLocks = new RepositoryLock();
 
   constructor(
     readonly driver: StorageDriver,
@@ -55,7 +57,7 @@ export class Registry {
     this.assertDeleteEnabled();
     const blob = await this.blobs.stat(repository, digest);
     await this.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
-    await this.blobs.unlink(repository, digest);
+    await this.repositoryLocks.exclusive(repository, () => this.blobs.unlink(repository, digest));
     await this.announce("delete", this.blobTarget(repository, digest, blob.size), request);
   }
 
@@ -107,6 +109,22 @@ export class Registry {
     contentType: string,
     request: RequestInfo,
   ): Promise<PreparedManifest> {
+    // shared with other pushes, exclusive of blob deletes: the blobs checked stay linked
+    const manifest = await this.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, request));
+    this.catalog.add(repository);
+    const tag = "tag" in reference ? reference.tag : undefined;
+    const target = this.manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength);
+    await this.announce("push", tag === undefined ? target : { ...target, tag }, request);
+    return manifest;
+  }
+
+  private async prepareAndStore(
+    repository: string,
+    reference: Reference,
+    bytes: Uint8Array,
+    contentType: string,
+    request: RequestInfo,
+  ): Promise<PreparedManifest> {
     const manifest = await this.manifests.prepare(repository, reference, bytes, contentType);
     const tag = "tag" in reference ? reference.tag : undefined;
     if (this.hooks.wants("manifest.put")) {
@@ -122,9 +140,6 @@ export class Registry {
       });
     }
     await this.manifests.store(manifest);
-    this.catalog.add(repository);
-    const target = this.manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength);
-    await this.announce("push", tag === undefined ? target : { ...target, tag }, request);
     return manifest;
   }
 
