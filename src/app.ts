@@ -103,9 +103,10 @@ function requestInfo(request: Request, addr: string): RequestInfo {
   return {
     id: headers.get("x-request-id")?.slice(0, 128) ?? crypto.randomUUID(),
     addr,
-    host: headers.get("host") ?? "",
+    // bounded: these travel into every event and the webhook queue
+    host: (headers.get("host") ?? "").slice(0, 256),
     method: request.method,
-    useragent: headers.get("user-agent") ?? "",
+    useragent: (headers.get("user-agent") ?? "").slice(0, 256),
     actor: "",
   };
 }

@@ -48,7 +48,8 @@ export const EndpointSchema = Type.Object(
 export const WebhookSchema = Type.Object(
   {
     endpoints: Type.Array(EndpointSchema, { default: [] }),
-    keep_delivered: Duration("7d", "delivered rows older than this are pruned; dead ones are kept"),
+    keep_delivered: Duration("7d", "delivered rows older than this are pruned"),
+    keep_dead: Duration("30d", "dead rows (given up on) older than this are pruned"),
   },
   { default: {}, additionalProperties: false },
 );
@@ -67,6 +68,12 @@ export function validateWebhookConfig(raw: unknown): WebhookConfig {
     throw new ConfigError(`Invalid config key "${key}": ${first.message}${expected}; got ${JSON.stringify(first.value)}`);
   }
   const config = value as WebhookConfig;
+  for (const [i, endpoint] of config.endpoints.entries()) {
+    // a zero backoff (or Retry-After: 0) would resend a failing event in a tight loop
+    if (parseDuration(endpoint.retry.backoff) < 10) {
+      throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].retry.backoff": at least 10ms; got "${endpoint.retry.backoff}"`);
+    }
+  }
   const names = new Set<string>();
   for (const [i, endpoint] of config.endpoints.entries()) {
     if (names.has(endpoint.name)) throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].name": "${endpoint.name}" is used twice`);

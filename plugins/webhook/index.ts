@@ -43,10 +43,11 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
 
       registerApi(ctx, { queue: open, endpoints: endpoints.map((e) => e.endpoint), requeued: (name) => workers.get(name)?.wake() });
 
-      const keepMs = parseDuration(config.keep_delivered);
+      const keepDeliveredMs = parseDuration(config.keep_delivered);
+      const keepDeadMs = parseDuration(config.keep_dead);
       const prune = async () => {
-        const removed = await open.prune(Date.now() - keepMs);
-        if (removed > 0) ctx.log("info", "pruned delivered webhook deliveries", { count: removed });
+        const removed = await open.prune(Date.now() - keepDeliveredMs, Date.now() - keepDeadMs);
+        if (removed > 0) ctx.log("info", "pruned old webhook deliveries", { count: removed });
       };
       await prune();
       ctx.every(PRUNE_INTERVAL_MS, prune);

@@ -2,7 +2,7 @@
  * The durable delivery queue: SQLite (Bun.SQL) in the plugin's data directory, one row per
  * (event, endpoint) holding the event itself. A row moves from pending to delivered, or to
  * dead when the retry policy gives up. Nothing is dropped silently: delivered rows are pruned
- * after `keep_delivered`, dead rows stay until redelivered.
+ * after `keep_delivered`, dead rows after `keep_dead` (long enough to look and redeliver).
  *
  * Every operation is one statement, so no transaction is needed: Bun.SQL's SQLite adapter runs
  * all queries of an instance on one connection, and a transaction there would also take in
@@ -213,10 +213,11 @@ export class DeliveryQueue {
     return row?.endpoint ?? null;
   }
 
-  /** Removes deliveries delivered before `cutoff`. @returns how many */
-  async prune(cutoff: number): Promise<number> {
-    const removed = await this.sql`DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ${cutoff}`;
-    return removed.count;
+  /** Removes deliveries delivered before `deliveredCutoff`, and dead ones queued before `deadCutoff`. @returns how many */
+  async prune(deliveredCutoff: number, deadCutoff: number): Promise<number> {
+    const delivered = await this.sql`DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ${deliveredCutoff}`;
+    const dead = await this.sql`DELETE FROM deliveries WHERE status = 'dead' AND queued_at < ${deadCutoff}`;
+    return delivered.count + dead.count;
   }
 
   async close(): Promise<void> {

@@ -109,10 +109,12 @@ export class EndpointWorker {
       this.inflight.set(
         row.id,
         this.deliver(row)
-          .catch((error: unknown) =>
-            // the row stays pending and is sent again: at least once, never lost
-            this.log("error", "webhook delivery bookkeeping failed", { endpoint: this.endpoint.name, delivery: row.id, error: String(error) }),
-          )
+          .catch((error: unknown) => {
+            // the row stays pending and is sent again: at least once, never lost; but not at
+            // once, or a queue that cannot record outcomes (a full disk) resends in a tight loop
+            this.pausedUntil = Math.max(this.pausedUntil, Date.now() + this.endpoint.retry.backoffMs);
+            this.log("error", "webhook delivery bookkeeping failed", { endpoint: this.endpoint.name, delivery: row.id, error: String(error) });
+          })
           .finally(() => {
             this.inflight.delete(row.id);
             this.wake();
@@ -140,7 +142,8 @@ export class EndpointWorker {
       await this.queue.markDelivered(row.id, { now, statusCode: result.status, error: null });
       return;
     }
-    const delay = Math.min(result.retryAfterMs ?? retryDelay(this.endpoint.retry, attempt), this.endpoint.retry.maxBackoffMs);
+    // Retry-After may ask for longer than our backoff, never for less (Retry-After: 0 would spin)
+    const delay = Math.min(Math.max(result.retryAfterMs ?? 0, retryDelay(this.endpoint.retry, attempt)), this.endpoint.retry.maxBackoffMs);
     this.probing = endpointTrouble(result);
     if (this.probing) this.pausedUntil = Math.max(this.pausedUntil, now + delay);
     const dead = givesUp(this.endpoint.retry, attempt, row.queuedAt, now);

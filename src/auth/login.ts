@@ -3,6 +3,7 @@
  * throttled per client address and user name, logged when it fails.
  */
 import type { Logger } from "../log.ts";
+import { KeyedLock } from "../registry/keyed-lock.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import type { UserStore } from "./users.ts";
 
@@ -24,6 +25,10 @@ export function basicCredentials(header: string | null): BasicCredentials | null
 }
 
 export class Login {
+  // One check at a time per (address, user): guesses sent in parallel would otherwise all pass
+  // the lockout test before the first failure is counted.
+  private readonly inFlight = new KeyedLock();
+
   constructor(
     private readonly users: UserStore,
     private readonly throttle: LoginThrottle,
@@ -31,7 +36,11 @@ export class Login {
   ) {}
 
   /** ok, or refused; retryAfter > 0 when the caller is locked out (then nothing was checked). */
-  async check(credentials: BasicCredentials, addr: string): Promise<LoginResult> {
+  check(credentials: BasicCredentials, addr: string): Promise<LoginResult> {
+    return this.inFlight.run(`${addr}\n${credentials.user.slice(0, 256)}`, () => this.checkOnce(credentials, addr));
+  }
+
+  private async checkOnce(credentials: BasicCredentials, addr: string): Promise<LoginResult> {
     const user = credentials.user.slice(0, 256);
     const wait = this.throttle.retryAfter(addr, user);
     if (wait > 0) {

@@ -5,6 +5,7 @@
  * was asked and what the rules allow; asking for more than one may have is not an error.
  * POST with an OAuth2 password grant (what containerd tries first) works the same way.
  */
+import { readLimitedBody } from "../api/body.ts";
 import { errorResponse, RegistryError } from "../api/errors.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import { assertRepositoryName } from "../oci/name.ts";
@@ -35,6 +36,9 @@ export class TokenService {
     const parsed = await readTokenRequest(request);
     if (parsed instanceof Response) return parsed;
     const { settings, login } = this.parts;
+    if (parsed === UNUSABLE) {
+      return unauthorized({ ...settings, mode: "basic" }, request, { message: "Credentials could not be read: expected a user name and a password" });
+    }
     if (parsed.service !== null && parsed.service !== settings.service) {
       return badRequest(request, `Unknown service "${parsed.service.slice(0, 100)}"; this registry is "${settings.service}"`);
     }
@@ -102,11 +106,17 @@ function isRepositoryName(name: string): boolean {
   }
 }
 
-async function readTokenRequest(request: Request): Promise<TokenRequest | Response> {
+/** Credentials were sent but cannot be read: a failed login, never an anonymous token. */
+const UNUSABLE = Symbol("unusable credentials");
+
+async function readTokenRequest(request: Request): Promise<TokenRequest | Response | typeof UNUSABLE> {
   const url = new URL(request.url);
   if (request.method === "GET" || request.method === "HEAD") {
+    const header = request.headers.get("authorization");
+    const credentials = basicCredentials(header);
+    if (header !== null && header.trim() !== "" && credentials === null) return UNUSABLE;
     return {
-      credentials: basicCredentials(request.headers.get("authorization")),
+      credentials,
       service: url.searchParams.get("service"),
       scopes: url.searchParams.getAll("scope").flatMap(parseScopes),
     };
@@ -117,12 +127,19 @@ async function readTokenRequest(request: Request): Promise<TokenRequest | Respon
   }
   const type = request.headers.get("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded")) return badRequest(request, "POST /auth/token takes an application/x-www-form-urlencoded body");
-  const text = await request.text();
-  if (text.length > 64 * 1024) return badRequest(request, "Request body too large");
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await readLimitedBody(request, 64 * 1024, "A token request body is limited to LIMIT bytes"));
+  } catch (error) {
+    if (error instanceof RegistryError) return errorResponse(error, request.method);
+    throw error;
+  }
   const form = new URLSearchParams(text);
   if (form.get("grant_type") !== "password") return badRequest(request, 'Only grant_type "password" is supported');
   const username = form.get("username");
   const password = form.get("password");
+  // a user name without a usable password is a failed login, not an anonymous request
+  if (username !== null && password === null) return UNUSABLE;
   return {
     credentials: username === null || password === null ? null : { user: username, password },
     service: form.get("service"),

@@ -109,8 +109,14 @@ export class HookBus {
     if (durable.length > 0) await Promise.all(durable);
   }
 
+  /**
+   * A durable listener that fails or times out on a change (push, delete, mount) fails the
+   * request with 500: the change is stored, and the client's retry (uploads and PUTs are
+   * idempotent) records the event again. A pull event that could not be recorded is only logged.
+   */
   private async runDurable(plugin: string, fn: EventListener, event: RegistryEvent): Promise<void> {
     let timer: Timer | undefined;
+    let problem: string | null = null;
     try {
       const outcome = await Promise.race([
         Promise.resolve().then(() => fn(event)),
@@ -118,11 +124,18 @@ export class HookBus {
           timer = setTimeout(() => resolve(TIMED_OUT), this.defaults.timeoutMs);
         }),
       ]);
-      if (outcome === TIMED_OUT) this.log("warn", "durable event listener timed out", { plugin, action: event.action, ms: this.defaults.timeoutMs });
+      if (outcome === TIMED_OUT) problem = `timed out after ${this.defaults.timeoutMs} ms`;
     } catch (error) {
-      this.log("error", "event listener failed", { plugin, action: event.action, error: String(error) });
+      problem = error instanceof Error ? error.message : String(error);
     } finally {
       clearTimeout(timer);
+    }
+    if (problem === null) return;
+    this.log("error", "durable event listener failed", { plugin, action: event.action, error: problem });
+    if (event.action !== "pull") {
+      throw new RegistryError("UNKNOWN", {
+        message: `The change is stored but plugin ${plugin} could not record its event; retry the request`,
+      });
     }
   }
 

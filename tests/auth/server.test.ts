@@ -82,6 +82,30 @@ describe("authentication on a running server", () => {
     expect(await waitForOutput(b(), "login throttled user=mallory")).toContain("login throttled user=mallory");
   });
 
+  logged("guesses sent in parallel are throttled like guesses sent one after another", async () => {
+    const wrong = { Authorization: basicHeader("trudy", "guess") };
+    const replies = await Promise.all(Array.from({ length: 20 }, () => send(b(), "/v2/", { headers: wrong })));
+    const statuses = replies.map((reply) => reply.status);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(3); // [auth.throttle] failures
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(17);
+    expect((await send(b(), "/v2/", { headers: { Authorization: basicHeader("alice", "alice-pw") } })).status).toBe(200);
+  });
+
+  logged("a token request body over 64 KiB is refused with 413 before it is read whole", async () => {
+    const body = `grant_type=password&username=alice&password=${"x".repeat(200 * 1024)}`;
+    const reply = await send(b(), "/auth/token", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body });
+    expect(reply.status).toBe(413);
+    expect(JSON.parse(reply.text).errors[0].code).toBe("SIZE_INVALID");
+  });
+
+  logged("credentials that cannot be read get 401, never an anonymous token", async () => {
+    const garbled = await send(b(), "/auth/token?service=berth", { headers: { Authorization: "Basic ////" } });
+    expect(garbled.status).toBe(401);
+    const form = new URLSearchParams({ grant_type: "password", username: "alice", service: "berth" });
+    const noPassword = await send(b(), "/auth/token", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: form.toString() });
+    expect(noPassword.status).toBe(401);
+  });
+
   logged("the token service: POST password grant, unknown service, bad credentials", async () => {
     const form = new URLSearchParams({ grant_type: "password", username: "alice", password: "alice-pw", service: "berth", scope: "repository:team/app:pull" });
     const post = await send(b(), "/auth/token", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: form.toString() });

@@ -62,6 +62,15 @@ describe("webhook config", () => {
   });
 });
 
+describe("webhook retry floor", () => {
+  test("a zero backoff is refused: with Retry-After: 0 a failing event would be resent in a tight loop", () => {
+    expect(() => validateWebhookConfig({ endpoints: [{ name: "ci", url: "http://127.0.0.1:1/", retry: { backoff: "0s" } }] })).toThrow(
+      'webhook.endpoints[0].retry.backoff',
+    );
+    expect(validateWebhookConfig({ endpoints: [{ name: "ci", url: "http://127.0.0.1:1/", retry: { backoff: "100ms" } }] }).endpoints).toHaveLength(1);
+  });
+});
+
 describe("webhook filters", () => {
   test("* stays within a path component, ** crosses them", () => {
     expect(globToRegExp("team/*").test("team/app")).toBe(true);

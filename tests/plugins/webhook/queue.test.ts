@@ -1,0 +1,43 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { DeliveryQueue } from "../../../plugins/webhook/queue.ts";
+import type { RegistryEvent } from "../../../src/hooks/types.ts";
+import { removeDir, tempDir } from "../../helpers/server.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function event(id: string): RegistryEvent {
+  return {
+    id,
+    timestamp: new Date().toISOString(),
+    action: "push",
+    target: { mediaType: "application/octet-stream", digest: `sha256:${"a".repeat(64)}`, size: 1, length: 1, repository: "app", url: "http://r/v2/app" },
+    request: { id: "r", addr: "127.0.0.1", host: "r", method: "PUT", useragent: "test" },
+    actor: { name: "" },
+    source: { addr: "r:5000", instanceID: "i" },
+  };
+}
+
+describe("webhook queue pruning", () => {
+  test("delivered rows go after keep_delivered, dead rows after keep_dead, pending rows never", async () => {
+    const dir = tempDir("berth-queue-");
+    dirs.push(dir);
+    const queue = await DeliveryQueue.open(dir);
+    try {
+      const day = 86_400_000;
+      const now = Date.now();
+      const [delivered] = await queue.enqueue(event("e1"), ["ci"], now - 10 * day);
+      const [dead] = await queue.enqueue(event("e2"), ["ci"], now - 40 * day);
+      const [deadRecent] = await queue.enqueue(event("e3"), ["ci"], now - 2 * day);
+      await queue.enqueue(event("e4"), ["ci"], now - 90 * day); // pending: kept whatever its age
+      await queue.markDelivered(delivered as string, { now: now - 9 * day, statusCode: 200, error: null });
+      await queue.markFailed(dead as string, { now: now - 39 * day, statusCode: 500, error: "HTTP 500" }, null);
+      await queue.markFailed(deadRecent as string, { now: now - day, statusCode: 500, error: "HTTP 500" }, null);
+      expect(await queue.prune(now - 7 * day, now - 30 * day)).toBe(2);
+      const left = await queue.list({ limit: 10 });
+      expect(left.map((d) => d.eventId).sort()).toEqual(["e3", "e4"]);
+    } finally {
+      await queue.close();
+    }
+  });
+});
