@@ -63,6 +63,11 @@ export function registerApi(ctx: Pick<PluginContext, "route">, deps: ApiDeps): v
   ctx.route("POST", `${ITEM_PREFIX}*`, async (_request, { url }) => {
     const match = /^([^/]+)\/redeliver$/.exec(url.pathname.slice(ITEM_PREFIX.length));
     if (!match?.[1]) return fail(404, "NOT_FOUND", `No endpoint at ${url.pathname.slice(0, 200)}`);
+    const existing = await deps.queue.get(match[1]);
+    if (existing && !known.has(existing.delivery.endpoint)) {
+      // no worker would ever send it: say so rather than answer 202
+      return fail(409, "UNSUPPORTED", `Endpoint ${existing.delivery.endpoint} is not configured; add it back to [[webhook.endpoints]] to redeliver`);
+    }
     const endpoint = await deps.queue.requeue(match[1]);
     if (endpoint === null) return fail(404, "NOT_FOUND", `No delivery ${match[1].slice(0, 100)}`);
     deps.requeued(endpoint);

@@ -158,20 +158,24 @@ export class DeliveryQueue {
     return row?.next ?? null;
   }
 
-  async markDelivered(id: string, outcome: Outcome): Promise<void> {
+  /**
+   * Records a delivered attempt. With `queuedAt` (what the sender read), a redelivery requested
+   * meanwhile wins: the row stays pending and goes out again.
+   */
+  async markDelivered(id: string, outcome: Outcome, queuedAt: number | null = null): Promise<void> {
     await this.sql`
       UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_attempt_at = ${outcome.now},
         delivered_at = ${outcome.now}, next_attempt_at = NULL, last_status = ${outcome.statusCode}, last_error = NULL
-      WHERE id = ${id}`;
+      WHERE id = ${id} AND (${queuedAt} IS NULL OR queued_at = ${queuedAt})`;
   }
 
-  /** Records a failed attempt: retried at `retryAt`, or dead when it is null. */
-  async markFailed(id: string, outcome: Outcome, retryAt: number | null): Promise<void> {
+  /** Records a failed attempt: retried at `retryAt`, or dead when it is null (`queuedAt` as above). */
+  async markFailed(id: string, outcome: Outcome, retryAt: number | null, queuedAt: number | null = null): Promise<void> {
     const status: DeliveryStatus = retryAt === null ? "dead" : "pending";
     await this.sql`
       UPDATE deliveries SET status = ${status}, attempts = attempts + 1, last_attempt_at = ${outcome.now},
         next_attempt_at = ${retryAt}, last_status = ${outcome.statusCode}, last_error = ${outcome.error}
-      WHERE id = ${id}`;
+      WHERE id = ${id} AND (${queuedAt} IS NULL OR queued_at = ${queuedAt})`;
   }
 
   /** Recent deliveries, newest first. */
@@ -208,7 +212,8 @@ export class DeliveryQueue {
    */
   async requeue(id: string, now = Date.now()): Promise<string | null> {
     const [row] = await this.sql<Array<{ endpoint: string }>>`
-      UPDATE deliveries SET status = 'pending', attempts = 0, queued_at = ${now}, next_attempt_at = ${now}, delivered_at = NULL
+      UPDATE deliveries SET status = 'pending', attempts = 0, queued_at = max(${now}, queued_at + 1), next_attempt_at = ${now},
+        delivered_at = NULL
       WHERE id = ${id} RETURNING endpoint`;
     return row?.endpoint ?? null;
   }

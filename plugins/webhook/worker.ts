@@ -139,7 +139,7 @@ export class EndpointWorker {
     const now = Date.now();
     if (result.ok) {
       this.probing = false;
-      await this.queue.markDelivered(row.id, { now, statusCode: result.status, error: null });
+      await this.queue.markDelivered(row.id, { now, statusCode: result.status, error: null }, row.queuedAt);
       return;
     }
     // Retry-After may ask for longer than our backoff, never for less (Retry-After: 0 would spin)
@@ -147,7 +147,7 @@ export class EndpointWorker {
     this.probing = endpointTrouble(result);
     if (this.probing) this.pausedUntil = Math.max(this.pausedUntil, now + delay);
     const dead = givesUp(this.endpoint.retry, attempt, row.queuedAt, now);
-    await this.queue.markFailed(row.id, { now, statusCode: result.status ?? null, error: result.error }, dead ? null : now + delay);
+    await this.queue.markFailed(row.id, { now, statusCode: result.status ?? null, error: result.error }, dead ? null : now + delay, row.queuedAt);
     this.log(dead ? "error" : "warn", dead ? "webhook delivery dead-lettered" : "webhook delivery failed; will retry", {
       endpoint: this.endpoint.name,
       delivery: row.id,

@@ -171,6 +171,16 @@ describe("webhook delivery", () => {
     const after = await deliveriesWhen(base, "doomed", (rows) => rows.some((d) => d.status === "delivered"));
     expect(after.find((d) => d.id === target.id)).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 200 });
     expect(after.find((d) => d.id !== target.id)).toMatchObject({ status: "dead" });
+
+    // with the endpoint gone from the configuration, no worker could send it: 409, not 202
+    const other = after.find((d) => d.id !== target.id);
+    if (!other) throw new Error("no second delivery");
+    await berth.stop();
+    const without = writeConfig(dir, { endpoints: [{ name: "aged", url: receiver.url("/aged"), ignored_media_types: [BLOB] }] });
+    berth = await startBerth({ root: dir, args: ["serve", "--config", without] });
+    const refused = await fetch(`${berth.url}/api/webhooks/deliveries/${other.id}/redeliver`, { method: "POST" });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { errors: Array<{ message: string }> }).errors[0]?.message).toContain("doomed is not configured");
   });
 
   logged(

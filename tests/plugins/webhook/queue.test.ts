@@ -41,3 +41,21 @@ describe("webhook queue pruning", () => {
     }
   });
 });
+
+describe("webhook queue redelivery", () => {
+  test("a redelivery requested while an attempt is in flight is not overwritten by that attempt's outcome", async () => {
+    const dir = tempDir("berth-queue-");
+    dirs.push(dir);
+    const queue = await DeliveryQueue.open(dir);
+    try {
+      const [id] = await queue.enqueue(event("e1"), ["ci"]);
+      const [inFlight] = await queue.due("ci", Date.now() + 1, 10, []); // the sender read the row
+      expect(await queue.requeue(id as string)).toBe("ci"); // an admin asks to redeliver meanwhile
+      await queue.markDelivered(id as string, { now: Date.now(), statusCode: 200, error: null }, inFlight?.queuedAt ?? null);
+      const [again] = await queue.due("ci", Date.now() + 1, 10, []);
+      expect(again?.id).toBe(id as string); // still pending: it goes out again
+    } finally {
+      await queue.close();
+    }
+  });
+});
