@@ -2,18 +2,15 @@
  * Base endpoints: API version check, health, unknown routes and methods.
  * Spec: distribution-spec v1.1 "Determining Support" (end-1) and the error envelope.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { removeDir, startBerth, tempDir, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import { call, type CallInit, expectAlive, expectAnyError, expectStatus, pushImage, raw, show, getManifest, waitFor, type PushedImage } from "../helpers/oci.ts";
 
 let berth: BerthProcess;
 
-/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
-function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
-  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
-}
+const test = testWithServerLog(() => [berth]);
 let image: PushedImage;
 
 beforeAll(async () => {

@@ -2,8 +2,8 @@
  * Blob endpoints: GET/HEAD /v2/<name>/blobs/<digest> (end-2), ranges (RFC 9110), DELETE (end-10),
  * repository isolation.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { removeDir, startBerth, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   blobExists,
@@ -24,10 +24,7 @@ import {
 
 let berth: BerthProcess;
 
-/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
-function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
-  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
-}
+const test = testWithServerLog(() => [berth]);
 const REPO = "blobs/main";
 let blob: PushedBlob;
 

@@ -2,8 +2,8 @@
  * Manifests: PUT/GET/HEAD/DELETE /v2/<name>/manifests/<reference> (end-3, end-7, end-9), all
  * supported manifest types, subject handling (OCI-Subject), validation errors and limits.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { removeDir, startBerth, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
@@ -38,10 +38,7 @@ import {
 
 let berth: BerthProcess;
 
-/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
-function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
-  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
-}
+const test = testWithServerLog(() => [berth]);
 let base: string;
 let kept: PushedImage;
 

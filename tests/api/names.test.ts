@@ -3,11 +3,11 @@
  * traversal-shaped names, tags and digests (sent raw, so no client normalises them) answer 400 or
  * 404, never 500, and never create a file outside the storage root.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { removeDir, startBerth, tempDir, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   bytesEqual,
   call,
@@ -37,10 +37,7 @@ import {
 
 let berth: BerthProcess;
 
-/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
-function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
-  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
-}
+const test = testWithServerLog(() => [berth]);
 let parent: string;
 let root: string;
 let base: string;

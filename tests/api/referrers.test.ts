@@ -2,8 +2,8 @@
  * Referrers API: GET /v2/<name>/referrers/<digest> (end-12a/12b), distribution-spec v1.1
  * "Listing Referrers".
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { removeDir, startBerth, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
@@ -28,10 +28,7 @@ import {
 
 let berth: BerthProcess;
 
-/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
-function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
-  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
-}
+const test = testWithServerLog(() => [berth]);
 let base: string;
 const REPO = "referrers/app";
 const SBOM = "application/vnd.example.sbom.v1";

@@ -2,8 +2,8 @@
  * Content discovery: GET /v2/<name>/tags/list (end-8a/8b) and GET /v2/_catalog, with n/last
  * pagination and Link: <...>; rel="next".
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { removeDir, startBerth, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   call,
   expectAlive,
@@ -21,10 +21,7 @@ import {
 
 let berth: BerthProcess;
 
-/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
-function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
-  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
-}
+const test = testWithServerLog(() => [berth]);
 let base: string;
 const REPO = "tags/many";
 // all lower case, so byte order and case-insensitive order agree

@@ -2,8 +2,8 @@
  * Blob uploads: POST (end-4a/4b), mount (end-11), PATCH (end-5), PUT (end-6), GET status (end-13),
  * DELETE; sha512; restarts; purging of stale sessions.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { removeDir, startBerth, tempDir, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   blobExists,
@@ -34,10 +34,7 @@ import {
 
 let berth: BerthProcess;
 
-/** bun's test(), with the tail of Berth's output appended to a failure (Berth logs 500 details there) */
-function test(name: string, body: () => Promise<void>, timeoutMs?: number): void {
-  bunTest(name, withServerLog(() => [berth], body), timeoutMs);
-}
+const test = testWithServerLog(() => [berth]);
 let base: string;
 let kept: PushedBlob;
 

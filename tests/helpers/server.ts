@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { test as bunTest } from "bun:test";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
 
@@ -147,4 +148,14 @@ export async function waitForOutput(berth: Pick<BerthProcess, "output">, pattern
   const deadline = Date.now() + timeoutMs;
   while (!matches() && Date.now() < deadline) await Bun.sleep(20);
   return berth.output();
+}
+
+/**
+ * bun's test(), with the tail of the servers' output appended to a failure (Berth logs the
+ * details of a 500 there). `servers` is read at failure time, so it sees restarted processes.
+ */
+export function testWithServerLog(servers: () => ({ output(): string } | undefined)[]) {
+  return (name: string, body: () => Promise<void>, timeoutMs?: number): void => {
+    bunTest(name, withServerLog(servers, body), timeoutMs);
+  };
 }
