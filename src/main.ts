@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /** The berth command: the only file with side effects at import. */
-import { configCheck } from "./cli/config.ts";
+import { configCheck, configConvert } from "./cli/config.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERSION } from "./version.ts";
@@ -10,21 +10,32 @@ const HELP: Record<string, string> = {
 
 Usage:
   berth serve [--config FILE]          run the registry
-  berth config check [--config FILE]   print the effective configuration or the error
+  berth config check [--config FILE] [--json]
+                                       run serve's checks; print the configuration or the error
+  berth config convert CONFIG.YML      print the registry.toml for a registry:2 config.yml
   berth user add|remove|list [NAME]    manage the users of [auth] htpasswd
   berth version                        print the version
   berth <command> --help               help on a command
 
-Configuration: --config FILE, else $BERTH_CONFIG, else ./registry.toml if present, else
-built-in defaults (port 5000, data in ./data). Every key can be set by a BERTH_* variable,
-e.g. BERTH_HTTP_ADDR=127.0.0.1:5000, BERTH_STORAGE_ROOT=/var/lib/registry.`,
+Configuration: --config FILE, else $BERTH_CONFIG, else $REGISTRY_CONFIGURATION_PATH, else
+./registry.toml if present, else built-in defaults (port 5000, data in ./data). The file is
+Berth's registry.toml or registry:2's config.yml. REGISTRY_* variables work as in registry:2;
+BERTH_* variables set any key and win, e.g. BERTH_HTTP_ADDR=127.0.0.1:5000.`,
   serve: `Usage: berth serve [--config FILE]
 
-Runs the registry. Stops on SIGTERM or SIGINT after the requests in flight.`,
-  config: `Usage: berth config check [--config FILE]
+Runs the registry. Stops on SIGTERM or SIGINT after the requests in flight. SIGHUP reloads
+the users file, access rules, webhook endpoints, http.headers and the TLS certificate.`,
+  config: `Usage:
+  berth config check [--config FILE] [--json]
+  berth config convert CONFIG.YML
 
-Prints the effective configuration (file, then BERTH_* variables, then defaults) as JSON,
-or one line naming the key that is wrong, with a non-zero exit.`,
+check runs every check serve runs (address, storage root, TLS key pair, users file, rules,
+plugins) and prints the effective configuration (defaults, then the file, then REGISTRY_* and
+BERTH_* variables) with secrets shown as "<redacted>"; or one line naming what is wrong, with
+a non-zero exit. --json prints {"valid": ..., "config": ...} or {"valid": false, "error": ...}.
+
+convert prints the registry.toml equivalent of a registry:2 config.yml, with a comment for
+each key that has no effect in Berth.`,
   user: USER_HELP,
   version: `Usage: berth version
 
@@ -36,11 +47,12 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-/** Reads `--config FILE` / `--config=FILE`; refuses any other option. */
-function configOption(args: string[]): string | undefined {
+/** Reads `--config FILE` / `--config=FILE` (and the flags allowed); refuses any other option. */
+function configOption(args: string[], flags: string[] = []): string | undefined {
   let file: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
+    if (flags.includes(arg)) continue;
     if (arg === "--config") {
       file = args[++i];
       if (file === undefined) fail("--config needs a file name");
@@ -70,8 +82,12 @@ async function main(argv: string[]): Promise<void> {
       return serve(configOption(rest));
     case "config": {
       const [sub, ...options] = rest;
-      if (sub !== "check") fail(`unknown config command "${sub ?? ""}" (berth config check [--config FILE])`);
-      return configCheck(configOption(options));
+      if (sub === "check") return configCheck(configOption(options, ["--json"]), options.includes("--json"));
+      if (sub === "convert") {
+        if (options.length !== 1 || (options[0] as string).startsWith("-")) fail("berth config convert takes one file: berth config convert CONFIG.YML");
+        return configConvert(options[0] as string);
+      }
+      fail(`unknown config command "${sub ?? ""}" (berth config check|convert)`);
     }
     case "user":
       return userCommand(rest);

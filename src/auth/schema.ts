@@ -3,9 +3,7 @@
  * of the one schema in src/config/schema.ts (which places them).
  */
 import { Type } from "@sinclair/typebox";
-
-const Duration = (defaultValue: string, description: string) =>
-  Type.String({ default: defaultValue, pattern: "^\\d+(ms|s|m|h|d)$", description });
+import { Duration } from "../config/duration.ts";
 
 export const TlsSchema = Type.Object(
   {

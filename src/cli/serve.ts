@@ -1,11 +1,9 @@
 /** `berth serve`: load the configuration, open storage, start plugins, listen. */
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { resolve } from "node:path";
 import { createApp } from "../app.ts";
 import { createAuth } from "../auth/setup.ts";
-import { loadTls } from "../auth/tls.ts";
-import { configPath, loadConfig } from "../config/load.ts";
+import { loadConfiguration } from "../config/load.ts";
 import { type Config, parseDuration } from "../config/schema.ts";
 import { HookBus } from "../hooks/bus.ts";
 import { startPlugins } from "../hooks/plugins.ts";
@@ -15,35 +13,25 @@ import { Registry } from "../registry/registry.ts";
 import { FilesystemDriver } from "../storage/filesystem.ts";
 import { VERSION } from "../version.ts";
 import { configuredPlugins } from "./plugins.ts";
+import { isLoopback, preflight } from "./preflight.ts";
 
-export interface ListenAddress {
-  hostname: string;
-  port: number;
-}
-
-/** "host:port", ":port" or "[v6]:port". @throws RangeError */
-export function parseListenAddress(addr: string): ListenAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new RangeError(`Cannot parse http.addr "${addr}": expected host:port, e.g. 0.0.0.0:5000`);
-  return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
-}
+export { parseListenAddress, type ListenAddress } from "./preflight.ts";
 
 export async function serve(configFile: string | undefined): Promise<void> {
-  const loadOptions = configFile === undefined ? {} : { path: configFile };
-  const config = loadConfig(loadOptions);
+  const loaded = loadConfiguration(configFile === undefined ? {} : { path: configFile });
+  const { config } = loaded;
   const log = createLogger(config.log);
-  const address = parseListenAddress(config.http.addr);
-  const root = resolve(config.storage.root);
+  for (const note of loaded.notes) log(note.level, note.message);
+  const { address, tls } = await preflight(loaded);
+  const root = config.storage.root;
   mkdirSync(root, { recursive: true });
-  const tls = loadTls(config.http.tls, configPath(loadOptions));
-  const auth = await createAuth({ config, configFile: configPath(loadOptions), storageRoot: root, log });
+  const auth = await createAuth({ config, configFile: loaded.file, storageRoot: root, log });
   const publicUrl = config.http.public_url.replace(/\/+$/, "");
   const bus = new HookBus({ timeoutMs: parseDuration(config.hooks.timeout), onFailure: config.hooks.on_failure }, log);
   const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
   const registry = new Registry(new FilesystemDriver(root), { deleteEnabled: config.storage.delete }, bus, source);
   const routes = new PluginRoutes();
-  const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, configPath(loadOptions)));
+  const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, loaded.file));
   const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null });
   const server = Bun.serve({
     hostname: address.hostname,
@@ -57,7 +45,10 @@ export async function serve(configFile: string | undefined): Promise<void> {
     ...(tls ? { tls } : {}),
   });
   log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
-  const stopPurge = schedulePurge(registry, config, log);
+  if (!auth && !isLoopback(address.hostname)) {
+    log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
+  }
+  const stopPurge = config.storage.uploads.purge ? schedulePurge(registry, config, log) : () => {};
   const shutdown = async (signal: string) => {
     log("info", "shutting down", { signal });
     stopPurge();

@@ -6,8 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { removeUserLine, assertUserName, parseHtpasswd, setUserLine, writeFileAtomic } from "../auth/htpasswd.ts";
 import { hashPassword } from "../auth/password.ts";
-import { configRelative } from "../auth/settings.ts";
-import { configPath, loadConfig } from "../config/load.ts";
+import { loadConfig } from "../config/load.ts";
 
 export const USER_HELP = `Usage:
   berth user add NAME [--password-stdin] [--bcrypt] [--config FILE | --file PATH]
@@ -51,7 +50,7 @@ function parseArgs(args: string[]): UserArgs {
   return parsed;
 }
 
-/** The htpasswd path: --file, else [auth] htpasswd of the configuration, relative to its file. */
+/** The htpasswd path: --file, else [auth] htpasswd of the configuration (resolved by the loader). */
 function htpasswdPath(args: UserArgs): string {
   if (args.file !== undefined) return args.file;
   const options = args.config === undefined ? {} : { path: args.config };
@@ -59,7 +58,7 @@ function htpasswdPath(args: UserArgs): string {
   if (config.auth.htpasswd === "") {
     throw new Error("no htpasswd file: set [auth] htpasswd in the configuration (--config FILE) or pass --file PATH");
   }
-  return configRelative(config.auth.htpasswd, configPath(options));
+  return config.auth.htpasswd;
 }
 
 export async function userCommand(argv: string[]): Promise<void> {

@@ -1,97 +1,130 @@
 /**
- * Loads the configuration: defaults from the schema, then registry.toml (smol-toml), then
- * BERTH_* environment variables (BERTH_HTTP_ADDR for http.addr, BERTH_STORAGE_UPLOADS_PURGE_AFTER
- * for storage.uploads.purge_after, ...). Errors name the key and what was expected.
+ * Loads the configuration, each layer over the one before: the schema's defaults, the file
+ * (Berth's registry.toml, or registry:2's config.yml translated), REGISTRY_* variables (as
+ * registry:2 reads them), then BERTH_* variables. Paths come out absolute (paths.ts). Errors
+ * name the key or variable and what was expected.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { type TObject, type TSchema, Kind } from "@sinclair/typebox";
+import { dirname, extname, resolve } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseToml } from "smol-toml";
+import { berthEnvironment } from "./environment.ts";
+import { ConfigError, type ConfigNote } from "./errors.ts";
+import { resolvePaths } from "./paths.ts";
+import { registry2Environment, resolveRegistry2Paths, translateRegistry2, translateRegistry2File } from "./registry2/translate.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
+import { isTree, mergeTrees, type Tree } from "./tree.ts";
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-type Tree = Record<string, unknown>;
+export { ConfigError } from "./errors.ts";
+export type { ConfigNote } from "./errors.ts";
 
 export interface LoadOptions {
   /** explicit --config path; must exist */
   path?: string;
   env?: Record<string, string | undefined>;
+  /** the directory relative paths from variables and defaults are resolved against */
+  cwd?: string;
 }
 
-/** Where the configuration came from: --config, $BERTH_CONFIG, ./registry.toml, or defaults. */
+export interface LoadedConfig {
+  config: Config;
+  /** the file read (absolute), or null for built-in defaults */
+  file: string | null;
+  format: ConfigFormat | null;
+  /** what start-up should tell the operator (registry:2 keys without effect, ignored variables) */
+  notes: ConfigNote[];
+}
+
+export type ConfigFormat = "toml" | "registry2";
+
+/** Where the configuration comes from: --config, $BERTH_CONFIG, $REGISTRY_CONFIGURATION_PATH, ./registry.toml, or none. */
 export function configPath(options: LoadOptions): string | null {
   const env = options.env ?? process.env;
-  if (options.path) return options.path;
-  if (env.BERTH_CONFIG) return env.BERTH_CONFIG;
-  return existsSync("registry.toml") ? "registry.toml" : null;
+  const cwd = options.cwd ?? process.cwd();
+  const chosen = options.path || env.BERTH_CONFIG || env.REGISTRY_CONFIGURATION_PATH;
+  if (chosen) return resolve(cwd, chosen);
+  const local = resolve(cwd, "registry.toml");
+  return existsSync(local) ? local : null;
 }
 
 export function loadConfig(options: LoadOptions = {}): Config {
+  return loadConfiguration(options).config;
+}
+
+export function loadConfiguration(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const path = configPath(options);
+  const cwd = options.cwd ?? process.cwd();
+  const file = configPath(options);
+  const notes: ConfigNote[] = [];
   let tree: Tree = {};
-  if (path !== null) {
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (error) {
-      throw new ConfigError(`Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-    }
-    try {
-      tree = parseToml(text) as Tree;
-    } catch (error) {
-      throw new ConfigError(`Config file ${path} is not valid TOML: ${(error as Error).message.split("\n")[0]}`);
-    }
+  let registry2: Tree = {};
+  let format: ConfigFormat | null = null;
+  if (file !== null) {
+    const parsed = readConfigFile(file);
+    format = parsed.format;
+    if (parsed.format === "toml") tree = resolvePaths(parsed.tree, dirname(file));
+    else registry2 = resolveRegistry2Paths(parsed.tree, dirname(file));
   }
-  applyEnvironment(ConfigSchema, tree, [], env);
+  const fromRegistryVariables = registry2Environment(env);
+  notes.push(...fromRegistryVariables.notes);
+  registry2 = mergeTrees(registry2, resolveRegistry2Paths(fromRegistryVariables.tree, cwd));
+  if (Object.keys(registry2).length > 0) {
+    const translated = format === "registry2" ? translateRegistry2File(registry2) : translateRegistry2(registry2);
+    notes.push(...translated.notes);
+    tree = mergeTrees(tree, translated.tree);
+  }
+  tree = mergeTrees(tree, resolvePaths(berthEnvironment(ConfigSchema, env), cwd));
   const config = Value.Default(ConfigSchema, tree);
   const first = Value.Errors(ConfigSchema, config).First();
   if (first) {
     const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
-    const where = path ? ` in ${path}` : "";
+    const where = file ? ` in ${file}` : "";
     if (first.message === "Unexpected property") throw new ConfigError(`Unknown config key "${key}"${where}`);
     const expected = first.schema.description ? ` (${first.schema.description})` : "";
     throw new ConfigError(`Invalid config key "${key}"${where}: ${first.message}${expected}; got ${JSON.stringify(first.value)}`);
   }
-  return config as Config;
+  // defaults such as storage.root = "./data" are relative to the working directory
+  return { config: resolvePaths(config as Tree, cwd) as Config, file, format, notes };
 }
 
-/** Sets tree values from BERTH_<SECTION>_<KEY> variables, converted to the schema's types. */
-function applyEnvironment(schema: TObject, tree: Tree, path: string[], env: Record<string, string | undefined>): void {
-  for (const [key, child] of Object.entries(schema.properties) as Array<[string, TSchema]>) {
-    const childPath = [...path, key];
-    if (child[Kind] === "Object") {
-      const existing = tree[key];
-      const subtree: Tree = typeof existing === "object" && existing !== null ? (existing as Tree) : {};
-      applyEnvironment(child as TObject, subtree, childPath, env);
-      if (Object.keys(subtree).length > 0 || existing !== undefined) tree[key] = subtree;
-      continue;
+/** Reads TOML, or registry:2's YAML (by extension, else by content). */
+function readConfigFile(path: string): { format: ConfigFormat; tree: Tree } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  const extension = extname(path).toLowerCase();
+  if (extension === ".yml" || extension === ".yaml") return { format: "registry2", tree: parseYaml(path, text) };
+  try {
+    return { format: "toml", tree: parseToml(text) };
+  } catch (error) {
+    if (extension !== ".toml") {
+      const yaml = tryYaml(text);
+      if (yaml !== null) return { format: "registry2", tree: yaml };
     }
-    const variable = `BERTH_${childPath.join("_").toUpperCase()}`;
-    const raw = env[variable];
-    if (raw === undefined) continue;
-    tree[key] = convert(raw, child, variable);
+    throw new ConfigError(`Config file ${path} is not valid TOML: ${(error as Error).message.split("\n")[0]}`);
   }
 }
 
-function convert(raw: string, schema: TSchema, variable: string): unknown {
-  switch (schema[Kind]) {
-    case "Boolean":
-      if (raw === "true" || raw === "false") return raw === "true";
-      throw new ConfigError(`Environment variable ${variable} must be true or false; got "${raw}"`);
-    case "Integer":
-    case "Number":
-      if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
-      throw new ConfigError(`Environment variable ${variable} must be a number; got "${raw}"`);
-    case "Array":
-      return raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
-    default:
-      return raw;
+function parseYaml(path: string, text: string): Tree {
+  let parsed: unknown;
+  try {
+    parsed = Bun.YAML.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Config file ${path} is not valid YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isTree(parsed)) throw new ConfigError(`Config file ${path} is not a registry:2 configuration: expected keys at the top level`);
+  return parsed;
+}
+
+function tryYaml(text: string): Tree | null {
+  try {
+    const parsed: unknown = Bun.YAML.parse(text);
+    return isTree(parsed) ? parsed : null;
+  } catch {
+    return null;
   }
 }

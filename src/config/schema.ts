@@ -4,9 +4,9 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { AccessSchema, AuthSchema, TlsSchema } from "../auth/schema.ts";
+import { Duration } from "./duration.ts";
 
-const Duration = (defaultValue: string, description: string) =>
-  Type.String({ default: defaultValue, pattern: "^\\d+(ms|s|m|h|d)$", description });
+export { parseDuration } from "./duration.ts";
 
 export const ConfigSchema = Type.Object(
   {
@@ -27,6 +27,7 @@ export const ConfigSchema = Type.Object(
         delete: Type.Boolean({ default: true, description: "allow deleting manifests, tags and blobs through the API" }),
         uploads: Type.Object(
           {
+            purge: Type.Boolean({ default: true, description: "remove unfinished uploads; false keeps them until removed by hand" }),
             purge_after: Duration("24h", "unfinished uploads older than this are removed"),
             purge_interval: Duration("1h", "how often to look for stale uploads"),
           },
@@ -79,11 +80,3 @@ export const ConfigSchema = Type.Object(
 );
 
 export type Config = Static<typeof ConfigSchema>;
-
-/** Milliseconds in a duration such as "90s", "24h" or "7d". */
-export function parseDuration(value: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
-  if (!match) throw new RangeError(`Cannot parse duration "${value}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "ms" | "s" | "m" | "h" | "d"];
-  return Number(match[1]) * unit;
-}

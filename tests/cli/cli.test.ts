@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthCommand, freePort, removeDir, startBerth, tempDir } from "../helpers/server.ts";
+import { berthCommand, berthEnv, freePort, removeDir, startBerth, tempDir } from "../helpers/server.ts";
 
 const dir = tempDir("berth-cli-");
 afterAll(() => removeDir(dir));
 
 async function run(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([...berthCommand(), ...args], { cwd: dir, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([...berthCommand(), ...args], { cwd: dir, env: berthEnv(env), stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
@@ -32,7 +32,7 @@ describe("berth command", () => {
     expect(code).toBe(0);
     const json = JSON.parse(stdout.slice(stdout.indexOf("{")));
     expect(json.http.addr).toBe("127.0.0.1:7000");
-    expect(json.storage.root).toBe("./data");
+    expect(json.storage.root).toBe(join(dir, "data"));
   });
   test("config check names a wrong key in one line and exits non-zero", async () => {
     const path = join(dir, "bad.toml");

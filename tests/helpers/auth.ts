@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { hashPassword } from "../../src/auth/password.ts";
 import { exec } from "./docker.ts";
-import { berthCommand, freePort, tempDir } from "./server.ts";
+import { berthCommand, berthEnv, freePort, tempDir } from "./server.ts";
 
 // ---------------------------------------------------------------------------------------------
 // files
@@ -89,8 +89,12 @@ export interface AuthBerth {
 }
 
 export interface StartAuthOptions {
-  /** the text of registry.toml, written to <root>/registry.toml; its paths are relative to root */
+  /** the text of the configuration file, written to <root>/<configName>; its paths are relative to root */
   config: string;
+  /** registry.toml unless named (config.yml for registry:2's format) */
+  configName?: string;
+  /** the file and variables place the server themselves on `port`: no BERTH_HTTP_ADDR or BERTH_STORAGE_ROOT */
+  placedByConfig?: { port: number };
   root?: string;
   env?: Record<string, string>;
   /** the CA to trust and, for mutual TLS, the client certificate to present while waiting */
@@ -100,13 +104,15 @@ export interface StartAuthOptions {
 /** Starts `berth serve --config <root>/registry.toml` on a free port and waits until it answers /v2/. */
 export async function startAuthBerth(options: StartAuthOptions): Promise<AuthBerth> {
   const root = options.root ?? tempDir("berth-auth-");
-  const port = await freePort();
+  const port = options.placedByConfig?.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
-  writeFileSync(join(root, "registry.toml"), options.config);
+  const configFile = join(root, options.configName ?? "registry.toml");
+  writeFileSync(configFile, options.config);
   const chunks: string[] = [];
-  const proc = Bun.spawn([...berthCommand(), "serve", "--config", join(root, "registry.toml")], {
+  const placement = options.placedByConfig ? {} : { BERTH_HTTP_ADDR: host, BERTH_STORAGE_ROOT: join(root, "data") };
+  const proc = Bun.spawn([...berthCommand(), "serve", "--config", configFile], {
     cwd: root,
-    env: { ...process.env, BERTH_HTTP_ADDR: host, BERTH_STORAGE_ROOT: join(root, "data"), ...options.env },
+    env: berthEnv({ ...placement, ...options.env }),
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -153,7 +159,7 @@ export async function startAuthBerth(options: StartAuthOptions): Promise<AuthBer
 export async function runBerth(args: string[], options: { cwd?: string; stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
   const proc = Bun.spawn([...berthCommand(), ...args], {
     cwd: options.cwd ?? process.cwd(),
-    env: { ...process.env, ...options.env },
+    env: berthEnv(options.env),
     stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
     stdout: "pipe",
     stderr: "pipe",

@@ -46,6 +46,18 @@ export function tempDir(prefix = "berth-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * The environment for a Berth process: this one's without BERTH_* and REGISTRY_* variables
+ * (BERTH_BIN and the like would stop it: an unknown BERTH_ variable is refused), plus `extra`.
+ */
+export function berthEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("BERTH_") && !key.startsWith("REGISTRY_")) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
 export function berthCommand(): string[] {
   const bin = process.env.BERTH_BIN;
   return bin ? [resolve(bin)] : [process.execPath, join(repoRoot, "src/main.ts")];
@@ -58,12 +70,11 @@ export async function startBerth(options: StartOptions = {}): Promise<BerthProce
   const chunks: string[] = [];
   const proc = Bun.spawn([...berthCommand(), ...(options.args ?? ["serve"])], {
     cwd: root,
-    env: {
-      ...process.env,
+    env: berthEnv({
       BERTH_HTTP_ADDR: host,
       BERTH_STORAGE_ROOT: root,
       ...options.env,
-    },
+    }),
     stdout: "pipe",
     stderr: "pipe",
   });

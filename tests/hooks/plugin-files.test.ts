@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthCommand, freePort, removeDir, repoRoot, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { berthCommand, berthEnv, freePort, removeDir, repoRoot, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
 import { prepareImage, putManifest, writeConfig } from "../plugins/webhook/support.ts";
 
 const binary = process.env.BERTH_BIN ? "the compiled binary" : "berth run from source";
@@ -42,7 +42,7 @@ async function runUntilExit(configPath: string, root: string): Promise<{ code: n
   const port = await freePort();
   const proc = Bun.spawn([...berthCommand(), "serve", "--config", configPath], {
     cwd: root,
-    env: { ...process.env, BERTH_HTTP_ADDR: `127.0.0.1:${port}`, BERTH_STORAGE_ROOT: root },
+    env: berthEnv({ BERTH_HTTP_ADDR: `127.0.0.1:${port}`, BERTH_STORAGE_ROOT: root }),
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { parseDuration } from "../../src/config/schema.ts";
 import { parseListenAddress } from "../../src/cli/serve.ts";
@@ -19,7 +19,7 @@ describe("configuration", () => {
   test("no file gives a working default: port 5000, data in ./data, deletes on", () => {
     const config = loadConfig({ env: {}, path: file("") });
     expect(config.http.addr).toBe("0.0.0.0:5000");
-    expect(config.storage.root).toBe("./data");
+    expect(config.storage.root).toBe(resolve("./data"));
     expect(config.storage.delete).toBe(true);
     expect(config.limits.max_manifest_bytes).toBe(4 * 1024 * 1024);
   });
