@@ -17,7 +17,8 @@ const ITEM_PREFIX = "/api/webhooks/deliveries/";
 
 export interface ApiDeps {
   queue: DeliveryQueue;
-  endpoints: readonly Endpoint[];
+  /** the endpoints configured now (a reload may change them) */
+  endpoints(): readonly Endpoint[];
   /** a delivery was requeued for this endpoint: let its worker look now */
   requeued(endpoint: string): void;
 }
@@ -27,11 +28,11 @@ function fail(status: number, code: string, message: string): Response {
 }
 
 export function registerApi(ctx: Pick<PluginContext, "route">, deps: ApiDeps): void {
-  const known = new Set(deps.endpoints.map((e) => e.name));
+  const known = { has: (name: string) => deps.endpoints().some((e) => e.name === name) };
 
   ctx.route("GET", "/api/webhooks/endpoints", async () => {
     const endpoints = [];
-    for (const endpoint of deps.endpoints) {
+    for (const endpoint of deps.endpoints()) {
       endpoints.push({ name: endpoint.name, url: endpoint.url, format: endpoint.format, counts: await deps.queue.counts(endpoint.name) });
     }
     return Response.json({ endpoints });

@@ -3,10 +3,11 @@
  * durable queue first, then delivered by that endpoint's worker as a signed HTTP POST, with
  * retries, backoff and dead-lettering. Uses only the plugin API (PluginContext).
  */
+import { isDeepStrictEqual } from "node:util";
 import { parseDuration } from "../../src/config/schema.ts";
 import type { PluginContext, RegistryEvent, RegistryPlugin } from "../../src/hooks/types.ts";
 import { registerApi } from "./api.ts";
-import { resolveEndpoint, type WebhookConfig } from "./config.ts";
+import { type Endpoint, resolveEndpoint, validateWebhookConfig, type WebhookConfig } from "./config.ts";
 import { createFilter } from "./filter.ts";
 import { DeliveryQueue } from "./queue.ts";
 import { EndpointWorker } from "./worker.ts";
@@ -20,17 +21,33 @@ const PRUNE_INTERVAL_MS = 3_600_000;
  */
 export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
   let queue: DeliveryQueue | null = null;
+  let log: PluginContext["log"] = () => {};
+  let endpoints: ConfiguredEndpoint[] = configure(config);
   const workers = new Map<string, EndpointWorker>();
+
+  /** Starts a worker per endpoint, replacing those whose settings changed and stopping removed ones. */
+  const syncWorkers = async (open: DeliveryQueue) => {
+    const wanted = new Map(endpoints.map(({ endpoint }) => [endpoint.name, endpoint]));
+    for (const [name, worker] of workers) {
+      const next = wanted.get(name);
+      if (next !== undefined && isDeepStrictEqual(next, worker.endpoint)) continue;
+      await worker.stop();
+      workers.delete(name);
+    }
+    for (const [name, endpoint] of wanted) {
+      if (workers.has(name)) continue;
+      const worker = new EndpointWorker(endpoint, open, log);
+      workers.set(name, worker);
+      worker.start(); // pending deliveries from before a restart (or a crash) go out now
+    }
+  };
 
   return {
     name: "webhook",
     async setup(ctx: PluginContext) {
       const open = await DeliveryQueue.open(ctx.dataDir);
       queue = open;
-      const endpoints = config.endpoints.map((endpoint) => ({ endpoint: resolveEndpoint(endpoint), wants: createFilter(endpoint) }));
-      for (const { endpoint } of endpoints) {
-        workers.set(endpoint.name, new EndpointWorker(endpoint, open, ctx.log));
-      }
+      log = ctx.log;
 
       // Called after the change is durable, and awaited before the client gets its answer: an
       // acknowledged change always has its event on disk, before anything tries to send it.
@@ -41,7 +58,7 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
         for (const name of names) workers.get(name)?.wake();
       }, { durable: true });
 
-      registerApi(ctx, { queue: open, endpoints: endpoints.map((e) => e.endpoint), requeued: (name) => workers.get(name)?.wake() });
+      registerApi(ctx, { queue: open, endpoints: () => endpoints.map((e) => e.endpoint), requeued: (name) => workers.get(name)?.wake() });
 
       const keepDeliveredMs = parseDuration(config.keep_delivered);
       const keepDeadMs = parseDuration(config.keep_dead);
@@ -52,13 +69,27 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
       await prune();
       ctx.every(PRUNE_INTERVAL_MS, prune);
 
-      // pending deliveries from before a restart (or a crash) go out now
-      for (const worker of workers.values()) worker.start();
+      await syncWorkers(open);
       ctx.log("info", "webhook endpoints ready", { endpoints: endpoints.map(({ endpoint }) => endpoint.name).join(",") });
+    },
+    /** SIGHUP: new endpoints start, removed ones stop (their queued deliveries wait), changed ones restart. */
+    async reload(options: Record<string, unknown>) {
+      endpoints = configure(validateWebhookConfig(options));
+      if (queue) await syncWorkers(queue);
+      log("info", "webhook endpoints reloaded", { endpoints: endpoints.map(({ endpoint }) => endpoint.name).join(",") });
     },
     async close() {
       await Promise.all([...workers.values()].map((worker) => worker.stop()));
       await queue?.close();
     },
   };
+}
+
+interface ConfiguredEndpoint {
+  endpoint: Endpoint;
+  wants: (event: RegistryEvent) => boolean;
+}
+
+function configure(config: WebhookConfig): ConfiguredEndpoint[] {
+  return config.endpoints.map((endpoint) => ({ endpoint: resolveEndpoint(endpoint), wants: createFilter(endpoint) }));
 }

@@ -30,6 +30,8 @@ export interface PluginHost {
 
 export interface StartedPlugins {
   names: string[];
+  /** hands new options to a running plugin; false when it is not running or cannot reload */
+  reload(name: string, options: Record<string, unknown>): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,12 @@ export async function startPlugins(
   }
   return {
     names: started.map((p) => p.name),
+    async reload(name, options) {
+      const plugin = started.find((p) => p.name === name);
+      if (plugin?.reload === undefined) return false;
+      await plugin.reload(options);
+      return true;
+    },
     async close() {
       for (const timer of timers) clearInterval(timer);
       for (const plugin of started.reverse()) {

@@ -121,5 +121,7 @@ export interface PluginContext {
 export interface RegistryPlugin {
   name: string;
   setup(ctx: PluginContext): void | Promise<void>;
+  /** takes new options on SIGHUP without a restart; a plugin without it keeps its options until one */
+  reload?(options: Record<string, unknown>): void | Promise<void>;
   close?(): void | Promise<void>;
 }
