@@ -40,11 +40,20 @@ if ! timeout 20 docker info >/dev/null 2>&1; then
   dockerd_log=$(mktemp "${TMPDIR:-/tmp}/berth-dockerd-XXXXXX.log")
   log "no Docker daemon answers; starting dockerd (log: $dockerd_log)"
   as_root setsid nohup dockerd --iptables=false --bridge=none >"$dockerd_log" 2>&1 </dev/null &
+  dockerd_pid=$!
   ready=0
   for _ in $(seq 1 60); do
     if timeout 5 docker info >/dev/null 2>&1; then
       ready=1
       break
+    fi
+    # dockerd exits at once where it cannot run (no privileges for its mounts and cgroups, as in
+    # an unprivileged container): say so now instead of waiting out the minute
+    if ! kill -0 "$dockerd_pid" 2>/dev/null; then
+      wait "$dockerd_pid" 2>/dev/null
+      log "dockerd exited (status $?) before it was ready; the tests need a VM or a privileged container. Last lines of $dockerd_log:"
+      tail -n 30 "$dockerd_log" >&2 || true
+      exit 1
     fi
     sleep 1
   done

@@ -31,3 +31,14 @@ describe("documentation stays true to the configuration schema", () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe("set-up", () => {
+  test("package-lock.json is in step with package.json, so npm install leaves the checkout clean", () => {
+    const manifest: unknown = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const lock: unknown = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
+    const pick = (value: unknown, ...path: string[]) => path.reduce<unknown>((node, key) => (typeof node === "object" && node !== null ? (node as Record<string, unknown>)[key] : undefined), value);
+    for (const field of ["dependencies", "devDependencies", "bin"]) {
+      expect(pick(lock, "packages", "", field)).toEqual(pick(manifest, field));
+    }
+  });
+});
