@@ -13,6 +13,9 @@ import { PluginRoutes } from "../hooks/routes.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { Registry } from "../registry/registry.ts";
 import { FilesystemDriver } from "../storage/filesystem.ts";
+import { applyStorageMode } from "../storage/modes.ts";
+import { lockStorageRoot } from "../storage/root-lock.ts";
+import { scheduleTempSweep, TEMP_FILE_MAX_AGE_MS } from "../storage/temp-files.ts";
 import { VERSION } from "../version.ts";
 import { configuredPlugins } from "./plugins.ts";
 
@@ -35,13 +38,17 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const log = createLogger(config.log);
   const address = parseListenAddress(config.http.addr);
   const root = resolve(config.storage.root);
+  applyStorageMode(config.storage.mode); // before anything is created under the root
   mkdirSync(root, { recursive: true });
+  const lock = lockStorageRoot(root);
+  if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
   const tls = loadTls(config.http.tls, configPath(loadOptions));
   const auth = await createAuth({ config, configFile: configPath(loadOptions), storageRoot: root, log });
   const publicUrl = config.http.public_url.replace(/\/+$/, "");
   const bus = new HookBus({ timeoutMs: parseDuration(config.hooks.timeout), onFailure: config.hooks.on_failure }, log);
   const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
-  const registry = new Registry(new FilesystemDriver(root), { deleteEnabled: config.storage.delete }, bus, source);
+  const driver = new FilesystemDriver(root);
+  const registry = new Registry(driver, { deleteEnabled: config.storage.delete }, bus, source);
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, configPath(loadOptions)));
   const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null });
@@ -58,9 +65,12 @@ export async function serve(configFile: string | undefined): Promise<void> {
   });
   log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
   const stopPurge = schedulePurge(registry, config, log);
+  const sweepTemp = () => driver.sweepTempFiles(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS));
+  const stopSweep = scheduleTempSweep(sweepTemp, parseDuration(config.storage.uploads.purge_interval), log);
   const shutdown = async (signal: string) => {
     log("info", "shutting down", { signal });
     stopPurge();
+    stopSweep();
     await server.stop();
     await plugins.close();
     process.exit(0);
