@@ -61,8 +61,8 @@ export function createApp({ registry, options, log, routes, auth, tls = false }:
   };
   const handleV2 = observed(auth ? auth.guardV2(v2) : v2);
   const handleHealth = observed(async () => {
-    const ok = await registry.healthy();
-    return Response.json({ status: ok ? "ok" : "storage not writable", storage: ok }, { status: ok ? 200 : 503 });
+    const health = await registry.health();
+    return Response.json(health, { status: health.status === "ok" ? 200 : 503 });
   });
   const api: Handler = async (request) => routes.handle(request);
   const handleApi = observed(auth ? auth.guardAdmin(api) : api);

@@ -22,7 +22,13 @@ export async function handleUploadStart(ctx: HandlerContext, rawName: string): P
   const digest = monolithicDigest === null ? null : parseDigest(monolithicDigest); // before any state is made
   const id = await ctx.registry.startUpload(name);
   if (digest !== null) {
-    await ctx.registry.completeUpload(name, id, digest, ctx.request.body, ctx.info);
+    try {
+      await ctx.registry.completeUpload(name, id, digest, ctx.request.body, ctx.info);
+    } catch (error) {
+      // the client never learned this session's id: nobody could resume it, so it goes now
+      await ctx.registry.cancelUpload(name, id).catch(() => undefined);
+      throw error;
+    }
     return blobCreated(ctx, name, formatDigest(digest));
   }
   return uploadAccepted(ctx, name, id, 0);

@@ -2,6 +2,7 @@
 import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
+import { CONDITION_MESSAGES, errnoCode, storageCondition } from "../storage/conditions.ts";
 import { handleBlob, methodNotAllowed } from "./blobs.ts";
 import type { ApiOptions, HandlerContext } from "./context.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
@@ -19,18 +20,32 @@ export function createV2Handler(registry: Registry, options: ApiOptions, log: Lo
     try {
       response = await dispatch({ request, url, registry, options, info }, visible);
     } catch (error) {
-      if (!(error instanceof RegistryError)) {
+      const storage = storageFailure(error);
+      if (storage) {
+        log("error", storage.message, { id: info.id, method: request.method, path: url.pathname, error: errnoCode(error) ?? String(error) });
+      } else if (!(error instanceof RegistryError)) {
         log("error", "request failed", { method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
       }
       const registryError =
-        error instanceof RegistryError
+        storage ??
+        (error instanceof RegistryError
           ? error
-          : new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" });
+          : new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" }));
       response = errorResponse(registryError, request.method);
     }
     response.headers.set("Docker-Distribution-API-Version", "registry/2.0");
     return response;
   };
+}
+
+/**
+ * A full disk (507) or a read-only or vanished storage root (503) is the server's condition,
+ * not the client's fault: a status clients retry later, with the spec's envelope.
+ */
+function storageFailure(error: unknown): RegistryError | null {
+  const condition = storageCondition(error);
+  if (condition === null) return null;
+  return new RegistryError("UNKNOWN", { status: condition === "full" ? 507 : 503, message: CONDITION_MESSAGES[condition] });
 }
 
 async function dispatch(ctx: HandlerContext, visible?: (name: string) => boolean): Promise<Response> {

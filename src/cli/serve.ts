@@ -11,6 +11,9 @@ import { PluginRoutes } from "../hooks/routes.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { Registry } from "../registry/registry.ts";
 import { FilesystemDriver } from "../storage/filesystem.ts";
+import { applyStorageMode } from "../storage/modes.ts";
+import { lockStorageRoot } from "../storage/root-lock.ts";
+import { scheduleTempSweep, TEMP_FILE_MAX_AGE_MS } from "../storage/temp-files.ts";
 import { VERSION } from "../version.ts";
 import { configuredPlugins } from "./plugins.ts";
 import { isLoopback, preflight } from "./preflight.ts";
@@ -24,12 +27,16 @@ export async function serve(configFile: string | undefined): Promise<void> {
   for (const note of loaded.notes) log(note.level, note.message);
   const { address, tls } = await preflight(loaded);
   const root = config.storage.root;
+  applyStorageMode(config.storage.mode); // before anything is created under the root
   mkdirSync(root, { recursive: true });
+  const lock = lockStorageRoot(root);
+  if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
   const auth = await createAuth({ config, configFile: loaded.file, storageRoot: root, log });
   const publicUrl = config.http.public_url.replace(/\/+$/, "");
   const bus = new HookBus({ timeoutMs: parseDuration(config.hooks.timeout), onFailure: config.hooks.on_failure }, log);
   const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
-  const registry = new Registry(new FilesystemDriver(root), { deleteEnabled: config.storage.delete }, bus, source);
+  const driver = new FilesystemDriver(root);
+  const registry = new Registry(driver, { deleteEnabled: config.storage.delete }, bus, source);
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, loaded.file));
   const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null });
@@ -49,9 +56,12 @@ export async function serve(configFile: string | undefined): Promise<void> {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
   }
   const stopPurge = config.storage.uploads.purge ? schedulePurge(registry, config, log) : () => {};
+  const sweepTemp = () => driver.sweepTempFiles(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS));
+  const stopSweep = scheduleTempSweep(sweepTemp, parseDuration(config.storage.uploads.purge_interval), log);
   const shutdown = async (signal: string) => {
     log("info", "shutting down", { signal });
     stopPurge();
+    stopSweep();
     await server.stop();
     await plugins.close();
     process.exit(0);

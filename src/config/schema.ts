@@ -25,6 +25,12 @@ export const ConfigSchema = Type.Object(
       {
         root: Type.String({ default: "./data", description: "data directory (Distribution's rootdirectory layout)" }),
         delete: Type.Boolean({ default: true, description: "allow deleting manifests, tags and blobs through the API" }),
+        mode: Type.String({
+          default: "0640",
+          pattern: "^0?6[0246][0246]$",
+          description:
+            'octal mode of stored files, e.g. "0640": the owner reads and writes, nobody executes; directories get x where r is set',
+        }),
         uploads: Type.Object(
           {
             purge: Type.Boolean({ default: true, description: "remove unfinished uploads; false keeps them until removed by hand" }),

@@ -98,7 +98,7 @@ export async function startPlugins(
 
 function createContext(host: PluginHost, name: string, options: Record<string, unknown>, timers: Timer[]): PluginContext {
   const dataDir = join(host.storageRoot, "berth", "plugins", name.replace(/[^a-zA-Z0-9._-]/g, "_"));
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // plugin state is private (docs/storage.md)
   return {
     deny(message: string): never {
       throw new HookDenial(message);

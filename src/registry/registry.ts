@@ -9,8 +9,7 @@ import type { Descriptor } from "../oci/manifest.ts";
 import type { HookBus } from "../hooks/bus.ts";
 import { buildEvent, type EventSource, type EventTarget } from "../hooks/events.ts";
 import type { BeforeHookContext, EventAction, RequestInfo } from "../hooks/types.ts";
-import type { StorageDriver } from "../storage/driver.ts";
-import { paths } from "../storage/paths.ts";
+import type { HealthChecks, StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { Catalog, walkRepositories } from "./catalog.ts";
 import { HashPool } from "./hash-pool.ts";
@@ -18,6 +17,11 @@ import { ManifestStore, type PreparedManifest, type Reference, type StoredManife
 import { ReferrersIndex } from "./referrers.ts";
 import { RepositoryLock } from "./repository-lock.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
+
+export interface HealthReport {
+  status: "ok" | "unhealthy";
+  checks: HealthChecks;
+}
 
 export interface RegistryOptions {
   deleteEnabled: boolean;
@@ -209,15 +213,11 @@ export class Registry {
     return purged;
   }
 
-  /** Writes and removes a probe file: can we still store data? */
-  async healthy(): Promise<boolean> {
-    try {
-      await this.driver.putContent(paths.healthProbe(), new Date().toISOString(), { durable: false });
-      await this.driver.delete(paths.healthProbe());
-      return true;
-    } catch {
-      return false;
-    }
+  /** The storage's checks (see StorageDriver.health); "ok" only when every check is. */
+  async health(): Promise<HealthReport> {
+    const checks = await this.driver.health();
+    const ok = Object.values(checks).every((result) => result === "ok");
+    return { status: ok ? "ok" : "unhealthy", checks };
   }
 
   private async ask(context: BeforeHookContext): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { RegistryError } from "../api/errors.ts";
 import { type Digest, formatDigest } from "../oci/digest.ts";
-import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
+import { type FileWriter, PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
 import type { HashPool } from "./hash-pool.ts";
@@ -26,6 +26,15 @@ export interface ContentRange {
   end: number;
 }
 
+/** Drops what a failed request appended; if even that fails, the offset is still the file's size. */
+function truncateQuietly(writer: FileWriter, size: number): void {
+  try {
+    writer.truncate(size);
+  } catch {
+    // e.g. the filesystem went read-only: what stays is still a consistent prefix
+  }
+}
+
 export class UploadStore {
   private readonly hashes = new Map<string, RunningHash>();
   private readonly locks = new KeyedLock();
@@ -38,9 +47,14 @@ export class UploadStore {
 
   async start(repository: string): Promise<string> {
     const id = crypto.randomUUID();
-    // Not fsynced: nothing is promised about an upload until its data is committed.
-    await this.driver.putContent(paths.uploadStartedAt(repository, id), new Date().toISOString(), { durable: false });
-    await this.driver.putContent(paths.uploadData(repository, id), new Uint8Array(), { durable: false });
+    try {
+      // Not fsynced: nothing is promised about an upload until its data is committed.
+      await this.driver.putContent(paths.uploadStartedAt(repository, id), new Date().toISOString(), { durable: false });
+      await this.driver.putContent(paths.uploadData(repository, id), new Uint8Array(), { durable: false });
+    } catch (error) {
+      await this.driver.delete(paths.uploadDir(repository, id)).catch(() => undefined); // no half session
+      throw error;
+    }
     this.hashes.set(id, { bytes: 0, generation: this.pool.generation });
     return id;
   }
@@ -159,6 +173,14 @@ export class UploadStore {
     }
   }
 
+  /**
+   * Appends the body to the upload's data. A chunk with a Content-Range (`expectedLength`) is
+   * all or nothing, so the client can resend it; so is every request that fails on the server's
+   * side (a full disk), which must leave the offset where it was. A streamed chunk without a
+   * range whose body is cut off keeps what arrived: the client asks for the offset and resumes.
+   * @throws RegistryError BLOB_UPLOAD_INVALID when the body is cut off or its length is wrong;
+   *   storage errors as they are (the API layer answers them 507/503)
+   */
   private async write(
     repository: string,
     id: string,
@@ -170,22 +192,25 @@ export class UploadStore {
     const hash = await this.runningHash(repository, id);
     const writer = await this.driver.writer(path);
     const start = writer.size;
+    // set while waiting for the body: a failure then is the client's (it went away)
+    let reading = false;
     try {
       if (body) {
+        reading = true;
         // Bun hands each chunk over in its own buffer, so the hash worker can take it as is
         for await (const chunk of body) {
+          reading = false;
           writer.write(chunk);
           hash.bytes += chunk.byteLength;
           await this.pool.update(id, chunk); // transfers the chunk: written first
           // a body longer than its Content-Range is refused now, not after reading all of it
           if (expectedLength !== null && writer.size - start > expectedLength) break;
+          reading = true;
         }
+        reading = false;
       }
       const written = writer.size - start;
       if (expectedLength !== null && written !== expectedLength) {
-        // the chunk is refused whole, so the upload stays as it was before it
-        writer.truncate(start);
-        this.forgetHash(id);
         throw new RegistryError("BLOB_UPLOAD_INVALID", {
           message: `Content-Range announced ${expectedLength} bytes but the body had ${written > expectedLength ? "more" : written}`,
         });
@@ -193,10 +218,14 @@ export class UploadStore {
       if (durable) await writer.commit();
     } catch (error) {
       this.forgetHash(id); // rebuilt from the data on the next request
-      if (error instanceof RegistryError) throw error;
-      throw new RegistryError("BLOB_UPLOAD_INVALID", {
-        message: `Upload body could not be read: ${(error as Error).message}`,
-      });
+      const keepWhatArrived = reading && expectedLength === null;
+      if (!keepWhatArrived) truncateQuietly(writer, start);
+      if (reading) {
+        throw new RegistryError("BLOB_UPLOAD_INVALID", {
+          message: `Upload body could not be read: ${(error as Error).message}`,
+        });
+      }
+      throw error;
     } finally {
       await writer.close();
     }

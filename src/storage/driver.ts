@@ -10,6 +10,9 @@ export class PathNotFoundError extends Error {
   }
 }
 
+/** Each check's name mapped to "ok" or what is wrong. */
+export type HealthChecks = Record<string, string>;
+
 export interface FileInfo {
   size: number;
   modified: Date;
@@ -49,4 +52,6 @@ export interface StorageDriver {
   blob(path: string): Blob;
   /** a real local path where the driver has one (for `Bun.file`), else undefined */
   localPath?(path: string): string;
+  /** can the storage still be written, and is it the storage Berth started on? */
+  health(): Promise<HealthChecks>;
 }

@@ -1,14 +1,19 @@
 /**
  * Filesystem storage driver. Every write that must survive a crash goes to a temporary
- * file, is fsynced, renamed into place, and the directory is fsynced.
+ * file, is fsynced, renamed into place, and the directory is fsynced. A write that fails
+ * (a full disk) removes its temp file and the empty directories it made.
  */
-import { closeSync, fsync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { type FileInfo, type FileWriter, PathNotFoundError, type StorageDriver } from "./driver.ts";
+import { closeSync, fsync, ftruncateSync, openSync, statSync, writeSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { CONDITION_MESSAGES, errnoCode, StorageRootMissingError, storageCondition } from "./conditions.ts";
+import { type FileInfo, type FileWriter, type HealthChecks, PathNotFoundError, type StorageDriver } from "./driver.ts";
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "./modes.ts";
+import { isBerthState, paths } from "./paths.ts";
+import { sweepTempFiles, tempPathFor } from "./temp-files.ts";
 
 function isNotFound(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = errnoCode(error);
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
@@ -21,28 +26,38 @@ async function fsyncDirectory(path: string): Promise<void> {
   }
 }
 
-/**
- * mkdir -p; when durable, also fsyncs the parent of every directory it created, so that a
- * new directory entry (a new blob's folder, a new tag) survives a power cut, not just its file.
- */
-async function makeDirectory(path: string, durable: boolean): Promise<void> {
-  const first = await mkdir(path, { recursive: true });
-  if (!durable || first === undefined) return;
-  for (let created = path; ; created = dirname(created)) {
-    await fsyncDirectory(dirname(created));
-    if (created === first || dirname(created) === created) break;
+/** Removes directories a failed write created (deepest first), unless something is in them now. */
+async function removeEmptyDirectories(created: readonly string[]): Promise<void> {
+  for (const directory of [...created].reverse()) {
+    try {
+      await rmdir(directory);
+    } catch {
+      return; // not empty (a concurrent write uses it) or already gone: keep its parents too
+    }
   }
 }
 
-let tempCounter = 0;
-
-/** Temp files are dot-files beside their target: no lister of the layout ever sees them. */
-function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${++tempCounter}`);
+/**
+ * Modes of new files and directories: the process umask (storage.mode) decides for the
+ * registry's data; Berth's own state under berth/ is private whatever the umask allows.
+ */
+function modesFor(path: string): { file: number; directory: number } {
+  return isBerthState(path) ? { file: PRIVATE_FILE_MODE, directory: PRIVATE_DIRECTORY_MODE } : { file: 0o666, directory: 0o777 };
 }
 
 export class FilesystemDriver implements StorageDriver {
-  constructor(readonly root: string) {}
+  readonly root: string;
+  /** the root Berth started on: one moved away and recreated empty is not it */
+  private readonly identity: { dev: bigint; ino: bigint };
+  /** temp files being written now, which the sweeper must leave alone */
+  private readonly writing = new Set<string>();
+
+  /** @throws Error when `root` does not exist */
+  constructor(root: string) {
+    this.root = resolve(root);
+    const info = statSync(this.root, { bigint: true });
+    this.identity = { dev: info.dev, ino: info.ino };
+  }
 
   localPath(path: string): string {
     return join(this.root, path);
@@ -61,17 +76,27 @@ export class FilesystemDriver implements StorageDriver {
     const durable = options.durable ?? true;
     const target = this.localPath(path);
     const directory = dirname(target);
-    await makeDirectory(directory, durable);
+    const modes = modesFor(path);
+    const created = await this.makeDirectory(directory, durable, modes.directory);
     const temp = tempPathFor(target);
-    const handle = await open(temp, "w");
+    this.writing.add(temp);
     try {
-      await handle.writeFile(content);
-      if (durable) await handle.sync();
+      const handle = await open(temp, "w", modes.file);
+      try {
+        await handle.writeFile(content);
+        if (durable) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+      if (durable) await fsyncDirectory(directory);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      await removeEmptyDirectories(created);
+      throw error;
     } finally {
-      await handle.close();
+      this.writing.delete(temp);
     }
-    await rename(temp, target);
-    if (durable) await fsyncDirectory(directory);
   }
 
   async stat(path: string): Promise<FileInfo> {
@@ -96,10 +121,11 @@ export class FilesystemDriver implements StorageDriver {
 
   async move(from: string, to: string): Promise<void> {
     const target = this.localPath(to);
-    await makeDirectory(dirname(target), true);
+    const created = await this.makeDirectory(dirname(target), true, modesFor(to).directory);
     try {
       await rename(this.localPath(from), target);
     } catch (error) {
+      await removeEmptyDirectories(created);
       if (isNotFound(error)) throw new PathNotFoundError(from);
       throw error;
     }
@@ -112,13 +138,103 @@ export class FilesystemDriver implements StorageDriver {
 
   async writer(path: string): Promise<FileWriter> {
     const target = this.localPath(path);
-    await mkdir(dirname(target), { recursive: true });
+    const modes = modesFor(path);
+    await this.makeDirectory(dirname(target), false, modes.directory);
     const size = await stat(target).then((s) => s.size, () => 0);
-    return new FilesystemWriter(target, size);
+    return new FilesystemWriter(target, size, modes.file);
   }
 
   blob(path: string): Blob {
     return Bun.file(this.localPath(path));
+  }
+
+  /**
+   * storage_root: the root is still the directory Berth started on; storage_writable: a probe
+   * file can be written, fsynced and removed.
+   */
+  async health(): Promise<HealthChecks> {
+    const root = await this.rootProblem();
+    if (root !== null) return { storage_root: root, storage_writable: "not checked: the storage root failed" };
+    try {
+      await this.putContent(paths.healthProbe(), new Date().toISOString());
+      await this.delete(paths.healthProbe());
+      return { storage_root: "ok", storage_writable: "ok" };
+    } catch (error) {
+      // the code only: /healthz is public, and the message would show paths
+      const condition = storageCondition(error);
+      const code = errnoCode(error) ?? "error";
+      return { storage_root: "ok", storage_writable: condition ? `${CONDITION_MESSAGES[condition]} (${code})` : `write failed (${code})` };
+    }
+  }
+
+  /** Removes temp files left by crashes (see temp-files.ts); returns how many. */
+  sweepTempFiles(olderThan: Date): Promise<number> {
+    return sweepTempFiles({
+      directories: [join(this.root, "docker"), join(this.root, paths.berthRoot())],
+      cutoff: olderThan,
+      isWriting: (path) => this.writing.has(path),
+    });
+  }
+
+  private async rootProblem(): Promise<string | null> {
+    try {
+      const info = await stat(this.root, { bigint: true });
+      if (!info.isDirectory()) return "the storage root is not a directory";
+      if (info.dev !== this.identity.dev || info.ino !== this.identity.ino) {
+        return "the storage root is not the directory Berth started on (moved away or replaced); put it back or restart Berth";
+      }
+      return null;
+    } catch (error) {
+      return isNotFound(error) ? "the storage root is missing" : `the storage root cannot be read (${errnoCode(error) ?? "error"})`;
+    }
+  }
+
+  /**
+   * mkdir -p below the root, never of the root itself, and only in the root Berth started on: a
+   * root that was moved away must not come back empty under Berth's feet. When durable, also
+   * fsyncs the parent of every directory it created, so that a new directory entry (a new
+   * blob's folder, a new tag) survives a power cut, not just its file. Returns the directories
+   * it created, top first.
+   * @throws StorageRootMissingError
+   */
+  private async makeDirectory(path: string, durable: boolean, mode: number): Promise<string[]> {
+    const created: string[] = [];
+    const missing: string[] = [];
+    // walk up to the first directory that exists: one mkdir (EEXIST) in the common case
+    for (let directory = path; ; directory = dirname(directory)) {
+      if (directory === this.root || dirname(directory) === directory) break;
+      try {
+        await mkdir(directory, { mode });
+        created.push(directory);
+        break;
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === "EEXIST") break;
+        if (code === "ENOTDIR" && (await this.rootProblem()) !== null) throw new StorageRootMissingError(this.root);
+        if (code !== "ENOENT") throw error;
+        missing.push(directory);
+      }
+    }
+    try {
+      // a new directory in a root that was replaced (an empty one made after a move) would
+      // split the registry's data: refuse
+      if ((created.length > 0 || missing.length > 0) && (await this.rootProblem()) !== null) {
+        throw new StorageRootMissingError(this.root);
+      }
+      for (const directory of missing.reverse()) {
+        try {
+          await mkdir(directory, { mode });
+          created.push(directory);
+        } catch (error) {
+          if (errnoCode(error) !== "EEXIST") throw error; // made meanwhile by a concurrent write
+        }
+      }
+      if (durable) for (const directory of created) await fsyncDirectory(dirname(directory));
+    } catch (error) {
+      await removeEmptyDirectories(created);
+      throw error;
+    }
+    return created;
   }
 }
 
@@ -133,17 +249,20 @@ class FilesystemWriter implements FileWriter {
   constructor(
     private readonly path: string,
     public size: number,
+    mode: number,
   ) {
-    this.fd = openSync(path, "a");
+    this.fd = openSync(path, "a", mode);
   }
 
+  /** On a failure (a full disk) part of the chunk may be written; `size` counts what was. */
   write(chunk: Uint8Array): void {
     if (this.fd === null) throw new Error(`Writer for ${this.path} is closed`);
     let offset = 0;
     while (offset < chunk.byteLength) {
-      offset += writeSync(this.fd, chunk, offset, chunk.byteLength - offset);
+      const written = writeSync(this.fd, chunk, offset, chunk.byteLength - offset);
+      offset += written;
+      this.size += written;
     }
-    this.size += chunk.byteLength;
   }
 
   truncate(size: number): void {

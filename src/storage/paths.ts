@@ -14,6 +14,8 @@
  *     referrers/<name>/_subjects/<subject alg>/<subject hex>/<alg>/<hex>
  *                                                              a referrer's descriptor (JSON)
  *     referrers/<name>/_built                                  the repository's index is complete
+ *     lock                                                     the serving process's PID (flock)
+ *     auth/token-key.jwk, plugins/<name>/                      token key, plugins' state
  *
  * Each link file holds a digest string ("sha256:..."). Names, tags and digests are validated
  * before they reach these functions, so no path can leave the root.
@@ -21,6 +23,12 @@
 import type { Digest } from "../oci/digest.ts";
 
 const V2 = "docker/registry/v2";
+const BERTH = "berth";
+
+/** Berth's own state (under berth/), which is kept private: see modes.ts. */
+export function isBerthState(path: string): boolean {
+  return path === BERTH || path.startsWith(`${BERTH}/`);
+}
 
 export const paths = {
   blobData: (d: Digest) => `${V2}/blobs/${d.algorithm}/${d.hex.slice(0, 2)}/${d.hex}/data`,
@@ -50,4 +58,7 @@ export const paths = {
     `berth/referrers/${name}/_subjects/${subject.algorithm}/${subject.hex}/${d.algorithm}/${d.hex}`,
   referrersBuilt: (name: string) => `berth/referrers/${name}/_built`,
   healthProbe: () => `berth/healthz`,
+  berthRoot: () => BERTH,
+  /** held (flock) by the one Berth process serving this root */
+  rootLock: () => `berth/lock`,
 };

@@ -3,7 +3,7 @@
  * Spec: distribution-spec v1.1 "Determining Support" (end-1) and the error envelope.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import { call, type CallInit, expectAlive, expectAnyError, expectStatus, pushImage, raw, show, getManifest, waitFor, type PushedImage } from "../helpers/oci.ts";
@@ -56,17 +56,21 @@ describe("base", () => {
     const sick = await startBerth({ root });
     try {
       expectStatus(await call(sick.url, "/healthz"), 200);
-      // replace the storage root by a regular file: nothing can be written under it
-      rmSync(root, { recursive: true, force: true });
+      // move the storage root away and put a regular file in its place: nothing can be written
+      renameSync(root, `${root}.away`);
       writeFileSync(root, "not a directory");
       const res = await call(sick.url, "/healthz");
       expect(res.status, show(res)).not.toBe(200);
       expect(res.status, show(res)).toBeGreaterThanOrEqual(500);
       await expectAlive(sick);
+      // an empty directory in its place is not the storage Berth started on: still unhealthy
       rmSync(root, { force: true });
       mkdirSync(root);
+      expectStatus(await call(sick.url, "/healthz"), 503);
+      rmSync(root, { recursive: true, force: true });
+      renameSync(`${root}.away`, root);
       const healthy = await waitFor(async () => (await call(sick.url, "/healthz")).status === 200, 5_000);
-      expect(healthy, "healthz should recover once the root is writable again").toBe(true);
+      expect(healthy, "healthz should recover once the root is back").toBe(true);
     } finally {
       await sick.stop();
       removeDir(parent);
