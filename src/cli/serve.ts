@@ -1,9 +1,10 @@
 /** `berth serve`: load the configuration, open storage, start plugins, listen. */
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
+import { isDeepStrictEqual } from "node:util";
 import { createApp } from "../app.ts";
 import { createAuth } from "../auth/setup.ts";
-import { loadConfiguration } from "../config/load.ts";
+import { type LoadedConfig, loadConfiguration } from "../config/load.ts";
 import { type Config, parseDuration } from "../config/schema.ts";
 import { HookBus } from "../hooks/bus.ts";
 import { startPlugins } from "../hooks/plugins.ts";
@@ -16,12 +17,15 @@ import { lockStorageRoot } from "../storage/root-lock.ts";
 import { scheduleTempSweep, TEMP_FILE_MAX_AGE_MS } from "../storage/temp-files.ts";
 import { VERSION } from "../version.ts";
 import { configuredPlugins } from "./plugins.ts";
-import { isLoopback, preflight } from "./preflight.ts";
+import { Listener } from "./listener.ts";
+import { type Checked, isLoopback, preflight } from "./preflight.ts";
+import { keysNeedingRestart, serialised } from "./reload.ts";
 
 export { parseListenAddress, type ListenAddress } from "./preflight.ts";
 
 export async function serve(configFile: string | undefined): Promise<void> {
-  const loaded = loadConfiguration(configFile === undefined ? {} : { path: configFile });
+  const loadOptions = configFile === undefined ? {} : { path: configFile };
+  const loaded = loadConfiguration(loadOptions);
   const { config } = loaded;
   const log = createLogger(config.log);
   for (const note of loaded.notes) log(note.level, note.message);
@@ -31,7 +35,6 @@ export async function serve(configFile: string | undefined): Promise<void> {
   mkdirSync(root, { recursive: true });
   const lock = lockStorageRoot(root);
   if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
-  const auth = await createAuth({ config, configFile: loaded.file, storageRoot: root, log });
   const publicUrl = config.http.public_url.replace(/\/+$/, "");
   const bus = new HookBus({ timeoutMs: parseDuration(config.hooks.timeout), onFailure: config.hooks.on_failure }, log);
   const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
@@ -39,30 +42,60 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const registry = new Registry(driver, { deleteEnabled: config.storage.delete }, bus, source);
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, loaded.file));
-  const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null });
-  const server = Bun.serve({
-    hostname: address.hostname,
-    port: address.port,
-    fetch: app.fetch,
-    // Layers are streamed to disk, so there is no reason to cap a body's size in memory terms.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    idleTimeout: 120,
-    // two registries on one port would split requests silently
-    reusePort: false,
-    ...(tls ? { tls } : {}),
-  });
-  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${address.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
+
+  /** The HTTP side of a configuration: what SIGHUP rebuilds (access layer, headers, CORS). */
+  const buildApp = async (current: LoadedConfig, https: boolean) => {
+    const auth = await createAuth({ config: current.config, configFile: current.file, storageRoot: root, log });
+    const http = { headers: current.config.http.headers, cors: current.config.http.cors };
+    const options = { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes };
+    return { auth, app: createApp({ registry, options, log, routes, ...(auth ? { auth } : {}), tls: https, http }) };
+  };
+  const { auth, app } = await buildApp(loaded, tls !== null);
+  const listener = Listener.open(address, app, tls);
+  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${listener.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
   if (!auth && !isLoopback(address.hostname)) {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
   }
   const stopPurge = config.storage.uploads.purge ? schedulePurge(registry, config, log) : () => {};
   const sweepTemp = () => driver.sweepTempFiles(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS));
   const stopSweep = scheduleTempSweep(sweepTemp, parseDuration(config.storage.uploads.purge_interval), log);
+
+  let running = { loaded, tls };
+  const reload = serialised(async () => {
+    let next: LoadedConfig;
+    let checked: Checked;
+    let built: Awaited<ReturnType<typeof buildApp>>;
+    try {
+      next = loadConfiguration(loadOptions);
+      checked = await preflight(next);
+      built = await buildApp(next, running.tls !== null);
+    } catch (error) {
+      log("error", "reload refused; the running configuration stays", { error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    for (const note of next.notes) log(note.level, note.message);
+    for (const key of keysNeedingRestart(running.loaded.config, next.config)) log("warn", "a changed key needs a restart; its running value stays", { key });
+    let nextTls = running.tls;
+    if ((checked.tls === null) !== (running.tls === null)) log("warn", "turning TLS on or off needs a restart", { key: "http.tls" });
+    else if (checked.tls !== null && !isDeepStrictEqual(checked.tls, running.tls)) {
+      listener.replaceTls(checked.tls);
+      nextTls = checked.tls;
+    }
+    listener.use(built.app);
+    if (!isDeepStrictEqual(next.config.webhook, running.loaded.config.webhook) && !(await plugins.reload("webhook", next.config.webhook))) {
+      log("warn", "webhook endpoints were off at start: adding them needs a restart", { key: "webhook" });
+    }
+    const renewed = nextTls !== running.tls;
+    running = { loaded: next, tls: nextTls };
+    log("info", "configuration reloaded", { tls_renewed: renewed, ...(built.auth ? built.auth.describe() : { auth: "off" }) });
+  });
+  process.on("SIGHUP", () => void reload());
+
   const shutdown = async (signal: string) => {
     log("info", "shutting down", { signal });
     stopPurge();
     stopSweep();
-    await server.stop();
+    await listener.stop();
     await plugins.close();
     process.exit(0);
   };
