@@ -20,7 +20,7 @@ export function createV2Handler(registry: Registry, options: ApiOptions, log: Lo
       response = await dispatch({ request, url, registry, options, info }, visible);
     } catch (error) {
       if (!(error instanceof RegistryError)) {
-        log("error", "request failed", { method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
+        log("error", "request failed", { id: info.id, method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
       }
       const registryError =
         error instanceof RegistryError

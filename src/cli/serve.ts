@@ -44,11 +44,13 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const registry = new Registry(new FilesystemDriver(root), { deleteEnabled: config.storage.delete }, bus, source);
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, configPath(loadOptions)));
-  const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null });
+  const app = createApp({ registry, options: { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes }, log, routes, ...(auth ? { auth } : {}), tls: tls !== null, http: config.http });
   const server = Bun.serve({
     hostname: address.hostname,
     port: address.port,
     fetch: app.fetch,
+    error: app.error, // never Bun's development error page (it shows paths and source)
+    development: false,
     // Layers are streamed to disk, so there is no reason to cap a body's size in memory terms.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 120,
