@@ -6,6 +6,11 @@
  * Elysia 1.4 finds the path with indexOf("/", 11) and so misroutes every request whose Host
  * is shorter than four characters (`Host: hub`, a Kubernetes service named `reg`).
  * Elysia serves what is left (and the web UI later).
+ *
+ * Every answer, whatever produced it, passes `observed`: request id, security, configured and
+ * CORS headers, Date, and one access-log line with the body size. A request whose target Bun
+ * cannot turn into a URL (`Host: a/b`, `CONNECT host:443`) gets 400; anything thrown gets a
+ * 500 envelope, never Bun's error page.
  */
 import type { Server } from "bun";
 import { Elysia } from "elysia";
@@ -18,6 +23,9 @@ import type { Logger } from "./log.ts";
 import type { Registry } from "./registry/registry.ts";
 import { setSecurityHeaders } from "./auth/headers.ts";
 import type { AuthGate } from "./auth/setup.ts";
+import { reportBodySize } from "./http/body-size.ts";
+import { configuredHeaders, type HeaderConfig } from "./http/configured-headers.ts";
+import { createCors } from "./http/cors.ts";
 
 export interface AppDeps {
   registry: Registry;
@@ -28,36 +36,46 @@ export interface AppDeps {
   auth?: AuthGate;
   /** served over HTTPS (adds HSTS) */
   tls?: boolean;
+  /** `http.headers` and `[http.cors]` */
+  http?: { headers: HeaderConfig; cors: { origins: string[] } };
 }
 
 type Handler = (request: Request, info: RequestInfo) => Promise<Response>;
 type AddressOf = (request: Request) => string;
 
-export function createApp({ registry, options, log, routes, auth, tls = false }: AppDeps) {
+export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } } }: AppDeps) {
   const v2 = createV2Handler(registry, options, log);
+  const cors = createCors(http.cors);
+  const addConfiguredHeaders = configuredHeaders(http.headers, { cors: cors !== null });
 
-  /** Request id, client address, security headers and the access log line, for every route. */
+  /** The headers every answer carries; configured ones replace Berth's security headers. */
+  const finish = (request: Request | null, response: Response) => {
+    setSecurityHeaders(response.headers, { tls });
+    addConfiguredHeaders(response.headers);
+    if (request) cors?.decorate(request, response.headers);
+    // Bun adds Date itself, except to HEAD answers
+    if (!response.headers.has("date")) response.headers.set("Date", new Date().toUTCString());
+    return response;
+  };
+
+  /** Request id, client address, headers and the access log line, for every route. */
   const observed = (handler: Handler) => async (request: Request, addressOf: AddressOf) => {
     const started = performance.now();
     const info = requestInfo(request, addressOf(request));
-    const response = await handler(request, info);
+    const path = requestUrl(request)?.pathname ?? request.url.slice(0, 200);
+    let response: Response;
+    try {
+      response = await handler(request, info);
+    } catch (error) {
+      log("error", "request failed", { id: info.id, method: request.method, path, error: errorText(error) });
+      response = errorResponse(internalError(), request.method);
+    }
     response.headers.set("X-Request-Id", info.id);
-    setSecurityHeaders(response.headers, { tls });
-    log("info", "request", {
-      id: info.id,
-      method: request.method,
-      path: new URL(request.url).pathname,
-      status: response.status,
-      bytes: Number(response.headers.get("content-length") ?? 0),
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      addr: info.addr,
-      actor: info.actor,
-    });
-    return response;
-  };
-  const secured = (response: Response) => {
-    setSecurityHeaders(response.headers, { tls });
-    return response;
+    finish(request, response);
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    return reportBodySize(response, request.method, (bytes) =>
+      log("info", "request", { id: info.id, method: request.method, path, status: response.status, bytes, ms, addr: info.addr, actor: info.actor }),
+    );
   };
   const handleV2 = observed(auth ? auth.guardV2(v2) : v2);
   const handleHealth = observed(async () => {
@@ -74,24 +92,64 @@ export function createApp({ registry, options, log, routes, auth, tls = false }:
     .onError(({ code, request }) => {
       if (code === "NOT_FOUND") {
         const error = new RegistryError("NOT_FOUND", { message: `No endpoint at ${new URL(request.url).pathname.slice(0, 200)}` });
-        return secured(errorResponse(error, request.method));
+        return errorResponse(error, request.method);
       }
       log("error", "unhandled", { code: String(code) });
-      return secured(errorResponse(new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" }), request.method));
+      return errorResponse(internalError(), request.method);
     });
+  const handleFallback = observed(async (request) => fallback.handle(request));
+  const handleBadTarget = observed(async (request) => {
+    const error = new RegistryError("UNKNOWN", { status: 400, message: "Bad request: the request target and Host header do not form a URL" });
+    return errorResponse(error, request.method);
+  });
+  const handlePreflight = cors && observed(async (request) => cors.preflight(request));
 
   return {
     /** Bun.serve's fetch handler. */
     fetch(request: Request, server: Server<undefined>): Promise<Response> | Response {
-      const path = new URL(request.url).pathname;
-      const addressOf = addressFrom(server);
-      if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, addressOf);
-      if (path.startsWith("/api/")) return handleApi(request, addressOf);
-      if (path === "/auth/token") return handleToken(request, addressOf);
-      if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, addressOf);
-      return fallback.handle(request);
+      try {
+        return route(request, addressFrom(server));
+      } catch (error) {
+        log("error", "request failed", { method: request.method, error: errorText(error) });
+        return finish(request, errorResponse(internalError(), request.method));
+      }
+    },
+    /** Bun.serve's error handler: the last resort, in place of Bun's own error page. */
+    error(error: Error): Response {
+      log("error", "unhandled error", { error: errorText(error) });
+      return finish(null, errorResponse(internalError(), "GET"));
     },
   };
+
+  function route(request: Request, addressOf: AddressOf): Promise<Response> {
+    const url = requestUrl(request);
+    if (url === null) return handleBadTarget(request, addressOf);
+    const path = url.pathname;
+    if (handlePreflight && cors?.isPreflight(request, path)) return handlePreflight(request, addressOf);
+    if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, addressOf);
+    if (path.startsWith("/api/")) return handleApi(request, addressOf);
+    if (path === "/auth/token") return handleToken(request, addressOf);
+    if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, addressOf);
+    return handleFallback(request, addressOf);
+  }
+}
+
+/** The request's URL, or null when Bun could not make one (a bad Host, an authority-form target). */
+function requestUrl(request: Request): URL | null {
+  try {
+    const url = new URL(request.url);
+    return url.protocol === "http:" || url.protocol === "https:" ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+function internalError(): RegistryError {
+  return new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" });
+}
+
+function errorText(error: unknown): string {
+  return String(error instanceof Error ? (error.stack ?? error) : error);
 }
 
 function addressFrom(server: Server<undefined>): AddressOf {

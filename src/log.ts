@@ -14,6 +14,8 @@ export function createLogger(config: Config["log"]): Logger {
       config.format === "json"
         ? JSON.stringify({ time, level, msg: message, ...fields })
         : `${time} ${level.toUpperCase()} ${message}${Object.entries(fields)
+            // an empty field says nothing and reads as a parse error (`actor=`)
+            .filter(([, v]) => v !== undefined && v !== "")
             .map(([k, v]) => ` ${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`)
             .join("")}`;
     (level === "error" ? process.stderr : process.stdout).write(line + "\n");

@@ -5,20 +5,20 @@ import type { StoredManifest } from "../registry/manifests.ts";
 import { methodNotAllowed } from "./blobs.ts";
 import { readLimitedBody } from "./body.ts";
 import { type HandlerContext, linkTo } from "./context.ts";
-import { manifestReference, repositoryName } from "./reference.ts";
+import { lookupReference, manifestReference, repositoryName } from "./reference.ts";
 
 export async function handleManifest(ctx: HandlerContext, rawName: string, rawReference: string): Promise<Response> {
   const name = repositoryName(rawName);
-  const reference = manifestReference(rawReference);
   const { request } = ctx;
   switch (request.method) {
     case "GET":
     case "HEAD": {
-      const stored = await ctx.registry.getManifest(name, reference, ctx.info, request.method === "GET");
+      const stored = await ctx.registry.getManifest(name, lookupReference(rawReference), ctx.info, request.method === "GET");
       const chosen = await negotiate(ctx, name, stored);
       return manifestResponse(chosen, request.method === "HEAD");
     }
     case "PUT": {
+      const reference = manifestReference(rawReference);
       const bytes = await readLimitedBody(request, ctx.options.maxManifestBytes);
       const contentType = request.headers.get("content-type") ?? "";
       const { digest, parsed } = await ctx.registry.putManifest(name, reference, bytes, contentType, ctx.info);
@@ -31,7 +31,7 @@ export async function handleManifest(ctx: HandlerContext, rawName: string, rawRe
       return new Response(null, { status: 201, headers });
     }
     case "DELETE":
-      await ctx.registry.deleteManifest(name, reference, ctx.info);
+      await ctx.registry.deleteManifest(name, lookupReference(rawReference), ctx.info);
       return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
     default:
       throw methodNotAllowed(request.method, "GET, HEAD, PUT, DELETE");

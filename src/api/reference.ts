@@ -9,10 +9,30 @@ export function repositoryName(raw: string): string {
   return raw;
 }
 
+/** The reference of a PUT. @throws RegistryError MANIFEST_INVALID (bad tag), DIGEST_INVALID */
 export function manifestReference(raw: string): Reference {
   if (looksLikeDigest(raw)) return { digest: parseDigest(raw) };
   assertTag(raw);
   return { tag: raw };
+}
+
+/**
+ * The reference of a GET, HEAD or DELETE. One that is neither a valid tag nor a digest names
+ * nothing, so it answers as an absent manifest does: clients treat "not found" uniformly (the
+ * OCI conformance suite looks up ".INVALID_MANIFEST_NAME" and expects 404).
+ * @throws RegistryError MANIFEST_UNKNOWN
+ */
+export function lookupReference(raw: string): Reference {
+  try {
+    return manifestReference(raw);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    const shown = raw.slice(0, 140);
+    throw new RegistryError("MANIFEST_UNKNOWN", {
+      message: `Manifest ${shown} is not known to this repository (it is neither a valid tag nor a digest)`,
+      detail: { reference: shown },
+    });
+  }
 }
 
 export function requiredDigestParam(url: URL): Digest {

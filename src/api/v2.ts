@@ -24,7 +24,7 @@ export function createV2Handler(registry: Registry, options: ApiOptions, log: Lo
       if (storage) {
         log("error", storage.message, { id: info.id, method: request.method, path: url.pathname, error: errnoCode(error) ?? String(error) });
       } else if (!(error instanceof RegistryError)) {
-        log("error", "request failed", { method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
+        log("error", "request failed", { id: info.id, method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
       }
       const registryError =
         storage ??

@@ -1,6 +1,8 @@
 /**
  * One password check, as every entry point does it (Basic on /v2/, the token endpoint):
- * throttled per client address and user name, logged when it fails.
+ * throttled per client address and user name, logged when it fails. The throttle counts a
+ * check as failed from before it starts until it succeeds, so parallel guesses cannot overrun
+ * its limits.
  */
 import type { Logger } from "../log.ts";
 import { KeyedLock } from "../registry/keyed-lock.ts";
@@ -25,8 +27,9 @@ export function basicCredentials(header: string | null): BasicCredentials | null
 }
 
 export class Login {
-  // One check at a time per (address, user): guesses sent in parallel would otherwise all pass
-  // the lockout test before the first failure is counted.
+  // One check at a time per (address, user): parallel requests with the same right password
+  // (a client pushing layers in basic mode) then cost one hash check, and the others find it
+  // remembered, instead of each holding one of the few attempts the throttle allows a pair.
   private readonly inFlight = new KeyedLock();
 
   constructor(
@@ -42,16 +45,18 @@ export class Login {
 
   private async checkOnce(credentials: BasicCredentials, addr: string): Promise<LoginResult> {
     const user = credentials.user.slice(0, 256);
-    const wait = this.throttle.retryAfter(addr, user);
+    const wait = this.throttle.reserve(addr, user);
     if (wait > 0) {
       this.log("warn", "login throttled", { user, addr, retry_after: wait });
       return { ok: false, retryAfter: wait };
     }
-    if (await this.users.verify(user, credentials.password)) {
-      this.throttle.success(addr, user);
-      return { ok: true };
+    let ok = false;
+    try {
+      ok = await this.users.verify(user, credentials.password);
+    } finally {
+      this.throttle.settle(addr, user, ok);
     }
-    this.throttle.failure(addr, user);
+    if (ok) return { ok: true };
     this.log("warn", "login failed", { user, addr });
     return { ok: false, retryAfter: 0 };
   }

@@ -2,6 +2,9 @@
  * The access policy: `[[access]]` rules from registry.toml, `[auth] admins` and `[auth.groups]`,
  * compiled once at start. It answers one question: which actions may this caller do on this
  * repository? Nothing here knows about HTTP or storage.
+ *
+ * With neither rules nor admins, the users file alone decides, as with registry:2's htpasswd
+ * auth: every signed-in user may pull, push and delete everywhere, anonymous callers nothing.
  */
 import { globToRegExp } from "../oci/glob.ts";
 
@@ -38,10 +41,13 @@ interface CompiledRule {
 export class Policy {
   private readonly rules: CompiledRule[];
   private readonly admins: Set<string>;
+  /** no rules and no admins: registry:2's model, where signing in is all it takes */
+  readonly htpasswdOnly: boolean;
 
   /** @throws Error naming the rule, when a rule names an unknown group or nobody at all. */
   constructor(config: PolicyConfig) {
     this.admins = new Set(config.admins);
+    this.htpasswdOnly = config.access.length === 0 && config.admins.length === 0;
     this.rules = config.access.map((rule, index) => {
       const where = `[[access]] entry ${index + 1} (repositories ${JSON.stringify(rule.repositories)})`;
       const users = new Set(rule.users.filter((user) => user !== "*"));
@@ -68,7 +74,7 @@ export class Policy {
    * may do, every signed-in user may do too (a `docker login` never loses access).
    */
   allowed(caller: Caller, repository: string): Set<Action> {
-    if (this.isAdmin(caller)) return new Set(ACTIONS);
+    if (this.isAdmin(caller) || (this.htpasswdOnly && caller !== null)) return new Set(ACTIONS);
     const granted = new Set<Action>();
     for (const rule of this.rules) {
       const applies = rule.anonymous || (caller !== null && (rule.anyUser || rule.users.has(caller)));
@@ -85,6 +91,13 @@ export class Policy {
   /** Whether any rule lets anonymous callers do anything (then they may list the catalog). */
   anonymousHasAccess(): boolean {
     return this.rules.some((rule) => rule.anonymous && rule.actions.size > 0);
+  }
+
+  /** Which model is active, for the start-up line. */
+  describe(): string {
+    if (this.htpasswdOnly) return "htpasswd-only (every signed-in user may pull, push, delete)";
+    const rules = `${this.rules.length} rule${this.rules.length === 1 ? "" : "s"}`;
+    return `rules (${rules}, ${this.admins.size} admin${this.admins.size === 1 ? "" : "s"})`;
   }
 
   /** Users that rules or admins name, to warn about names missing from the htpasswd file. */

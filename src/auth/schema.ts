@@ -58,5 +58,5 @@ export const AccessSchema = Type.Array(
     },
     { additionalProperties: false },
   ),
-  { default: [], description: "access rules; with [auth] on, what no rule allows is denied" },
+  { default: [], description: "access rules; with none (and no admins) every signed-in user may do everything, else what no rule allows is denied" },
 );

@@ -85,6 +85,6 @@ export async function createAuth({ config, configFile, storageRoot, log }: AuthS
       if (settings.mode !== "token") return Response.json({ errors: [{ code: "NOT_FOUND", message: "Token auth is off ([auth] mode = \"basic\")", detail: null }] }, { status: 404 });
       return tokens.handle(request, info);
     },
-    describe: () => ({ auth: settings.mode, users: String(entries.users.size), htpasswd: path }),
+    describe: () => ({ auth: settings.mode, users: String(entries.users.size), htpasswd: path, access: policy.describe() }),
   };
 }

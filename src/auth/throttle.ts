@@ -5,6 +5,10 @@
  * slowed down. A looser limit per address (ten times as many failures, over any names) stops
  * one client from trying many names. A success clears the pair; quiet for `windowMs` clears
  * everything. Memory is bounded: the oldest entries go first.
+ *
+ * Checks in flight count against both limits: `reserve` before a password check, `settle`
+ * after it. Otherwise guesses sent in parallel would all pass the test before the first
+ * failure is counted (one address could have hundreds of passwords checked, not 10×failures).
  */
 
 export interface ThrottleOptions {
@@ -17,6 +21,8 @@ export interface ThrottleOptions {
 
 interface Entry {
   count: number;
+  /** checks reserved and not yet settled */
+  pending: number;
   last: number;
   blockedUntil: number;
 }
@@ -41,48 +47,103 @@ export class LoginThrottle {
     return wait > 0 ? Math.ceil(wait / 1000) : 0;
   }
 
+  /**
+   * Before a password check: seconds to wait (then nothing may be checked), or 0 after
+   * reserving the check, which counts as a failure until `settle` says how it went. While
+   * the checks in flight could still reach a limit, no further one starts.
+   */
+  reserve(addr: string, user: string): number {
+    const wait = this.retryAfter(addr, user);
+    if (wait > 0) return wait;
+    const limits: Array<[string, number]> = [
+      [pairKey(addr, user), this.options.failures],
+      [addressKey(addr), this.options.failures * ADDRESS_FACTOR],
+    ];
+    if (limits.some(([key, limit]) => this.saturated(key, limit))) return Math.max(1, Math.ceil(this.options.lockoutMs / 1000));
+    for (const [key] of limits) this.entry(key, this.now()).pending++;
+    return 0;
+  }
+
+  /** After a check that `reserve` allowed: releases the reservation and counts the outcome. */
+  settle(addr: string, user: string, ok: boolean): void {
+    for (const key of [pairKey(addr, user), addressKey(addr)]) {
+      const entry = this.entries.get(key);
+      if (entry && entry.pending > 0) entry.pending--;
+    }
+    if (ok) this.success(addr, user);
+    else this.failure(addr, user);
+  }
+
   failure(addr: string, user: string): void {
     this.count(pairKey(addr, user), this.options.failures);
     this.count(addressKey(addr), this.options.failures * ADDRESS_FACTOR);
   }
 
   success(addr: string, user: string): void {
-    this.entries.delete(pairKey(addr, user));
+    const entry = this.entries.get(pairKey(addr, user));
+    if (entry && entry.pending > 0) forget(entry);
+    else this.entries.delete(pairKey(addr, user));
   }
 
   private blockedFor(key: string, now: number): number {
     const entry = this.entries.get(key);
     if (!entry) return 0;
-    if (now - entry.last > this.options.windowMs && now >= entry.blockedUntil) {
-      this.entries.delete(key);
+    if (this.expired(entry, now)) {
+      if (entry.pending === 0) this.entries.delete(key);
       return 0;
     }
     return Math.max(0, entry.blockedUntil - now);
   }
 
-  private count(key: string, limit: number): void {
-    const now = this.now();
+  /**
+   * Whether the checks in flight could reach the limit: below it, as many as failures remain;
+   * once a lockout has ended, one at a time (each failure then starts a longer lockout).
+   */
+  private saturated(key: string, limit: number): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    const count = this.expired(entry, this.now()) ? 0 : entry.count;
+    return entry.pending >= Math.max(1, limit - count);
+  }
+
+  private expired(entry: Entry, now: number): boolean {
+    return now - entry.last > this.options.windowMs && now >= entry.blockedUntil;
+  }
+
+  /** The live entry for `key`: failures outside the window forgotten, reservations kept. */
+  private entry(key: string, now: number): Entry {
     let entry = this.entries.get(key);
-    if (entry && now - entry.last > this.options.windowMs && now >= entry.blockedUntil) entry = undefined;
+    if (entry && this.expired(entry, now)) forget(entry);
     if (!entry) {
       this.makeRoom();
-      entry = { count: 0, last: now, blockedUntil: 0 };
+      entry = { count: 0, pending: 0, last: now, blockedUntil: 0 };
     }
+    // re-insert so Map order is least recently used first
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  private count(key: string, limit: number): void {
+    const now = this.now();
+    const entry = this.entry(key, now);
     entry.count++;
     entry.last = now;
     if (entry.count >= limit) {
       const lockout = Math.min(this.options.lockoutMs * 2 ** Math.min(entry.count - limit, 20), MAX_LOCKOUT_MS);
       entry.blockedUntil = now + lockout;
     }
-    // re-insert so Map order is least recently failed first
-    this.entries.delete(key);
-    this.entries.set(key, entry);
   }
 
-  /** Map order is least recently failed first, so the front holds the stalest entries. */
+  /** Map order is least recently used first, so the front holds the stalest entries. */
   private makeRoom(): void {
     while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
+}
+
+function forget(entry: Entry): void {
+  entry.count = 0;
+  entry.blockedUntil = 0;
 }
 
 function pairKey(addr: string, user: string): string {

@@ -18,6 +18,19 @@ export const ConfigSchema = Type.Object(
           description: "external URL behind a proxy (e.g. https://registry.example.com), used in Location and Link headers",
         }),
         tls: TlsSchema,
+        headers: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]), {
+          default: {},
+          description: "headers added to every response: name -> value or list of values (registry:2's http.headers); replaces Berth's own value of that name",
+        }),
+        cors: Type.Object(
+          {
+            origins: Type.Array(Type.String(), {
+              default: [],
+              description: 'origins whose pages may call the API from a browser (exact, e.g. "https://ui.example.com", or "*"); empty turns CORS off',
+            }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

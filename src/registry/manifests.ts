@@ -30,6 +30,15 @@ export interface PreparedManifest {
   parsed: ParsedManifest;
 }
 
+/**
+ * The most descriptors (config, layers, index entries, subject) a pushed manifest may list.
+ * Real ones list a few hundred at most (an image at overlayfs' 128-layer limit, a multi-platform
+ * index with attestations); a 4 MiB manifest of minimal descriptors could list ~30,000, each
+ * costing storage lookups. 10,000 leaves twenty times the largest real need and bounds that work.
+ * Only pushes are checked: manifests already stored (say by Distribution) are still served.
+ */
+export const MAX_DESCRIPTORS = 10_000;
+
 /** A reference is a tag or a digest; callers have validated its grammar. */
 export type Reference = { tag: string } | { digest: Digest };
 
@@ -53,6 +62,7 @@ export class ManifestStore {
    */
   async prepare(repository: string, reference: Reference, bytes: Uint8Array, contentType: string): Promise<PreparedManifest> {
     const parsed = parseManifest(bytes, contentType);
+    assertDescriptorCount(parsed);
     const algorithm = "digest" in reference ? reference.digest.algorithm : "sha256";
     const digest = digestOf(bytes, algorithm);
     if ("digest" in reference && reference.digest.hex !== digest.hex) {
@@ -182,9 +192,13 @@ export class ManifestStore {
     return stored;
   }
 
+  /** Each distinct digest is looked up once, however often the manifest lists it. */
   private async assertReferencesPresent(repository: string, parsed: ParsedManifest): Promise<void> {
+    const checkedBlobs = new Set<string>();
     for (const blob of parsed.blobs) {
       if (isForeignLayer(blob.mediaType) && blob.urls?.length) continue;
+      if (checkedBlobs.has(blob.digest)) continue;
+      checkedBlobs.add(blob.digest);
       const digest = parseDigest(blob.digest);
       if (!(await this.blobs.isLinked(repository, digest)) || (await this.blobs.dataSize(digest)) === null) {
         throw new RegistryError("MANIFEST_BLOB_UNKNOWN", {
@@ -193,7 +207,10 @@ export class ManifestStore {
         });
       }
     }
+    const checkedManifests = new Set<string>();
     for (const child of parsed.manifests) {
+      if (checkedManifests.has(child.digest)) continue;
+      checkedManifests.add(child.digest);
       const digest = parseDigest(child.digest);
       if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) {
         throw new RegistryError("MANIFEST_BLOB_UNKNOWN", {
@@ -214,5 +231,16 @@ export class ManifestStore {
 
   private missing(reference: Reference): never {
     throw this.unknown(reference);
+  }
+}
+
+/** @throws RegistryError MANIFEST_INVALID when the manifest lists more than MAX_DESCRIPTORS descriptors */
+function assertDescriptorCount(parsed: ParsedManifest): void {
+  const count = parsed.blobs.length + parsed.manifests.length + (parsed.subject ? 1 : 0);
+  if (count > MAX_DESCRIPTORS) {
+    throw new RegistryError("MANIFEST_INVALID", {
+      message: `Manifest lists ${count} descriptors (config, layers, manifests and subject); at most ${MAX_DESCRIPTORS} are accepted`,
+      detail: { descriptors: count, limit: MAX_DESCRIPTORS },
+    });
   }
 }

@@ -579,11 +579,53 @@ describe("manifest errors", () => {
     ];
     for (const [tag, codes] of cases) {
       expectError(await putManifest(base, repo, tag, bytes, MT.ociManifest), 400, codes);
-      const get = await getManifest(base, repo, tag);
-      expect(get.status, show(get)).toBeOneOf([400, 404]);
+      expectError(await getManifest(base, repo, tag), 404, "MANIFEST_UNKNOWN");
     }
     await expectNoManifest(repo, sha256(bytes));
     expect((await tagsOf(base, repo)) ?? []).toEqual([]);
+  });
+
+  test("GET, HEAD and DELETE of a reference that is neither a tag nor a digest answer 404 MANIFEST_UNKNOWN", async () => {
+    // the OCI conformance suite looks up ".INVALID_MANIFEST_NAME" and expects 404, as for an absent tag
+    for (const reference of [".INVALID", ".INVALID_MANIFEST_NAME", "-dash", `t${"a".repeat(128)}`, "sha256:totallywrong", "md5:abc", "bad:tag"]) {
+      for (const repo of ["manifests/kept", "manifests/never-pushed"]) {
+        const path = `/v2/${repo}/manifests/${reference}`;
+        expectError(await call(base, path), 404, "MANIFEST_UNKNOWN");
+        expectError(await call(base, path, { method: "DELETE" }), 404, "MANIFEST_UNKNOWN");
+        const head = await call(base, path, { method: "HEAD" });
+        expectStatus(head, 404);
+        expect(head.body.byteLength, show(head)).toBe(0);
+      }
+    }
+    await expectManifest("manifests/kept", "stable", kept.bytes, MT.ociManifest);
+  });
+
+  test("a manifest over 10,000 descriptors answers 400 MANIFEST_INVALID naming the bound; one at it is accepted", async () => {
+    const repo = "manifests/many-descriptors";
+    const layer = await pushBlob(base, repo, randomBytes(64));
+    const config = await pushBlob(base, repo, EMPTY_CONFIG_BYTES);
+    const layerDescriptor = { mediaType: MT.ociLayer, digest: layer.digest, size: 64 };
+    const configDescriptor = { mediaType: MT.ociEmpty, digest: config.digest, size: EMPTY_CONFIG_BYTES.byteLength };
+    const manifest = (layers: number) => utf8(JSON.stringify(imageManifestJson({ config: configDescriptor, layers: Array(layers).fill(layerDescriptor) })));
+    // config + 10,000 layers: one over
+    const over = manifest(10_000);
+    const err = expectError(await putManifest(base, repo, "over", over, MT.ociManifest), 400, "MANIFEST_INVALID");
+    expect(err.message).toContain("10001 descriptors");
+    expect(err.message).toContain("at most 10000");
+    await expectNoManifest(repo, sha256(over));
+    // config + 9,999 layers, all the same blob: accepted (and the blob is looked up once)
+    const atBound = manifest(9_999);
+    expectPutCreated(await putManifest(base, repo, "at-bound", atBound, MT.ociManifest), repo, sha256(atBound));
+  });
+
+  test("an index listing more than 10,000 manifests answers 400 MANIFEST_INVALID", async () => {
+    const repo = "manifests/many-children";
+    const child = await pushImage(base, repo, { tag: "child" });
+    const descriptor = { mediaType: MT.ociManifest, digest: child.digest, size: child.bytes.byteLength };
+    const over = utf8(JSON.stringify(indexJson({ manifests: Array(10_001).fill(descriptor) })));
+    expectError(await putManifest(base, repo, "over", over, MT.ociIndex), 400, "MANIFEST_INVALID");
+    const repeated = utf8(JSON.stringify(indexJson({ manifests: Array(1_000).fill(descriptor) })));
+    expectPutCreated(await putManifest(base, repo, "repeated", repeated, MT.ociIndex), repo, sha256(repeated));
   });
 });
 

@@ -92,4 +92,23 @@ describe("Policy", () => {
     expect(closed.anonymousHasAccess()).toBe(false);
     expect(closed.namedUsers()).toEqual(["x"]);
   });
+
+  test("with neither rules nor admins (htpasswd only, as registry:2), every signed-in user may do everything, anonymous nothing", () => {
+    const open = new Policy({ admins: [], groups: {}, access: [] });
+    expect(open.htpasswdOnly).toBe(true);
+    expect([...open.allowed("anyone", "any/where")].sort()).toEqual(["delete", "pull", "push"]);
+    expect(open.allowed(null, "any/where").size).toBe(0);
+    expect(open.anonymousHasAccess()).toBe(false);
+    expect(open.isAdmin("anyone")).toBe(false);
+    expect(open.describe()).toBe("htpasswd-only (every signed-in user may pull, push, delete)");
+  });
+
+  test("rules or admins switch to the rules model, and say how many there are", () => {
+    expect(policy.htpasswdOnly).toBe(false);
+    expect(policy.describe()).toBe("rules (5 rules, 1 admin)");
+    const adminsOnly = new Policy({ admins: ["root"], groups: {}, access: [] });
+    expect(adminsOnly.htpasswdOnly).toBe(false);
+    expect(adminsOnly.allowed("alice", "any/where").size).toBe(0);
+    expect(adminsOnly.describe()).toBe("rules (0 rules, 1 admin)");
+  });
 });

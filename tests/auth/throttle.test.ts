@@ -59,4 +59,46 @@ describe("LoginThrottle", () => {
     const entries = (t as unknown as { entries: Map<string, unknown> }).entries;
     expect(entries.size).toBeLessThanOrEqual(100);
   });
+
+  test("checks in flight count: parallel guesses for one pair reserve at most `failures` checks", () => {
+    const { t } = throttle();
+    const reserved = Array.from({ length: 10 }, () => t.reserve("a", "u"));
+    expect(reserved.filter((wait) => wait === 0).length).toBe(3);
+    expect(reserved.slice(3).every((wait) => wait > 0)).toBe(true);
+    for (let i = 0; i < 3; i++) t.settle("a", "u", false);
+    expect(t.retryAfter("a", "u")).toBe(10);
+  });
+
+  test("checks in flight count: one address guessing many names reserves at most ten times `failures`", () => {
+    const { t } = throttle();
+    const reserved = Array.from({ length: 100 }, (_, i) => t.reserve("spray", `user${i}`));
+    expect(reserved.filter((wait) => wait === 0).length).toBe(30);
+    for (let i = 0; i < 30; i++) t.settle("spray", `user${i}`, false);
+    expect(t.retryAfter("spray", "fresh")).toBeGreaterThan(0);
+    // other addresses are not held up by it
+    expect(t.reserve("elsewhere", "user0")).toBe(0);
+  });
+
+  test("a settled success releases its reservation and clears the pair", () => {
+    const { t } = throttle();
+    t.failure("a", "u");
+    t.failure("a", "u");
+    expect(t.reserve("a", "u")).toBe(0);
+    t.settle("a", "u", true);
+    for (let i = 0; i < 2; i++) {
+      expect(t.reserve("a", "u")).toBe(0);
+      t.settle("a", "u", false);
+    }
+    expect(t.retryAfter("a", "u")).toBe(0);
+  });
+
+  test("after a lockout ends, one check at a time may start", () => {
+    const { t, advance } = throttle();
+    for (let i = 0; i < 3; i++) t.failure("a", "u");
+    advance(10_001);
+    expect(t.reserve("a", "u")).toBe(0);
+    expect(t.reserve("a", "u")).toBeGreaterThan(0);
+    t.settle("a", "u", false);
+    expect(t.retryAfter("a", "u")).toBe(20);
+  });
 });
