@@ -7,7 +7,7 @@ import { HtpasswdFile, type HtpasswdEntries } from "./htpasswd.ts";
 import { Policy } from "./policy.ts";
 
 /** The users file's entries (null when authentication is off). @throws Error for the operator */
-export function checkAuthConfig(config: Config): HtpasswdEntries | null {
+export function checkAuthConfig(config: Config, configFile: string | null): HtpasswdEntries | null {
   if (config.auth.htpasswd === "") {
     if (config.access.length > 0 || config.auth.admins.length > 0) {
       throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");
@@ -20,7 +20,7 @@ export function checkAuthConfig(config: Config): HtpasswdEntries | null {
     entries = new HtpasswdFile(path, () => {}).load();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new Error(`Cannot read [auth] htpasswd file ${path}: ${code === "ENOENT" ? "no such file" : code} (create it with: berth user add NAME --file ${path})`);
+    throw new Error(`Cannot read [auth] htpasswd file ${path}: ${code === "ENOENT" ? "no such file" : code} (create it with: berth user add NAME${configFile ? ` --config ${configFile}` : ` --file ${path}`})`);
   }
   new Policy({ admins: config.auth.admins, groups: config.auth.groups, access: config.access });
   return entries;

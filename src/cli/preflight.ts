@@ -8,6 +8,8 @@ import { dirname } from "node:path";
 import { checkAuthConfig } from "../auth/check.ts";
 import { loadTls, type TlsOptions } from "../auth/tls.ts";
 import type { LoadedConfig } from "../config/load.ts";
+import { configuredHeaders } from "../http/configured-headers.ts";
+import { createCors } from "../http/cors.ts";
 import { importPlugin } from "../hooks/plugins.ts";
 import { checkPluginConfig } from "./plugins.ts";
 
@@ -39,13 +41,15 @@ export async function preflight({ config, file }: LoadedConfig): Promise<Checked
   const address = parseListenAddress(config.http.addr);
   checkStorageRoot(config.storage.root);
   const tls = loadTls(config.http.tls, file);
-  checkAuthConfig(config);
+  createCors(config.http.cors);
+  configuredHeaders(config.http.headers, { cors: config.http.cors.origins.length > 0 });
+  checkAuthConfig(config, file);
   checkPluginConfig(config);
   for (const { path, ...options } of config.plugins) await importPlugin(path, dirname(path), options);
   return { address, tls };
 }
 
-/** The root is a writable directory, or can be made: its nearest existing ancestor is writable. */
+/** The root is a directory, or can be made: its nearest existing ancestor is writable. */
 function checkStorageRoot(root: string): void {
   for (let path = root; ; path = dirname(path)) {
     let isDirectory: boolean;
@@ -56,10 +60,12 @@ function checkStorageRoot(root: string): void {
       continue;
     }
     if (!isDirectory) throw new Error(`storage.root ${root}: ${path} is not a directory`);
+    // an existing root that is read-only still serves pulls (serve warns); a new one must be made
+    if (path === root) return;
     try {
       accessSync(path, constants.W_OK | constants.X_OK);
     } catch {
-      throw new Error(`storage.root ${root}: ${path === root ? "the directory" : `cannot create it: ${path}`} is not writable`);
+      throw new Error(`storage.root ${root}: cannot create it: ${path} is not writable`);
     }
     return;
   }

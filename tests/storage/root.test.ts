@@ -7,7 +7,7 @@ import { afterEach, describe, expect } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { call, expectError, expectStatus, listTree, pushImage, show, waitFor, type Resp } from "../helpers/oci.ts";
-import { berthCommand, freePort, removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { berthCommand, berthEnv, freePort, removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 
 const running: BerthProcess[] = [];
 const dirs: string[] = [];
@@ -94,7 +94,7 @@ describe("one process per storage root", () => {
     const first = await started();
     const proc = Bun.spawn([...berthCommand(), "serve"], {
       cwd: first.root,
-      env: { ...process.env, BERTH_HTTP_ADDR: `127.0.0.1:${await freePort()}`, BERTH_STORAGE_ROOT: first.root },
+      env: berthEnv({ BERTH_HTTP_ADDR: `127.0.0.1:${await freePort()}`, BERTH_STORAGE_ROOT: first.root }),
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -219,7 +219,7 @@ describe("permissions of stored data", () => {
     for (const mode of ["0755", "0440", "rw-r-----", "640x"]) {
       const proc = Bun.spawn([...berthCommand(), "config", "check"], {
         cwd: fresh("berth-modes-check-"),
-        env: { ...process.env, BERTH_STORAGE_MODE: mode },
+        env: berthEnv({ BERTH_STORAGE_MODE: mode }),
         stdout: "pipe",
         stderr: "pipe",
       });
