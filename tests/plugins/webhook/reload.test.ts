@@ -1,0 +1,44 @@
+/** The webhook plugin takes new endpoints on reload (SIGHUP) without a restart. */
+import { afterAll, expect, test } from "bun:test";
+import { createWebhookPlugin, validateWebhookConfig } from "../../../plugins/webhook/index.ts";
+import type { PluginContext, RouteHandler } from "../../../src/hooks/types.ts";
+import { removeDir, tempDir } from "../../helpers/server.ts";
+
+const dir = tempDir("berth-webhook-reload-");
+afterAll(() => removeDir(dir));
+
+test("reload adds, changes and removes endpoints; the admin API shows the new set", async () => {
+  const routes = new Map<string, RouteHandler>();
+  const ctx: PluginContext = {
+    deny: (message: string): never => {
+      throw new Error(message);
+    },
+    before: () => {},
+    on: () => {},
+    every: () => {},
+    route: (method, path, handler) => void routes.set(`${method} ${path}`, handler),
+    registry: { repositories: async () => [], tags: async () => [], manifest: async () => null, deleteTag: async () => {}, deleteManifest: async () => {} },
+    options: {},
+    dataDir: dir,
+    log: () => {},
+  };
+  // nothing listens on port 9 of loopback: deliveries would fail, and none are queued here
+  const plugin = createWebhookPlugin(validateWebhookConfig({ endpoints: [{ name: "old", url: "http://127.0.0.1:9/old" }] }));
+  await plugin.setup(ctx);
+  const names = async () => {
+    const handler = routes.get("GET /api/webhooks/endpoints");
+    if (!handler) throw new Error("the endpoints route is not registered");
+    const body: unknown = await (await handler(new Request("http://berth/api/webhooks/endpoints"), { url: new URL("http://berth/api/webhooks/endpoints") })).json();
+    const endpoints = (body as { endpoints: Array<{ name: string; url: string }> }).endpoints;
+    return endpoints.map((endpoint) => `${endpoint.name}=${endpoint.url}`);
+  };
+  try {
+    expect(await names()).toEqual(["old=http://127.0.0.1:9/old"]);
+    await plugin.reload?.({ endpoints: [{ name: "new", url: "http://127.0.0.1:9/new" }, { name: "old", url: "http://127.0.0.1:9/changed" }] });
+    expect(await names()).toEqual(["new=http://127.0.0.1:9/new", "old=http://127.0.0.1:9/changed"]);
+    await expect(Promise.resolve(plugin.reload?.({ endpoints: 5 }))).rejects.toThrow("webhook.endpoints");
+    expect(await names()).toEqual(["new=http://127.0.0.1:9/new", "old=http://127.0.0.1:9/changed"]);
+  } finally {
+    await plugin.close?.();
+  }
+});
