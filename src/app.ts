@@ -15,10 +15,11 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { ApiOptions } from "./api/context.ts";
-import { errorResponse, RegistryError } from "./api/errors.ts";
+import { errorResponse, HttpError, internalError } from "./api/errors.ts";
+import { RegistryError } from "./oci/errors.ts";
 import { createV2Handler } from "./api/v2.ts";
 import type { RequestInfo } from "./hooks/types.ts";
-import type { PluginRoutes } from "./hooks/routes.ts";
+import type { PluginRoutes } from "./plugins-host/routes.ts";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./registry/registry.ts";
 import { setSecurityHeaders } from "./auth/headers.ts";
@@ -99,14 +100,14 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     });
   const handleFallback = observed(async (request) => fallback.handle(request));
   const handleBadTarget = observed(async (request) => {
-    const error = new RegistryError("UNKNOWN", { status: 400, message: "Bad request: the request target and Host header do not form a URL" });
+    const error = new HttpError("UNKNOWN", { status: 400, message: "Bad request: the request target and Host header do not form a URL" });
     return errorResponse(error, request.method);
   });
   const handlePreflight = cors && observed(async (request) => cors.preflight(request));
 
   return {
-    /** Bun.serve's fetch handler. */
-    fetch(request: Request, server: Server<undefined>): Promise<Response> | Response {
+    /** Bun.serve's fetch handler; without a server (in-process tests) the client address is "". */
+    fetch(request: Request, server?: Server<undefined>): Promise<Response> | Response {
       try {
         return route(request, addressFrom(server));
       } catch (error) {
@@ -144,16 +145,12 @@ function requestUrl(request: Request): URL | null {
   }
 }
 
-function internalError(): RegistryError {
-  return new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" });
-}
-
 function errorText(error: unknown): string {
   return String(error instanceof Error ? (error.stack ?? error) : error);
 }
 
-function addressFrom(server: Server<undefined>): AddressOf {
-  return (request) => server.requestIP(request)?.address ?? "";
+function addressFrom(server: Server<undefined> | undefined): AddressOf {
+  return (request) => server?.requestIP(request)?.address ?? "";
 }
 
 function requestInfo(request: Request, addr: string): RequestInfo {

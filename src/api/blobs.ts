@@ -1,7 +1,7 @@
 /** GET, HEAD and DELETE /v2/<name>/blobs/<digest> */
 import { parseDigest, formatDigest } from "../oci/digest.ts";
 import type { HandlerContext } from "./context.ts";
-import { RegistryError } from "./errors.ts";
+import { HttpError, methodNotAllowed } from "./errors.ts";
 import { parseByteRange } from "./range.ts";
 import { repositoryName } from "./reference.ts";
 
@@ -24,7 +24,7 @@ export async function handleBlob(ctx: HandlerContext, rawName: string, rawDigest
   };
   const range = parseByteRange(ctx.request.headers.get("range"), blob.size);
   if (range === "unsatisfiable") {
-    throw new RegistryError("RANGE_INVALID", {
+    throw new HttpError("RANGE_INVALID", {
       message: `Range "${ctx.request.headers.get("range")}" is outside the blob's ${blob.size} bytes`,
       headers: { "Content-Range": `bytes */${blob.size}` },
     });
@@ -37,11 +37,4 @@ export async function handleBlob(ctx: HandlerContext, rawName: string, rawDigest
   }
   headers["Content-Length"] = String(blob.size);
   return new Response(method === "HEAD" ? null : blob.content, { status: 200, headers });
-}
-
-export function methodNotAllowed(method: string, allowed: string): RegistryError {
-  return new RegistryError("UNSUPPORTED", {
-    message: `Method ${method} is not allowed here (allowed: ${allowed})`,
-    headers: { Allow: allowed },
-  });
 }

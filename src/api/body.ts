@@ -2,7 +2,7 @@
  * Reads a small request body (a manifest, a token form) into memory, refusing more than
  * `limit` bytes as soon as they are exceeded, never after buffering them.
  */
-import { RegistryError } from "./errors.ts";
+import { HttpError } from "./errors.ts";
 
 export async function readLimitedBody(
   request: Request,
@@ -10,7 +10,7 @@ export async function readLimitedBody(
   what = "Manifest is larger than the limit of LIMIT bytes (limits.max_manifest_bytes)",
 ): Promise<Uint8Array> {
   const tooLarge = () =>
-    new RegistryError("SIZE_INVALID", { status: 413, message: what.replace("LIMIT", String(limit)) });
+    new HttpError("SIZE_INVALID", { status: 413, message: what.replace("LIMIT", String(limit)) });
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw tooLarge();
   if (!request.body) return new Uint8Array();

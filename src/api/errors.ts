@@ -1,62 +1,73 @@
 /**
- * The registry's error codes: each registered once with its HTTP status and default message,
- * as in the OCI distribution spec (plus Distribution's RANGE_INVALID and
- * PAGINATION_NUMBER_INVALID). Handlers throw RegistryError; the API layer renders the envelope.
+ * HTTP for the domain's errors: each code's status (the OCI distribution spec's table) and the
+ * JSON envelope. The registry throws status-free errors (src/oci/errors.ts); only this layer,
+ * and the HTTP layers beside it (auth, app), decide what a client sees on the wire.
  */
-export const ERROR_CODES = {
-  BLOB_UNKNOWN: { status: 404, message: "Blob unknown to registry" },
-  BLOB_UPLOAD_INVALID: { status: 400, message: "Blob upload invalid" },
-  BLOB_UPLOAD_UNKNOWN: { status: 404, message: "Blob upload unknown to registry" },
-  DIGEST_INVALID: { status: 400, message: "Provided digest did not match uploaded content" },
-  MANIFEST_BLOB_UNKNOWN: { status: 400, message: "Manifest references a blob or manifest unknown to this repository" },
-  MANIFEST_INVALID: { status: 400, message: "Manifest invalid" },
-  MANIFEST_UNKNOWN: { status: 404, message: "Manifest unknown" },
-  NAME_INVALID: { status: 400, message: "Invalid repository name" },
-  NAME_UNKNOWN: { status: 404, message: "Repository name not known to registry" },
-  SIZE_INVALID: { status: 400, message: "Provided length did not match content length" },
-  UNAUTHORIZED: { status: 401, message: "Authentication required" },
-  DENIED: { status: 403, message: "Requested access to the resource is denied" },
-  UNSUPPORTED: { status: 405, message: "The operation is unsupported" },
-  TOOMANYREQUESTS: { status: 429, message: "Too many requests" },
-  RANGE_INVALID: { status: 416, message: "Invalid content range" },
-  PAGINATION_NUMBER_INVALID: { status: 400, message: "Invalid number of results requested" },
-  NOT_FOUND: { status: 404, message: "No such endpoint" },
-  UNKNOWN: { status: 500, message: "Unknown error" },
-} as const satisfies Record<string, { status: number; message: string }>;
+import { type ErrorCode, RegistryError, type RegistryErrorOptions } from "../oci/errors.ts";
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+export const HTTP_STATUS = {
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 400,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  SIZE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 405,
+  TOOMANYREQUESTS: 429,
+  RANGE_INVALID: 416,
+  PAGINATION_NUMBER_INVALID: 400,
+  NOT_FOUND: 404,
+  UNKNOWN: 500,
+} as const satisfies Record<ErrorCode, number>;
 
-export interface RegistryErrorOptions {
-  message?: string;
-  detail?: unknown;
-  /** overrides the code's status where the spec asks for another (e.g. 413 for a too-large manifest) */
+export interface HttpErrorOptions extends RegistryErrorOptions {
+  /** where the spec asks for another status than the code's (413 for a too-large manifest) */
   status?: number;
   headers?: Record<string, string>;
 }
 
-export class RegistryError extends Error {
-  readonly code: ErrorCode;
+/** An error the HTTP layer raises itself, with a status or headers of its own (405 + Allow). */
+export class HttpError extends RegistryError {
   readonly status: number;
-  readonly detail: unknown;
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, options: RegistryErrorOptions = {}) {
-    super(options.message ?? ERROR_CODES[code].message);
-    this.name = "RegistryError";
-    this.code = code;
-    this.status = options.status ?? ERROR_CODES[code].status;
-    this.detail = options.detail ?? null;
+  constructor(code: ErrorCode, options: HttpErrorOptions = {}) {
+    super(code, options);
+    this.status = options.status ?? HTTP_STATUS[code];
     this.headers = options.headers ?? {};
   }
 }
 
-/** The spec's JSON envelope. HEAD responses carry no body. */
-export function errorResponse(error: RegistryError, method: string): Response {
-  const headers: Record<string, string> = { "Content-Type": "application/json; charset=utf-8", ...error.headers };
+/** The spec's JSON envelope, with the code's status (or the HttpError's). HEAD answers carry no body. */
+export function errorResponse(error: RegistryError, method: string, extraHeaders: Record<string, string> = {}): Response {
+  const status = error instanceof HttpError ? error.status : HTTP_STATUS[error.code];
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json; charset=utf-8",
+    ...(error instanceof HttpError ? error.headers : {}),
+    ...extraHeaders,
+  };
   const body = JSON.stringify({ errors: [{ code: error.code, message: error.message, detail: error.detail }] });
   if (method === "HEAD") {
     headers["Content-Length"] = String(Buffer.byteLength(body));
-    return new Response(null, { status: error.status, headers });
+    return new Response(null, { status, headers });
   }
-  return new Response(body, { status: error.status, headers });
+  return new Response(body, { status, headers });
+}
+
+export function methodNotAllowed(method: string, allowed: string): HttpError {
+  return new HttpError("UNSUPPORTED", {
+    message: `Method ${method} is not allowed here (allowed: ${allowed})`,
+    headers: { Allow: allowed },
+  });
+}
+
+/** The 500 answer for anything unexpected: the details go to the log, never to the client. */
+export function internalError(): RegistryError {
+  return new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" });
 }

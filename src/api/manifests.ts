@@ -1,8 +1,8 @@
 /** GET, HEAD, PUT and DELETE /v2/<name>/manifests/<reference> */
 import { formatDigest, parseDigest } from "../oci/digest.ts";
 import { bareMediaType, isIndexMediaType } from "../oci/media-types.ts";
-import type { StoredManifest } from "../registry/manifests.ts";
-import { methodNotAllowed } from "./blobs.ts";
+import type { StoredManifest } from "../registry/registry.ts";
+import { methodNotAllowed } from "./errors.ts";
 import { readLimitedBody } from "./body.ts";
 import { type HandlerContext, linkTo } from "./context.ts";
 import { lookupReference, manifestReference, repositoryName } from "./reference.ts";

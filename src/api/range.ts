@@ -1,6 +1,6 @@
 /** Single byte-range requests (RFC 9110) and upload Content-Range values. */
-import type { ContentRange } from "../registry/uploads.ts";
-import { RegistryError } from "./errors.ts";
+import type { ContentRange } from "../registry/registry.ts";
+import { RegistryError } from "../oci/errors.ts";
 
 export type ByteRange = { start: number; end: number } | "unsatisfiable" | null;
 

@@ -1,8 +1,8 @@
 /** Reads names, tags and digests out of a request, refusing anything off-grammar. */
 import { type Digest, looksLikeDigest, parseDigest } from "../oci/digest.ts";
 import { assertRepositoryName, assertTag } from "../oci/name.ts";
-import type { Reference } from "../registry/manifests.ts";
-import { RegistryError } from "./errors.ts";
+import type { Reference } from "../registry/registry.ts";
+import { RegistryError } from "../oci/errors.ts";
 
 export function repositoryName(raw: string): string {
   assertRepositoryName(raw);

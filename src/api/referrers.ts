@@ -1,7 +1,7 @@
 /** GET /v2/<name>/referrers/<digest> (OCI 1.1): an index of the manifests naming the subject. */
 import { parseDigest } from "../oci/digest.ts";
 import { MediaType } from "../oci/media-types.ts";
-import { methodNotAllowed } from "./blobs.ts";
+import { methodNotAllowed } from "./errors.ts";
 import type { HandlerContext } from "./context.ts";
 import { repositoryName } from "./reference.ts";
 

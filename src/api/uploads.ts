@@ -1,8 +1,8 @@
 /** POST /v2/<name>/blobs/uploads/ and PATCH/PUT/GET/DELETE /v2/<name>/blobs/uploads/<id> */
 import { formatDigest, parseDigest } from "../oci/digest.ts";
 import { assertRepositoryName } from "../oci/name.ts";
-import { methodNotAllowed } from "./blobs.ts";
-import { type HandlerContext, linkTo } from "./context.ts";
+import { methodNotAllowed } from "./errors.ts";
+import { type ApiOptions, type HandlerContext, linkTo } from "./context.ts";
 import { parseContentRange } from "./range.ts";
 import { repositoryName, requiredDigestParam } from "./reference.ts";
 
@@ -54,7 +54,7 @@ export async function handleUpload(ctx: HandlerContext, rawName: string, id: str
     case "GET":
     case "HEAD": {
       const offset = await ctx.registry.uploadOffset(name, id);
-      return new Response(null, { status: 204, headers: { ...uploadHeaders(ctx, name, id, offset), "Content-Length": "0" } });
+      return new Response(null, { status: 204, headers: { ...uploadHeaders(ctx.options, name, id, offset), "Content-Length": "0" } });
     }
     case "DELETE":
       await ctx.registry.cancelUpload(name, id);
@@ -64,13 +64,17 @@ export async function handleUpload(ctx: HandlerContext, rawName: string, id: str
   }
 }
 
-function uploadHeaders(ctx: HandlerContext, name: string, id: string, offset: number): Record<string, string> {
-  const headers = ctx.registry.uploads.rangeHeaders(name, id, offset);
-  return { ...headers, Location: linkTo(ctx.options, headers.Location ?? "") };
+/** Where an upload stands: the bytes received (Range), its id, and where to send the next chunk. */
+export function uploadHeaders(options: ApiOptions, name: string, id: string, offset: number): Record<string, string> {
+  return {
+    Range: `0-${Math.max(offset - 1, 0)}`,
+    "Docker-Upload-UUID": id,
+    Location: linkTo(options, `/v2/${name}/blobs/uploads/${id}`),
+  };
 }
 
 function uploadAccepted(ctx: HandlerContext, name: string, id: string, offset: number): Response {
-  return new Response(null, { status: 202, headers: { ...uploadHeaders(ctx, name, id, offset), "Content-Length": "0" } });
+  return new Response(null, { status: 202, headers: { ...uploadHeaders(ctx.options, name, id, offset), "Content-Length": "0" } });
 }
 
 function blobCreated(ctx: HandlerContext, name: string, digest: string): Response {

@@ -1,16 +1,18 @@
 /** Dispatches a /v2/ request to its handler and turns every failure into the spec's envelope. */
 import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
+import { RegistryError } from "../oci/errors.ts";
+import { UploadOffsetMismatch } from "../registry/errors.ts";
 import type { Registry } from "../registry/registry.ts";
 import { CONDITION_MESSAGES, errnoCode, storageCondition } from "../storage/conditions.ts";
-import { handleBlob, methodNotAllowed } from "./blobs.ts";
+import { handleBlob } from "./blobs.ts";
 import type { ApiOptions, HandlerContext } from "./context.ts";
-import { errorResponse, RegistryError } from "./errors.ts";
+import { errorResponse, HttpError, internalError, methodNotAllowed } from "./errors.ts";
 import { handleManifest } from "./manifests.ts";
 import { handleReferrers } from "./referrers.ts";
 import { parseRoute } from "./route.ts";
 import { handleCatalog, handleTags } from "./tags.ts";
-import { handleUpload, handleUploadStart } from "./uploads.ts";
+import { handleUpload, handleUploadStart, uploadHeaders } from "./uploads.ts";
 
 export function createV2Handler(registry: Registry, options: ApiOptions, log: Logger) {
   /** `visible`, from the access layer, limits the catalog to repositories the caller may pull. */
@@ -26,26 +28,28 @@ export function createV2Handler(registry: Registry, options: ApiOptions, log: Lo
       } else if (!(error instanceof RegistryError)) {
         log("error", "request failed", { id: info.id, method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
       }
-      const registryError =
-        storage ??
-        (error instanceof RegistryError
-          ? error
-          : new RegistryError("UNKNOWN", { message: "Internal error; the server log has the details" }));
-      response = errorResponse(registryError, request.method);
+      const registryError = storage ?? (error instanceof RegistryError ? error : internalError());
+      response = errorResponse(registryError, request.method, headersFor(registryError, options));
     }
     response.headers.set("Docker-Distribution-API-Version", "registry/2.0");
     return response;
   };
 }
 
+/** Headers that the data of a domain error asks for (where an upload stands). */
+function headersFor(error: RegistryError, options: ApiOptions): Record<string, string> {
+  if (error instanceof UploadOffsetMismatch) return uploadHeaders(options, error.repository, error.uploadId, error.offset);
+  return {};
+}
+
 /**
  * A full disk (507) or a read-only or vanished storage root (503) is the server's condition,
  * not the client's fault: a status clients retry later, with the spec's envelope.
  */
-function storageFailure(error: unknown): RegistryError | null {
+function storageFailure(error: unknown): HttpError | null {
   const condition = storageCondition(error);
   if (condition === null) return null;
-  return new RegistryError("UNKNOWN", { status: condition === "full" ? 507 : 503, message: CONDITION_MESSAGES[condition] });
+  return new HttpError("UNKNOWN", { status: condition === "full" ? 507 : 503, message: CONDITION_MESSAGES[condition] });
 }
 
 async function dispatch(ctx: HandlerContext, visible?: (name: string) => boolean): Promise<Response> {

@@ -3,7 +3,8 @@
  * DENIED, 429 TOOMANYREQUESTS. All in the spec's error envelope and with the API version
  * header, which `docker login` checks even on a 401. None says whether a repository exists.
  */
-import { errorResponse, RegistryError } from "../api/errors.ts";
+import { errorResponse } from "../api/errors.ts";
+import { RegistryError } from "../oci/errors.ts";
 import type { AuthSettings } from "./settings.ts";
 import { formatScope, type Scope } from "./scope.ts";
 
@@ -48,9 +49,8 @@ export function unauthorized(settings: AuthSettings, request: Request, options: 
   const error = new RegistryError("UNAUTHORIZED", {
     ...(options.message === undefined ? {} : { message: options.message }),
     ...(detail.length > 0 ? { detail } : {}),
-    headers: { "WWW-Authenticate": challengeHeader(settings, request, options) },
   });
-  return withApiVersion(errorResponse(error, request.method));
+  return withApiVersion(errorResponse(error, request.method, { "WWW-Authenticate": challengeHeader(settings, request, options) }));
 }
 
 /** 403 DENIED: the caller is known and may not do this. */
@@ -60,9 +60,6 @@ export function denied(request: Request): Response {
 
 /** 429 TOOMANYREQUESTS with Retry-After (seconds). */
 export function throttled(request: Request, seconds: number): Response {
-  const error = new RegistryError("TOOMANYREQUESTS", {
-    message: `Too many failed logins; try again in ${seconds} s`,
-    headers: { "Retry-After": String(seconds) },
-  });
-  return withApiVersion(errorResponse(error, request.method));
+  const error = new RegistryError("TOOMANYREQUESTS", { message: `Too many failed logins; try again in ${seconds} s` });
+  return withApiVersion(errorResponse(error, request.method, { "Retry-After": String(seconds) }));
 }

@@ -6,7 +6,8 @@
  * POST with an OAuth2 password grant (what containerd tries first) works the same way.
  */
 import { readLimitedBody } from "../api/body.ts";
-import { errorResponse, RegistryError } from "../api/errors.ts";
+import { errorResponse, HttpError } from "../api/errors.ts";
+import { RegistryError } from "../oci/errors.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import { assertRepositoryName } from "../oci/name.ts";
 import { type AccessEntry, type SigningKey, signToken } from "./jwt.ts";
@@ -122,7 +123,7 @@ async function readTokenRequest(request: Request): Promise<TokenRequest | Respon
     };
   }
   if (request.method !== "POST") {
-    const error = new RegistryError("UNSUPPORTED", { message: `${request.method} is not supported on /auth/token`, headers: { Allow: "GET, POST" } });
+    const error = new HttpError("UNSUPPORTED", { message: `${request.method} is not supported on /auth/token`, headers: { Allow: "GET, POST" } });
     return errorResponse(error, request.method);
   }
   const type = request.headers.get("content-type") ?? "";
@@ -148,5 +149,5 @@ async function readTokenRequest(request: Request): Promise<TokenRequest | Respon
 }
 
 function badRequest(request: Request, message: string): Response {
-  return errorResponse(new RegistryError("UNSUPPORTED", { status: 400, message }), request.method);
+  return errorResponse(new HttpError("UNSUPPORTED", { status: 400, message }), request.method);
 }

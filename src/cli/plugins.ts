@@ -4,7 +4,7 @@
  */
 import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
-import { importPlugin } from "../hooks/plugins.ts";
+import { importPlugin } from "../plugins-host/load.ts";
 import type { RegistryPlugin } from "../hooks/types.ts";
 import { createWebhookPlugin, validateWebhookConfig } from "../../plugins/webhook/index.ts";
 

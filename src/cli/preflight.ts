@@ -10,7 +10,7 @@ import { loadTls, type TlsOptions } from "../auth/tls.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { configuredHeaders } from "../http/configured-headers.ts";
 import { createCors } from "../http/cors.ts";
-import { importPlugin } from "../hooks/plugins.ts";
+import { importPlugin } from "../plugins-host/load.ts";
 import { checkPluginConfig } from "./plugins.ts";
 
 export interface ListenAddress {

@@ -3,7 +3,7 @@
  * time limit and with a failure mode; events are handed to listeners after the response
  * path has moved on, so a slow or broken listener never delays or fails a request.
  */
-import { RegistryError } from "../api/errors.ts";
+import { RegistryError } from "../oci/errors.ts";
 import type { Logger } from "../log.ts";
 import {
   type BeforeHook,

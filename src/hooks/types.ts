@@ -90,11 +90,15 @@ export interface ListenerOptions {
   durable?: boolean;
 }
 
-/** Read and delete operations for plugins (retention, UIs); no raw storage access. */
+/** What plugins may read (retention, UIs); no raw storage access, no hooks asked, no events. */
 export interface RegistryReader {
   repositories(): Promise<string[]>;
   tags(repository: string): Promise<string[]>;
   manifest(repository: string, reference: string): Promise<{ digest: string; mediaType: string; bytes: Uint8Array } | null>;
+}
+
+/** What plugins may change: through the same rules, hooks and events as a client's request. */
+export interface RegistryWriter {
   deleteTag(repository: string, tag: string): Promise<void>;
   deleteManifest(repository: string, digest: string): Promise<void>;
 }
@@ -110,7 +114,7 @@ export interface PluginContext {
   every(intervalMs: number, fn: () => void | Promise<void>): void;
   /** serves `GET|POST|DELETE /api/<path>` (admin-only once auth is on) */
   route(method: "GET" | "POST" | "DELETE", path: string, handler: RouteHandler): void;
-  registry: RegistryReader;
+  registry: RegistryReader & RegistryWriter;
   /** this plugin's options from registry.toml */
   options: Record<string, unknown>;
   /** a directory for this plugin's durable state: <storage root>/berth/plugins/<name> */

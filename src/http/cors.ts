@@ -9,7 +9,8 @@
  * response to an allowed origin gets Access-Control-Allow-Origin and the headers a UI must
  * read (Docker-Content-Digest, Link, Location, ...).
  */
-import { errorResponse, RegistryError } from "../api/errors.ts";
+import { errorResponse } from "../api/errors.ts";
+import { RegistryError } from "../oci/errors.ts";
 
 export interface CorsOptions {
   /** exact origins ("https://ui.example.com") or "*" */

@@ -1,5 +1,5 @@
 /** Content digests: `<algorithm>:<hex>` with the algorithms the registry accepts. */
-import { RegistryError } from "../api/errors.ts";
+import { RegistryError } from "./errors.ts";
 
 export type DigestAlgorithm = "sha256" | "sha512";
 

@@ -2,7 +2,7 @@
  * Parses and validates manifest bytes: Docker schema 2 and manifest lists, OCI image
  * manifests (including artifacts) and OCI indexes. Schema 1 is refused.
  */
-import { RegistryError } from "../api/errors.ts";
+import { RegistryError } from "./errors.ts";
 import { parseDigest } from "./digest.ts";
 import {
   bareMediaType,

@@ -1,5 +1,5 @@
 /** Repository name and tag grammar from the OCI distribution spec. */
-import { RegistryError } from "../api/errors.ts";
+import { RegistryError } from "./errors.ts";
 
 const COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
 const NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);

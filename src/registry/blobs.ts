@@ -2,7 +2,7 @@
  * Blobs as seen through a repository: a blob is readable in a repository only when it is
  * linked there (pushed or mounted), so knowing a digest reveals nothing of other repositories.
  */
-import { RegistryError } from "../api/errors.ts";
+import { RegistryError } from "../oci/errors.ts";
 import { type Digest, formatDigest } from "../oci/digest.ts";
 import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";

@@ -30,12 +30,6 @@ export async function* walkRepositories(driver: StorageDriver): AsyncGenerator<R
   }
 }
 
-export interface CatalogPage {
-  names: string[];
-  /** the last name of this page when more remain */
-  next: string | null;
-}
-
 export class Catalog {
   private names: string[] | null = null;
   private building: Promise<string[]> | null = null;
@@ -44,15 +38,8 @@ export class Catalog {
 
   constructor(private readonly driver: StorageDriver) {}
 
-  async page(limit: number, last: string | null): Promise<CatalogPage> {
-    const names = await this.all();
-    const start = last === null ? 0 : upperBound(names, last);
-    const slice = names.slice(start, start + limit);
-    const more = start + limit < names.length;
-    return { names: slice, next: more && slice.length > 0 ? (slice[slice.length - 1] as string) : null };
-  }
-
-  async all(): Promise<string[]> {
+  /** Every repository with manifests, sorted by bytes. */
+  async all(): Promise<readonly string[]> {
     if (this.names) return this.names;
     // a failed walk (EMFILE, EIO) must not be remembered: the next request walks again
     this.building ??= this.build().catch((error: unknown) => {

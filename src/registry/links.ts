@@ -1,5 +1,6 @@
 /** Link files: small files holding a digest, as Distribution writes them. */
 import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
+import { RegistryError } from "../oci/errors.ts";
 import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 
 export async function readLink(driver: StorageDriver, path: string): Promise<Digest | null> {
@@ -9,7 +10,7 @@ export async function readLink(driver: StorageDriver, path: string): Promise<Dig
   } catch (error) {
     if (error instanceof PathNotFoundError) return null;
     // A damaged link (e.g. a torn write by another tool) reads as absent rather than a 500.
-    if (error instanceof Error && error.name === "RegistryError") return null;
+    if (error instanceof RegistryError) return null;
     throw error;
   }
 }

@@ -2,7 +2,7 @@
  * Manifests and tags of a repository. Manifest bytes are stored as blobs, exactly as
  * received; a revision link puts them in the repository and a tag link names them.
  */
-import { RegistryError } from "../api/errors.ts";
+import { RegistryError } from "../oci/errors.ts";
 import { type Digest, digestOf, formatDigest, parseDigest } from "../oci/digest.ts";
 import { isForeignLayer, type ManifestMediaType } from "../oci/media-types.ts";
 import { type ParsedManifest, parseManifest } from "../oci/manifest.ts";
@@ -141,9 +141,9 @@ export class ManifestStore {
     return this.tagLists.list(repository);
   }
 
-  /** Changes whenever a tag of the repository is written or deleted. */
-  tagsVersion(repository: string): number {
-    return this.tagLists.version(repository);
+  /** The whole tag list as the tags/list answer's JSON (null above `maxTags`), kept per version of the list. */
+  tagsJson(repository: string, maxTags: number): Promise<string | null> {
+    return this.tagLists.json(repository, maxTags);
   }
 
   async repositoryExists(repository: string): Promise<boolean> {

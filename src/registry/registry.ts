@@ -1,9 +1,8 @@
 /**
- * The registry's rules, above storage and below HTTP: what may be read, written and deleted
- * in a repository, which before-hooks are asked and which events follow. The API layer
- * calls only this; plugins reach it only through the hook bus.
+ * The registry's one facade, above storage and below HTTP: what may be read, written and
+ * deleted in a repository, which before-hooks are asked and which events follow. The API layer
+ * and the plugin host call only this; its stores and the driver stay private.
  */
-import { RegistryError } from "../api/errors.ts";
 import { type Digest, formatDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import type { HookBus } from "../hooks/bus.ts";
@@ -12,11 +11,17 @@ import type { BeforeHookContext, EventAction, RequestInfo } from "../hooks/types
 import type { HealthChecks, StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { Catalog, walkRepositories } from "./catalog.ts";
+import { RegistryError } from "./errors.ts";
+import { blobTarget, manifestTarget } from "./event-targets.ts";
 import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
 import { ReferrersIndex } from "./referrers.ts";
 import { RepositoryLock } from "./repository-lock.ts";
+import { compareTags, type Page, type PageRequest, pageOf } from "./sorted.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
+
+// The facade's vocabulary: callers import these from here, never from the stores.
+export type { BlobInfo, ContentRange, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
 
 export interface HealthReport {
   status: "ok" | "unhealthy";
@@ -27,18 +32,16 @@ export interface RegistryOptions {
   deleteEnabled: boolean;
 }
 
-const BLOB_MEDIA_TYPE = "application/octet-stream";
-
 export class Registry {
-  readonly blobs: BlobStore;
-  readonly uploads: UploadStore;
-  readonly manifests: ManifestStore;
-  readonly referrers: ReferrersIndex;
-  readonly catalog: Catalog;
+  private readonly blobs: BlobStore;
+  private readonly uploads: UploadStore;
+  private readonly manifests: ManifestStore;
+  private readonly referrers: ReferrersIndex;
+  private readonly catalog: Catalog;
   private readonly repositoryLocks = new RepositoryLock();
 
   constructor(
-    readonly driver: StorageDriver,
+    private readonly driver: StorageDriver,
     private readonly options: RegistryOptions,
     private readonly hooks: HookBus,
     private readonly source: EventSource,
@@ -62,7 +65,7 @@ export class Registry {
     const blob = await this.blobs.stat(repository, digest);
     await this.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
     await this.repositoryLocks.exclusive(repository, () => this.blobs.unlink(repository, digest));
-    await this.announce("delete", this.blobTarget(repository, digest, blob.size), request);
+    await this.announce("delete", blobTarget(repository, digest, blob.size), request);
   }
 
   startUpload(repository: string): Promise<string> {
@@ -85,7 +88,7 @@ export class Registry {
     request: RequestInfo,
   ): Promise<void> {
     const size = await this.uploads.complete(repository, id, digest, body);
-    await this.announce("push", this.blobTarget(repository, digest, size), request);
+    await this.announce("push", blobTarget(repository, digest, size), request);
   }
 
   cancelUpload(repository: string, id: string): Promise<void> {
@@ -102,7 +105,7 @@ export class Registry {
     if (size === null) return false;
     await this.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
     await this.blobs.link(repository, digest);
-    await this.announce("mount", { ...this.blobTarget(repository, digest, size), fromRepository: from }, request);
+    await this.announce("mount", { ...blobTarget(repository, digest, size), fromRepository: from }, request);
     return true;
   }
 
@@ -117,8 +120,7 @@ export class Registry {
     const manifest = await this.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, request));
     this.catalog.add(repository);
     const tag = "tag" in reference ? reference.tag : undefined;
-    const target = this.manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength);
-    await this.announce("push", tag === undefined ? target : { ...target, tag }, request);
+    await this.announce("push", manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength, tag), request);
     return manifest;
   }
 
@@ -159,11 +161,13 @@ export class Registry {
       mediaType: manifest.mediaType,
       request,
     });
-    if (isPull) {
-      const target = this.manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength);
-      await this.announce("pull", tag === undefined ? target : { ...target, tag }, request);
-    }
+    if (isPull) await this.announce("pull", manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength, tag), request);
     return manifest;
+  }
+
+  /** A manifest as stored, without asking hooks or emitting a pull (for plugins, the UI, GC). */
+  readManifest(repository: string, reference: Reference): Promise<StoredManifest> {
+    return this.manifests.get(repository, reference);
   }
 
   async deleteManifest(repository: string, reference: Reference, request: RequestInfo): Promise<void> {
@@ -175,29 +179,46 @@ export class Registry {
       });
       await this.ask({ hook: "tag.delete", repository, tag: reference.tag, digest: formatDigest(digest), request });
       await this.manifests.deleteTag(repository, reference.tag);
-      await this.announce("delete", { ...this.manifestTarget(repository, digest, "", 0), tag: reference.tag }, request);
+      await this.announce("delete", manifestTarget(repository, digest, "", 0, reference.tag), request);
       return;
     }
     const existing = await this.manifests.get(repository, reference);
     await this.ask({ hook: "manifest.delete", repository, digest: formatDigest(existing.digest), mediaType: existing.mediaType, request });
     await this.manifests.delete(repository, reference.digest);
-    await this.announce("delete", this.manifestTarget(repository, existing.digest, existing.mediaType, existing.bytes.byteLength), request);
+    await this.announce("delete", manifestTarget(repository, existing.digest, existing.mediaType, existing.bytes.byteLength), request);
   }
 
-  /** @throws RegistryError NAME_UNKNOWN for a repository with no manifests */
+  /** Every repository with manifests, sorted by bytes. */
+  repositories(): Promise<readonly string[]> {
+    return this.catalog.all();
+  }
+
+  /** A page of the catalog; `visible` (the caller's pull rights) filters before paging. */
+  async catalogPage(request: PageRequest, visible?: (name: string) => boolean): Promise<Page> {
+    const names = await this.catalog.all();
+    return pageOf(visible ? names.filter(visible) : names, request);
+  }
+
+  /**
+   * Tag names in the spec's lexical order (case-insensitive, then by byte to be total).
+   * @throws RegistryError NAME_UNKNOWN for a repository with no manifests
+   */
   async tags(repository: string): Promise<readonly string[]> {
-    if (!(await this.manifests.repositoryExists(repository))) {
-      throw new RegistryError("NAME_UNKNOWN", {
-        message: `Repository ${repository} is not known to this registry`,
-        detail: { name: repository },
-      });
-    }
+    await this.assertRepositoryExists(repository);
     return this.manifests.tags(repository);
   }
 
-  /** Changes whenever a tag of the repository is written or deleted (for memoised answers). */
-  tagsVersion(repository: string): number {
-    return this.manifests.tagsVersion(repository);
+  async tagPage(repository: string, request: PageRequest): Promise<Page> {
+    return pageOf(await this.tags(repository), request, compareTags);
+  }
+
+  /**
+   * The whole tag list as tags/list answers it, `{"name":…,"tags":[…]}`, serialised once per
+   * change; null when it has more than `maxTags` tags (the caller pages instead).
+   */
+  async tagListJson(repository: string, maxTags: number): Promise<string | null> {
+    await this.assertRepositoryExists(repository);
+    return this.manifests.tagsJson(repository, maxTags);
   }
 
   referrersOf(repository: string, subject: Digest): Promise<Descriptor[]> {
@@ -229,14 +250,13 @@ export class Registry {
     return this.hooks.emit(buildEvent(this.source, action, target, request));
   }
 
-  private blobTarget(repository: string, digest: Digest, size: number): EventTarget {
-    const d = formatDigest(digest);
-    return { mediaType: BLOB_MEDIA_TYPE, digest: d, size, repository, path: `/v2/${repository}/blobs/${d}` };
-  }
-
-  private manifestTarget(repository: string, digest: Digest, mediaType: string, size: number): EventTarget {
-    const d = formatDigest(digest);
-    return { mediaType, digest: d, size, repository, path: `/v2/${repository}/manifests/${d}` };
+  private async assertRepositoryExists(repository: string): Promise<void> {
+    if (!(await this.manifests.repositoryExists(repository))) {
+      throw new RegistryError("NAME_UNKNOWN", {
+        message: `Repository ${repository} is not known to this registry`,
+        detail: { name: repository },
+      });
+    }
   }
 
   private assertDeleteEnabled(): void {

@@ -21,3 +21,24 @@ export function upperBound(sorted: readonly string[], value: string, compare = c
   }
   return low;
 }
+
+export interface PageRequest {
+  /** at most this many names */
+  limit: number;
+  /** names up to and including this one are skipped (the previous page's last) */
+  last: string | null;
+}
+
+export interface Page {
+  names: string[];
+  /** the last name of this page when more remain, else null */
+  next: string | null;
+}
+
+/** One page of a sorted list, as the spec's `n` and `last` ask for it. */
+export function pageOf(sorted: readonly string[], request: PageRequest, compare = compareBytes): Page {
+  const start = request.last === null ? 0 : upperBound(sorted, request.last, compare);
+  const names = sorted.slice(start, start + request.limit);
+  const more = start + request.limit < sorted.length && names.length > 0;
+  return { names, next: more ? (names[names.length - 1] as string) : null };
+}

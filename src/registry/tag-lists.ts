@@ -4,6 +4,9 @@
  *
  * A listing that raced with a tag change is not cached: every change bumps the repository's
  * version, and a listing is kept only if the version did not move while it read the disk.
+ *
+ * The whole list's JSON answer is kept too, per repository and version: for 10,000 tags,
+ * JSON.stringify is most of the cost of the request.
  */
 import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
@@ -11,10 +14,12 @@ import { exists } from "./links.ts";
 import { compareBytes, compareTags, upperBound } from "./sorted.ts";
 
 const MAX_LISTING_ATTEMPTS = 5;
+const WHOLE_LISTS_KEPT = 256;
 
 export class TagLists {
   private readonly lists = new Map<string, string[]>();
   private readonly versions = new Map<string, number>();
+  private readonly wholeLists = new Map<string, { version: number; json: string }>();
 
   constructor(private readonly driver: StorageDriver) {}
 
@@ -32,6 +37,20 @@ export class TagLists {
       }
     }
     return listed; // tags keep changing under us: answer, but do not cache
+  }
+
+  /** `{"name":…,"tags":[…]}` for the whole list, serialised once per version of it; null above `maxTags`. */
+  async json(repository: string, maxTags: number): Promise<string | null> {
+    const version = this.version(repository); // before the list: a change in between only wastes the memo
+    const tags = await this.list(repository);
+    if (tags.length > maxTags) return null;
+    const cached = this.wholeLists.get(repository);
+    if (cached?.version === version) return cached.json;
+    const json = JSON.stringify({ name: repository, tags });
+    this.wholeLists.delete(repository); // re-inserted last: the map's order is least recently used first
+    this.wholeLists.set(repository, { version, json });
+    if (this.wholeLists.size > WHOLE_LISTS_KEPT) this.wholeLists.delete(this.wholeLists.keys().next().value as string);
+    return json;
   }
 
   added(repository: string, tag: string): void {

@@ -3,12 +3,12 @@
  * worker), so a finished upload is verified without reading the blob again. Sessions live on
  * disk and survive a restart; the running hash is rebuilt from the data after a restart.
  */
-import { RegistryError } from "../api/errors.ts";
 import { type Digest, formatDigest } from "../oci/digest.ts";
 import { type FileWriter, PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
 import type { HashPool } from "./hash-pool.ts";
+import { RegistryError, UploadOffsetMismatch } from "./errors.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -73,7 +73,7 @@ export class UploadStore {
   /**
    * Appends a chunk. With a Content-Range, the chunk must start at the current offset.
    * @returns the new offset
-   * @throws RegistryError RANGE_INVALID (data unchanged), BLOB_UPLOAD_UNKNOWN, BLOB_UPLOAD_INVALID
+   * @throws UploadOffsetMismatch (data unchanged), BLOB_UPLOAD_UNKNOWN, BLOB_UPLOAD_INVALID
    */
   async append(
     repository: string,
@@ -83,12 +83,7 @@ export class UploadStore {
   ): Promise<number> {
     return this.locks.run(id, async () => {
       const offset = await this.offset(repository, id);
-      if (range && range.start !== offset) {
-        throw new RegistryError("RANGE_INVALID", {
-          message: `Chunk starts at ${range.start} but the upload has ${offset} bytes`,
-          headers: this.rangeHeaders(repository, id, offset),
-        });
-      }
+      if (range && range.start !== offset) throw new UploadOffsetMismatch(repository, id, offset, range.start);
       return this.write(repository, id, body, range ? range.end - range.start + 1 : null);
     });
   }
@@ -129,15 +124,6 @@ export class UploadStore {
       await this.offset(repository, id);
       await this.discard(repository, id);
     });
-  }
-
-  /** Range and Location headers for an upload at `offset`. */
-  rangeHeaders(repository: string, id: string, offset: number): Record<string, string> {
-    return {
-      Range: `0-${Math.max(offset - 1, 0)}`,
-      "Docker-Upload-UUID": id,
-      Location: `/v2/${repository}/blobs/uploads/${id}`,
-    };
   }
 
   /** Removes uploads of `repository` started before `cutoff`; returns how many. */

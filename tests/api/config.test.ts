@@ -111,6 +111,19 @@ describe("BERTH_HTTP_PUBLIC_URL", () => {
     expect(put.headers.get("location"), show(put)).toBe(`${PUBLIC}/v2/${repo}/blobs/${sha256(bytes)}`);
   });
 
+  test("the 416 for an out-of-order chunk says where the upload stands, under the public URL", async () => {
+    const repo = "cfg/public-416";
+    const post = await call(berth.url, `/v2/${repo}/blobs/uploads/`, { method: "POST" });
+    expectStatus(post, 202);
+    const upload = localUrl(berth.url, post.headers.get("location"), PUBLIC);
+    expectStatus(await patchChunk(upload, randomBytes(10), "0-9"), 202);
+    const outOfOrder = await patchChunk(upload, randomBytes(10), "20-29");
+    expectStatus(outOfOrder, 416);
+    expect(outOfOrder.headers.get("location"), show(outOfOrder)).toBe(`${PUBLIC}${upload.pathname}`);
+    expect(outOfOrder.headers.get("range"), show(outOfOrder)).toBe("0-9");
+    expect(outOfOrder.headers.get("docker-upload-uuid"), show(outOfOrder)).toBe(upload.pathname.split("/").pop() ?? "");
+  });
+
   test("monolithic upload, mount and manifest Locations start with the public URL", async () => {
     const repo = "cfg/public2";
     const bytes = randomBytes(50);

@@ -3,7 +3,7 @@
  * the manifest lists it, and the number of descriptors is bounded.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { RegistryError } from "../../src/api/errors.ts";
+import { RegistryError } from "../../src/oci/errors.ts";
 import { digestOf, formatDigest } from "../../src/oci/digest.ts";
 import { BlobStore } from "../../src/registry/blobs.ts";
 import { writeLink } from "../../src/registry/links.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ERROR_CODES, errorResponse, RegistryError } from "../../src/api/errors.ts";
+import { errorResponse, HTTP_STATUS } from "../../src/api/errors.ts";
+import { RegistryError } from "../../src/oci/errors.ts";
 import { parseByteRange, parseContentRange } from "../../src/api/range.ts";
 import { parseRoute } from "../../src/api/route.ts";
 
@@ -49,7 +50,7 @@ describe("error table", () => {
       TOOMANYREQUESTS: 429, RANGE_INVALID: 416,
     };
     for (const [code, status] of Object.entries(expected)) {
-      expect(ERROR_CODES[code as keyof typeof ERROR_CODES].status as number).toBe(status);
+      expect(HTTP_STATUS[code as keyof typeof HTTP_STATUS] as number).toBe(status);
     }
   });
   test("the envelope carries code, message and detail; HEAD has no body", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { RegistryError } from "../../src/api/errors.ts";
+import { RegistryError } from "../../src/oci/errors.ts";
 import { digestOf, formatDigest, parseDigest } from "../../src/oci/digest.ts";
 import { parseManifest } from "../../src/oci/manifest.ts";
 import { MediaType } from "../../src/oci/media-types.ts";

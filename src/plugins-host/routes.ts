@@ -1,6 +1,7 @@
 /** HTTP routes that plugins add under /api/ (e.g. the webhook deliveries API). */
-import { errorResponse, RegistryError } from "../api/errors.ts";
-import type { RouteHandler } from "./types.ts";
+import { errorResponse } from "../api/errors.ts";
+import type { RouteHandler } from "../hooks/types.ts";
+import { RegistryError } from "../oci/errors.ts";
 
 export class PluginRoutes {
   private readonly routes = new Map<string, RouteHandler>();
