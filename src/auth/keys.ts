@@ -1,40 +1,56 @@
 /**
  * The token signing key: an ECDSA P-256 key pair made on first start and kept as a private JWK
- * in <storage root>/berth/auth/token-key.jwk (mode 0600). Losing it only invalidates the
- * tokens in flight; clients fetch new ones.
+ * at berth/auth/token-key.jwk in the storage (through the driver, so every process serving the
+ * same storage signs with the same key; the filesystem driver keeps berth/ files at 0600).
+ * Losing it only invalidates the tokens in flight; clients fetch new ones.
  */
-import { chmodSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { writeFileAtomic } from "./htpasswd.ts";
+import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
+import { paths } from "../storage/paths.ts";
 import { base64url, type SigningKey } from "./jwt.ts";
 
 const PARAMS = { name: "ECDSA", namedCurve: "P-256" } as const;
 
-export function signingKeyPath(storageRoot: string): string {
-  return join(storageRoot, "berth", "auth", "token-key.jwk");
+interface PrivateJwk {
+  kty: "EC";
+  crv: "P-256";
+  d: string;
+  x: string;
+  y: string;
+}
+
+function isPrivateJwk(value: unknown): value is PrivateJwk {
+  if (typeof value !== "object" || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  return fields.kty === "EC" && fields.crv === "P-256" && ["d", "x", "y"].every((name) => typeof fields[name] === "string" && fields[name] !== "");
 }
 
 /** Loads the key, or makes and stores one. @throws Error when the stored key cannot be used. */
-export async function loadSigningKey(storageRoot: string): Promise<SigningKey> {
-  const path = signingKeyPath(storageRoot);
-  if (!existsSync(path)) {
-    const pair = (await crypto.subtle.generateKey(PARAMS, true, ["sign", "verify"])) as CryptoKeyPair;
-    const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
-    writeFileAtomic(path, JSON.stringify(jwk) + "\n", 0o600);
-    chmodSync(path, 0o600);
-  }
-  let jwk: JsonWebKey;
+export async function loadSigningKey(storage: StorageDriver): Promise<SigningKey> {
+  const where = `${paths.tokenKey()} in the storage`;
+  let text: string;
   try {
-    jwk = JSON.parse(readFileSync(path, "utf8")) as JsonWebKey;
+    text = new TextDecoder().decode(await storage.getContent(paths.tokenKey()));
   } catch (error) {
-    throw new Error(`Cannot read the token signing key ${path}: ${(error as Error).message}; remove the file to make a new key`);
+    if (!(error instanceof PathNotFoundError)) throw error;
+    text = await makeKey(storage);
   }
-  if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d || !jwk.x || !jwk.y) {
-    throw new Error(`The token signing key ${path} is not an EC P-256 private key; remove the file to make a new key`);
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Cannot read the token signing key ${where}: ${(error as Error).message}; remove it to make a new key`);
   }
+  if (!isPrivateJwk(jwk)) throw new Error(`The token signing key ${where} is not an EC P-256 private key; remove it to make a new key`);
   const privateKey = await crypto.subtle.importKey("jwk", jwk, PARAMS, false, ["sign"]);
   const publicKey = await crypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y }, PARAMS, true, ["verify"]);
   return { kid: await thumbprint(jwk.x, jwk.y), privateKey, publicKey };
+}
+
+async function makeKey(storage: StorageDriver): Promise<string> {
+  const pair = await crypto.subtle.generateKey(PARAMS, true, ["sign", "verify"]);
+  const text = JSON.stringify(await crypto.subtle.exportKey("jwk", pair.privateKey)) + "\n";
+  await storage.putContent(paths.tokenKey(), text);
+  return text;
 }
 
 /** RFC 7638 JWK thumbprint, the key id in token headers. */

@@ -8,6 +8,7 @@ import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import { AccessController } from "./controller.ts";
 import { HtpasswdFile, type HtpasswdEntries } from "./htpasswd.ts";
+import type { StorageDriver } from "../storage/driver.ts";
 import { loadSigningKey } from "./keys.ts";
 import { Login } from "./login.ts";
 import { Policy } from "./policy.ts";
@@ -35,12 +36,13 @@ export interface AuthSetupOptions {
   config: Config;
   /** the config file, for relative paths; null when there is none */
   configFile: string | null;
-  storageRoot: string;
+  /** where the token signing key lives (berth/auth/token-key.jwk) */
+  storage: StorageDriver;
   log: Logger;
 }
 
 /** @throws Error with a message for the operator when the set-up cannot work */
-export async function createAuth({ config, configFile, storageRoot, log }: AuthSetupOptions): Promise<AuthGate | null> {
+export async function createAuth({ config, configFile, storage, log }: AuthSetupOptions): Promise<AuthGate | null> {
   if (config.auth.htpasswd === "") {
     if (config.access.length > 0 || config.auth.admins.length > 0) {
       throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");
@@ -70,7 +72,7 @@ export async function createAuth({ config, configFile, storageRoot, log }: AuthS
     lockoutMs: parseDuration(config.auth.throttle.lockout),
   });
   const login = new Login(users, throttle, log);
-  const key = await loadSigningKey(storageRoot);
+  const key = await loadSigningKey(storage);
   const controller = new AccessController({ settings, policy, login, users, key });
   const tokens = new TokenService({ settings, policy, login, key });
 

@@ -45,7 +45,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
 
   /** The HTTP side of a configuration: what SIGHUP rebuilds (access layer, headers, CORS). */
   const buildApp = async (current: LoadedConfig, https: boolean) => {
-    const auth = await createAuth({ config: current.config, configFile: current.file, storageRoot: root, log });
+    const auth = await createAuth({ config: current.config, configFile: current.file, storage: driver, log });
     const http = { headers: current.config.http.headers, cors: current.config.http.cors };
     const options = { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes };
     return { auth, app: createApp({ registry, options, log, routes, ...(auth ? { auth } : {}), tls: https, http }) };

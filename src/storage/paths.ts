@@ -58,6 +58,8 @@ export const paths = {
     `berth/referrers/${name}/_subjects/${subject.algorithm}/${subject.hex}/${d.algorithm}/${d.hex}`,
   referrersBuilt: (name: string) => `berth/referrers/${name}/_built`,
   healthProbe: () => `berth/healthz`,
+  /** the token service's signing key (a private JWK): shared by every process serving this storage */
+  tokenKey: () => `berth/auth/token-key.jwk`,
   berthRoot: () => BERTH,
   /** held (flock) by the one Berth process serving this root */
   rootLock: () => `berth/lock`,

@@ -2,11 +2,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { type AccessEntry, base64url, signToken, type TokenClaims, verifyToken } from "../../src/auth/jwt.ts";
-import { loadSigningKey, signingKeyPath } from "../../src/auth/keys.ts";
+import { join } from "node:path";
+import { loadSigningKey } from "../../src/auth/keys.ts";
+import { FilesystemDriver } from "../../src/storage/filesystem.ts";
 import { removeDir, tempDir } from "../helpers/server.ts";
 
 const root = tempDir("berth-jwt-");
-afterAll(() => removeDir(root));
+const otherRoot = tempDir("berth-jwt-other-");
+afterAll(() => [root, otherRoot].forEach(removeDir));
 
 const NOW = 1_800_000_000;
 const access: AccessEntry[] = [{ type: "repository", name: "team/app", actions: ["pull"] }];
@@ -25,23 +28,38 @@ const options = { issuer: "berth", audience: "berth", now: NOW + 1 };
 
 describe("signing key", () => {
   test("is made on first use under berth/auth, private to its owner, and the same afterwards", async () => {
-    const first = await loadSigningKey(root);
-    const path = signingKeyPath(root);
-    expect(path).toBe(`${root}/berth/auth/token-key.jwk`);
+    const first = await loadSigningKey(new FilesystemDriver(root));
+    const path = join(root, "berth/auth/token-key.jwk");
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    const jwk = JSON.parse(readFileSync(path, "utf8")) as JsonWebKey;
-    expect(jwk.kty).toBe("EC");
-    expect(jwk.crv).toBe("P-256");
-    const again = await loadSigningKey(root);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ kty: "EC", crv: "P-256" });
+    const again = await loadSigningKey(new FilesystemDriver(root));
     expect(again.kid).toBe(first.kid);
     const token = await signToken(claims(), first);
     expect((await verifyToken(token, again, options)).sub).toBe("alice");
   });
 });
 
+describe("a damaged signing key", () => {
+  test.each([
+    ["not JSON", "{torn", "Cannot read the token signing key"],
+    ["another kind of key", JSON.stringify({ kty: "RSA", n: "x", e: "AQAB" }), "is not an EC P-256 private key"],
+    ["a public key only", JSON.stringify({ kty: "EC", crv: "P-256", x: "a", y: "b" }), "is not an EC P-256 private key"],
+  ])("is refused with a message naming the file (%s)", async (_, content, message) => {
+    const damaged = tempDir("berth-jwt-damaged-");
+    try {
+      const driver = new FilesystemDriver(damaged);
+      await driver.putContent("berth/auth/token-key.jwk", content);
+      await expect(loadSigningKey(driver)).rejects.toThrow(message);
+      expect(readFileSync(join(damaged, "berth/auth/token-key.jwk"), "utf8")).toBe(content); // never replaced silently
+    } finally {
+      removeDir(damaged);
+    }
+  });
+});
+
 describe("verifyToken", async () => {
-  const key = await loadSigningKey(root);
-  const other = await loadSigningKey(tempDir("berth-jwt-other-"));
+  const key = await loadSigningKey(new FilesystemDriver(root));
+  const other = await loadSigningKey(new FilesystemDriver(otherRoot));
 
   test("a token carries the spec's header and claims", async () => {
     const token = await signToken(claims(), key);
