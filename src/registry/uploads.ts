@@ -27,9 +27,9 @@ export interface ContentRange {
 }
 
 /** Drops what a failed request appended; if even that fails, the offset is still the file's size. */
-function truncateQuietly(writer: FileWriter, size: number): void {
+async function cancelQuietly(writer: FileWriter): Promise<void> {
   try {
-    writer.truncate(size);
+    await writer.cancel();
   } catch {
     // e.g. the filesystem went read-only: what stays is still a consistent prefix
   }
@@ -186,7 +186,7 @@ export class UploadStore {
         // Bun hands each chunk over in its own buffer, so the hash worker can take it as is
         for await (const chunk of body) {
           reading = false;
-          writer.write(chunk);
+          await writer.write(chunk);
           hash.bytes += chunk.byteLength;
           await this.pool.update(id, chunk); // transfers the chunk: written first
           // a body longer than its Content-Range is refused now, not after reading all of it
@@ -205,7 +205,7 @@ export class UploadStore {
     } catch (error) {
       this.forgetHash(id); // rebuilt from the data on the next request
       const keepWhatArrived = reading && expectedLength === null;
-      if (!keepWhatArrived) truncateQuietly(writer, start);
+      if (!keepWhatArrived) await cancelQuietly(writer);
       if (reading) {
         throw new RegistryError("BLOB_UPLOAD_INVALID", {
           message: `Upload body could not be read: ${(error as Error).message}`,

@@ -1,8 +1,12 @@
 /**
- * The storage driver: bytes and paths only. Paths are relative to the driver's root and
- * use "/" (see paths.ts). A filesystem driver exists; an S3 driver can implement the same.
+ * The storage driver contract: bytes and paths only. Paths are relative to the driver's root
+ * and use "/" (see paths.ts; "" is the root). Directories are implied by the files below them,
+ * as in an object store: a driver need not keep empty ones. The filesystem driver, the
+ * in-memory driver, and an object store (S3) implement it; every driver passes the shared
+ * suite in tests/storage/driver-suite.ts, so the registry works over any of them unchanged.
  */
 
+/** Thrown (by getContent, stat, move, blob) when nothing is stored at `path`. */
 export class PathNotFoundError extends Error {
   constructor(readonly path: string) {
     super(`Path not found: ${path}`);
@@ -14,19 +18,53 @@ export class PathNotFoundError extends Error {
 export type HealthChecks = Record<string, string>;
 
 export interface FileInfo {
+  /** bytes in a file; meaningless for a directory */
   size: number;
+  /** a file's last write; for a directory, the driver's best notion of when it last changed */
   modified: Date;
   isDirectory: boolean;
 }
 
-/** An append-only writer for upload data; nothing is durable until `commit`. */
+/** A file found by `walk`. */
+export interface WalkEntry {
+  /** relative to the driver's root, "/"-separated, like every path given to a driver */
+  path: string;
+  size: number;
+  modified: Date;
+}
+
+/**
+ * Appends to one file, resuming at the end of its content when opened. One writer per path at
+ * a time (the registry serialises an upload's requests); concurrent writers to different
+ * paths are independent.
+ *
+ * A writer is finished by exactly one of `commit`, `cancel` or `close`; after that `write`,
+ * `commit` and `cancel` throw, and `close` does nothing (so `finally { await w.close() }` is
+ * always safe). What was written is visible at the path at the latest when the writer is
+ * finished; a driver may show it earlier (the filesystem appends in place), or only then (an
+ * object store's multipart upload).
+ */
 export interface FileWriter {
+  /** bytes in the file, including what this writer has appended */
   readonly size: number;
-  write(chunk: Uint8Array): void;
-  /** drops everything written after `size` (a chunk that turned out wrong) */
-  truncate(size: number): void;
-  /** flush and fsync: after it resolves, the bytes survive a crash */
+  /**
+   * Appends `chunk`. The driver has copied or written it when the promise resolves: the caller
+   * may reuse or transfer the buffer then. On a failure (a full disk) part of the chunk may
+   * have been appended; `size` counts what was, and the writer stays open (cancel it).
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Keeps everything written, durably: when it resolves the bytes survive a crash. Finishes
+   * the writer. If it rejects, the writer is still open: cancel or close it.
+   */
   commit(): Promise<void>;
+  /**
+   * Drops what this writer appended: the file is back at the size it had when the writer was
+   * opened (bytes of earlier writers stay). Finishes the writer, even when it rejects (then
+   * part of what was appended may remain, still a prefix of what was written).
+   */
+  cancel(): Promise<void>;
+  /** Keeps what was written, without a durability promise. Finishes the writer. */
   close(): Promise<void>;
 }
 
@@ -34,24 +72,46 @@ export interface StorageDriver {
   /** @throws PathNotFoundError */
   getContent(path: string): Promise<Uint8Array>;
   /**
-   * Atomic (readers see the old or the new content) and, unless `durable` is false, durable
-   * when it resolves. Non-durable writes suit state that a crash may lose (a new upload).
+   * Writes the whole file, creating its parents. Atomic (readers see the old or the new
+   * content, never a part) and, unless `durable` is false, durable when it resolves.
+   * Non-durable writes suit state that a crash may lose (a new upload).
    */
   putContent(path: string, content: Uint8Array | string, options?: { durable?: boolean }): Promise<void>;
-  /** @throws PathNotFoundError */
+  /** A file or a directory (one with something below it). @throws PathNotFoundError */
   stat(path: string): Promise<FileInfo>;
-  /** names of the direct children of a directory (not temp files); [] when it does not exist */
+  /**
+   * Names of the direct children of a directory, files and directories alike, never a temp
+   * object of a write in progress or left by a crash; [] when it does not exist.
+   */
   list(path: string): Promise<string[]>;
-  /** atomic and durable rename; creates the destination's parents */
+  /**
+   * Every file below `path`, recursively, in no particular order; never a temp object; nothing
+   * when `path` does not exist or is a file. Bounded by the tree itself (symbolic links to
+   * directories are not followed).
+   */
+  walk(path: string): AsyncIterable<WalkEntry>;
+  /**
+   * Moves a file, atomically and durably, replacing what is at `to` and creating its parents.
+   * @throws PathNotFoundError (for `from`) when there is nothing to move
+   */
   move(from: string, to: string): Promise<void>;
-  /** removes a file or a directory tree; no error when absent */
+  /** Removes a file or a directory tree; no error when absent. */
   delete(path: string): Promise<void>;
-  /** opens a writer appending to `path` (created if absent) */
+  /** Opens a writer appending to `path` (an empty file is created if absent, with its parents). */
   writer(path: string): Promise<FileWriter>;
-  /** a lazily read Blob of the file, served with sendfile where the platform allows */
+  /**
+   * The file as a Blob read lazily (sendfile where the platform allows; an S3File is a Blob
+   * too). Reading a Blob of a missing file rejects; a driver may throw PathNotFoundError here
+   * already.
+   */
   blob(path: string): Blob;
-  /** a real local path where the driver has one (for `Bun.file`), else undefined */
+  /** A real local path where the driver has one (for `Bun.file`), else absent. */
   localPath?(path: string): string;
-  /** can the storage still be written, and is it the storage Berth started on? */
+  /** Can the storage still be written, and is it the storage Berth started on? */
   health(): Promise<HealthChecks>;
+  /**
+   * Removes temp files left by crashes that are older than `olderThan`; returns how many.
+   * Only drivers whose temp objects can outlive a crash have it (the filesystem).
+   */
+  sweepTempFiles?(olderThan: Date): Promise<number>;
 }

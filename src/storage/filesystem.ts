@@ -3,14 +3,27 @@
  * file, is fsynced, renamed into place, and the directory is fsynced. A write that fails
  * (a full disk) removes its temp file and the empty directories it made.
  */
-import { closeSync, fsync, ftruncateSync, openSync, statSync, writeSync } from "node:fs";
+import { statSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { CONDITION_MESSAGES, errnoCode, StorageRootMissingError, storageCondition } from "./conditions.ts";
-import { type FileInfo, type FileWriter, type HealthChecks, PathNotFoundError, type StorageDriver } from "./driver.ts";
+import {
+  type FileInfo,
+  type FileWriter,
+  type HealthChecks,
+  PathNotFoundError,
+  type StorageDriver,
+  type WalkEntry,
+} from "./driver.ts";
+import { FilesystemWriter } from "./filesystem-writer.ts";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "./modes.ts";
 import { isBerthState, paths } from "./paths.ts";
 import { sweepTempFiles, tempPathFor } from "./temp-files.ts";
+
+/** Dot-files are Berth's temp files (tempPathFor); the layout itself has none. */
+function isListed(name: string): boolean {
+  return !name.startsWith(".");
+}
 
 function isNotFound(error: unknown): boolean {
   const code = errnoCode(error);
@@ -111,11 +124,38 @@ export class FilesystemDriver implements StorageDriver {
 
   async list(path: string): Promise<string[]> {
     try {
-      // dot-files are Berth's temp files (tempPathFor); the layout itself has none
-      return (await readdir(this.localPath(path))).filter((name) => !name.startsWith("."));
+      return (await readdir(this.localPath(path))).filter(isListed);
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
+    }
+  }
+
+  /** Depth first; a directory or file removed while the walk runs is skipped. */
+  async *walk(path: string): AsyncGenerator<WalkEntry> {
+    const pending = [path];
+    for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
+      let entries;
+      try {
+        entries = await readdir(this.localPath(directory), { withFileTypes: true });
+      } catch (error) {
+        if (isNotFound(error)) continue;
+        throw error;
+      }
+      for (const entry of entries) {
+        if (!isListed(entry.name)) continue;
+        const child = directory === "" ? entry.name : `${directory}/${entry.name}`;
+        if (entry.isDirectory()) {
+          pending.push(child);
+          continue;
+        }
+        try {
+          const info = await stat(this.localPath(child)); // follows a link to a file, never descends one
+          if (info.isFile()) yield { path: child, size: info.size, modified: info.mtime };
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
     }
   }
 
@@ -140,8 +180,7 @@ export class FilesystemDriver implements StorageDriver {
     const target = this.localPath(path);
     const modes = modesFor(path);
     await this.makeDirectory(dirname(target), false, modes.directory);
-    const size = await stat(target).then((s) => s.size, () => 0);
-    return new FilesystemWriter(target, size, modes.file);
+    return new FilesystemWriter(target, modes.file);
   }
 
   blob(path: string): Blob {
@@ -235,53 +274,5 @@ export class FilesystemDriver implements StorageDriver {
       throw error;
     }
     return created;
-  }
-}
-
-/**
- * Appends with synchronous writes: a request body arrives in chunks of tens of KiB, and a
- * write into the page cache is cheaper than a hop to the thread pool; fsync, the slow part,
- * runs off the event loop.
- */
-class FilesystemWriter implements FileWriter {
-  private fd: number | null;
-
-  constructor(
-    private readonly path: string,
-    public size: number,
-    mode: number,
-  ) {
-    this.fd = openSync(path, "a", mode);
-  }
-
-  /** On a failure (a full disk) part of the chunk may be written; `size` counts what was. */
-  write(chunk: Uint8Array): void {
-    if (this.fd === null) throw new Error(`Writer for ${this.path} is closed`);
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      const written = writeSync(this.fd, chunk, offset, chunk.byteLength - offset);
-      offset += written;
-      this.size += written;
-    }
-  }
-
-  truncate(size: number): void {
-    if (this.fd === null) throw new Error(`Writer for ${this.path} is closed`);
-    ftruncateSync(this.fd, size);
-    this.size = size;
-  }
-
-  async commit(): Promise<void> {
-    if (this.fd === null) throw new Error(`Writer for ${this.path} is closed`);
-    const fd = this.fd;
-    // the callback form runs on the thread pool
-    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
-  }
-
-  async close(): Promise<void> {
-    if (this.fd === null) return;
-    const fd = this.fd;
-    this.fd = null;
-    closeSync(fd);
   }
 }
