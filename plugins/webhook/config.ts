@@ -1,11 +1,16 @@
 /** The [webhook] section of registry.toml: endpoints, filters, format and retry policy. */
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { ConfigError } from "../../src/config/load.ts";
-import { parseDuration } from "../../src/config/schema.ts";
+import { checkConfig, Duration, invalidConfigKey } from "../../src/util/config-schema.ts";
+import { parseDuration } from "../../src/util/duration.ts";
 
-const Duration = (defaultValue: string, description: string) =>
-  Type.String({ default: defaultValue, pattern: "^\\d+(ms|s|m|h|d)$", description });
+/** The [webhook] section cannot be used; the message names the key, as the host shows it to the operator. */
+export class WebhookConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WebhookConfigError";
+  }
+}
 
 export const RetrySchema = Type.Object(
   {
@@ -57,30 +62,28 @@ export const WebhookSchema = Type.Object(
 export type WebhookConfig = Static<typeof WebhookSchema>;
 export type EndpointConfig = Static<typeof EndpointSchema>;
 
-/** Applies defaults and checks the section. @throws ConfigError naming the key */
+/** A key of the section as registry.toml spells it: webhook.endpoints[0].url. */
+function webhookKey(path: string[]): string {
+  return `webhook${path.map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join("")}`;
+}
+
+/** Applies defaults and checks the section. @throws WebhookConfigError naming the key */
 export function validateWebhookConfig(raw: unknown): WebhookConfig {
-  const value = Value.Default(WebhookSchema, structuredClone(raw ?? {}));
-  const first = Value.Errors(WebhookSchema, value).First();
-  if (first) {
-    const key = `webhook${first.path.replace(/\/(\d+)/g, "[$1]").replaceAll("/", ".")}`;
-    if (first.message === "Unexpected property") throw new ConfigError(`Unknown config key "${key}"`);
-    const expected = first.schema.description ? ` (${first.schema.description})` : "";
-    throw new ConfigError(`Invalid config key "${key}": ${first.message}${expected}; got ${JSON.stringify(first.value)}`);
-  }
-  const config = value as WebhookConfig;
-  for (const [i, endpoint] of config.endpoints.entries()) {
+  const checked = checkConfig(WebhookSchema, Value.Default(WebhookSchema, structuredClone(raw ?? {})), { key: webhookKey });
+  if (!checked.ok) throw new WebhookConfigError(checked.problem);
+  const { value } = checked;
+  const invalid = (i: number, key: string, problem: string) => new WebhookConfigError(invalidConfigKey(`webhook.endpoints[${i}].${key}`, problem));
+  for (const [i, endpoint] of value.endpoints.entries()) {
     // a zero backoff (or Retry-After: 0) would resend a failing event in a tight loop
-    if (parseDuration(endpoint.retry.backoff) < 10) {
-      throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].retry.backoff": at least 10ms; got "${endpoint.retry.backoff}"`);
-    }
+    if (parseDuration(endpoint.retry.backoff) < 10) throw invalid(i, "retry.backoff", `at least 10ms; got "${endpoint.retry.backoff}"`);
   }
   const names = new Set<string>();
-  for (const [i, endpoint] of config.endpoints.entries()) {
-    if (names.has(endpoint.name)) throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].name": "${endpoint.name}" is used twice`);
+  for (const [i, endpoint] of value.endpoints.entries()) {
+    if (names.has(endpoint.name)) throw invalid(i, "name", `"${endpoint.name}" is used twice`);
     names.add(endpoint.name);
-    if (!URL.canParse(endpoint.url)) throw new ConfigError(`Invalid config key "webhook.endpoints[${i}].url": cannot parse "${endpoint.url}"`);
+    if (!URL.canParse(endpoint.url)) throw invalid(i, "url", `cannot parse "${endpoint.url}"`);
   }
-  return config;
+  return value;
 }
 
 /** An endpoint with its durations in milliseconds, as the worker uses it. */
@@ -119,4 +122,9 @@ export function resolveEndpoint(config: EndpointConfig): Endpoint {
       maxAgeMs: parseDuration(config.retry.max_age),
     },
   };
+}
+
+/** How long delivered and dead deliveries are kept, in milliseconds. */
+export function resolveRetention(config: Pick<WebhookConfig, "keep_delivered" | "keep_dead">): { keepDeliveredMs: number; keepDeadMs: number } {
+  return { keepDeliveredMs: parseDuration(config.keep_delivered), keepDeadMs: parseDuration(config.keep_dead) };
 }

@@ -4,15 +4,14 @@
  * retries, backoff and dead-lettering. Uses only the plugin API (PluginContext).
  */
 import { isDeepStrictEqual } from "node:util";
-import { parseDuration } from "../../src/config/schema.ts";
 import type { PluginContext, RegistryEvent, RegistryPlugin } from "../../src/hooks/types.ts";
 import { registerApi } from "./api.ts";
-import { type Endpoint, resolveEndpoint, validateWebhookConfig, type WebhookConfig } from "./config.ts";
+import { type Endpoint, resolveEndpoint, resolveRetention, validateWebhookConfig, type WebhookConfig } from "./config.ts";
 import { createFilter } from "./filter.ts";
 import { DeliveryQueue } from "./queue.ts";
 import { EndpointWorker } from "./worker.ts";
 
-export { validateWebhookConfig } from "./config.ts";
+export { validateWebhookConfig, WebhookConfigError } from "./config.ts";
 
 const PRUNE_INTERVAL_MS = 3_600_000;
 
@@ -60,8 +59,7 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
 
       registerApi(ctx, { queue: open, endpoints: () => endpoints.map((e) => e.endpoint), requeued: (name) => workers.get(name)?.wake() });
 
-      const keepDeliveredMs = parseDuration(config.keep_delivered);
-      const keepDeadMs = parseDuration(config.keep_dead);
+      const { keepDeliveredMs, keepDeadMs } = resolveRetention(config);
       const prune = async () => {
         const removed = await open.prune(Date.now() - keepDeliveredMs, Date.now() - keepDeadMs);
         if (removed > 0) ctx.log("info", "pruned old webhook deliveries", { count: removed });

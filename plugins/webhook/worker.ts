@@ -9,7 +9,7 @@
  * An answer that is about this one payload (400, 409, 413, 415, 422) only delays that
  * delivery: it is retried on its own schedule while the rest flow.
  */
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../src/hooks/types.ts";
 import type { Endpoint, RetryPolicy } from "./config.ts";
 import { formatPayload } from "./formats.ts";
 import type { DeliveryQueue, DueDelivery } from "./queue.ts";

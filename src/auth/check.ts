@@ -2,12 +2,12 @@
  * The access layer's start-up checks, without starting anything: the users file can be read,
  * and the rules compile. `serve` and `berth config check` both run them.
  */
-import type { Config } from "../config/schema.ts";
+import type { ResolvedConfig } from "../config/resolve.ts";
 import { HtpasswdFile, type HtpasswdEntries } from "./htpasswd.ts";
 import { Policy } from "./policy.ts";
 
 /** The users file's entries (null when authentication is off). @throws Error for the operator */
-export function checkAuthConfig(config: Config, configFile: string | null): HtpasswdEntries | null {
+export function checkAuthConfig(config: Pick<ResolvedConfig, "auth" | "access">, configFile: string | null): HtpasswdEntries | null {
   if (config.auth.htpasswd === "") {
     if (config.access.length > 0 || config.auth.admins.length > 0) {
       throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");

@@ -1,6 +1,5 @@
 /** The access layer's settings, taken from `[auth]` and `[http]` once at start. */
-import { dirname, isAbsolute, resolve } from "node:path";
-import { type Config, parseDuration } from "../config/schema.ts";
+import type { ResolvedConfig } from "../config/resolve.ts";
 
 export interface AuthSettings {
   mode: "basic" | "token";
@@ -17,19 +16,14 @@ export interface AuthSettings {
 
 export const TOKEN_ISSUER = "berth";
 
-export function authSettings(config: Config): AuthSettings {
+export function authSettings(config: Pick<ResolvedConfig, "auth" | "http">): AuthSettings {
   return {
     mode: config.auth.mode,
     realm: config.auth.realm,
     service: config.auth.service,
     issuer: TOKEN_ISSUER,
-    publicUrl: config.http.public_url.replace(/\/+$/, ""),
-    tokenTtlSeconds: Math.max(1, Math.round(parseDuration(config.auth.token_ttl) / 1000)),
+    publicUrl: config.http.publicUrl,
+    // tokens carry whole seconds (exp, expires_in)
+    tokenTtlSeconds: Math.max(1, Math.round(config.auth.tokenTtlMs / 1000)),
   };
-}
-
-/** A path from the config file, relative to that file's directory (or the working directory). */
-export function configRelative(path: string, configFile: string | null): string {
-  if (isAbsolute(path)) return path;
-  return resolve(configFile === null ? "." : dirname(resolve(configFile)), path);
 }

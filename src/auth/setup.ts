@@ -3,7 +3,7 @@
  * gate that app.ts puts in front of /v2/ and /api/, and the token service behind /auth/token;
  * null when authentication is off (then everything stays open, as without this module).
  */
-import { type Config, parseDuration } from "../config/schema.ts";
+import type { ResolvedConfig } from "../config/resolve.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import { AccessController } from "./controller.ts";
@@ -12,7 +12,7 @@ import type { StorageDriver } from "../storage/driver.ts";
 import { loadSigningKey } from "./keys.ts";
 import { Login } from "./login.ts";
 import { Policy } from "./policy.ts";
-import { authSettings, configRelative } from "./settings.ts";
+import { authSettings } from "./settings.ts";
 import { LoginThrottle } from "./throttle.ts";
 import { TokenService } from "./token-endpoint.ts";
 import { UserStore } from "./users.ts";
@@ -33,8 +33,8 @@ export interface AuthGate {
 }
 
 export interface AuthSetupOptions {
-  config: Config;
-  /** the config file, for relative paths; null when there is none */
+  config: ResolvedConfig;
+  /** the config file, named in the hint to create a missing users file; null when there is none */
   configFile: string | null;
   /** where the token signing key lives (berth/auth/token-key.jwk) */
   storage: StorageDriver;
@@ -49,7 +49,7 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
     }
     return null;
   }
-  const path = configRelative(config.auth.htpasswd, configFile);
+  const path = config.auth.htpasswd;
   const file = new HtpasswdFile(path, (message) => log("warn", "htpasswd", { problem: message }));
   let entries: HtpasswdEntries;
   try {
@@ -66,11 +66,7 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
   const settings = authSettings(config);
   const users = new UserStore(file);
   await users.warm();
-  const throttle = new LoginThrottle({
-    failures: config.auth.throttle.failures,
-    windowMs: parseDuration(config.auth.throttle.window),
-    lockoutMs: parseDuration(config.auth.throttle.lockout),
-  });
+  const throttle = new LoginThrottle(config.auth.throttle);
   const login = new Login(users, throttle, log);
   const key = await loadSigningKey(storage);
   const controller = new AccessController({ settings, policy, login, users, key });

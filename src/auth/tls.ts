@@ -5,8 +5,9 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { Config } from "../config/schema.ts";
-import { configRelative } from "./settings.ts";
+import type { ResolvedConfig } from "../config/resolve.ts";
+
+type TlsConfig = ResolvedConfig["http"]["tls"];
 
 export interface TlsOptions {
   cert: string;
@@ -16,21 +17,21 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
 }
 
-/** Bun.serve's `tls` option, or null when TLS is off. @throws Error naming the bad key */
-export function loadTls(tls: Config["http"]["tls"], configFile: string | null): TlsOptions | null {
+/** Bun.serve's `tls` option, or null when TLS is off (the paths are absolute). @throws Error naming the bad key */
+export function loadTls(tls: TlsConfig): TlsOptions | null {
   if (tls.certificate === "" && tls.key === "") {
-    if (tls.client_ca !== "") throw new Error("http.tls.client_ca needs http.tls.certificate and http.tls.key");
+    if (tls.clientCa !== "") throw new Error("http.tls.client_ca needs http.tls.certificate and http.tls.key");
     return null;
   }
   if (tls.certificate === "") throw new Error("http.tls.key is set but http.tls.certificate is not; both are needed for HTTPS");
   if (tls.key === "") throw new Error("http.tls.certificate is set but http.tls.key is not; both are needed for HTTPS");
   const options: TlsOptions = {
-    cert: readPem("http.tls.certificate", configRelative(tls.certificate, configFile), /-----BEGIN CERTIFICATE-----/),
-    key: readPem("http.tls.key", configRelative(tls.key, configFile), /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+    cert: readPem("http.tls.certificate", tls.certificate, /-----BEGIN CERTIFICATE-----/),
+    key: readPem("http.tls.key", tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
   };
   checkPair(options.cert, options.key, tls);
-  if (tls.client_ca !== "") {
-    options.ca = readPem("http.tls.client_ca", configRelative(tls.client_ca, configFile), /-----BEGIN CERTIFICATE-----/);
+  if (tls.clientCa !== "") {
+    options.ca = readPem("http.tls.client_ca", tls.clientCa, /-----BEGIN CERTIFICATE-----/);
     options.requestCert = true;
     options.rejectUnauthorized = true;
   }
@@ -50,7 +51,7 @@ function readPem(key: string, path: string, marker: RegExp): string {
 }
 
 /** The certificate parses, the key parses, and they belong together. */
-function checkPair(cert: string, key: string, tls: Config["http"]["tls"]): void {
+function checkPair(cert: string, key: string, tls: TlsConfig): void {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);

@@ -3,29 +3,41 @@
  * the operator's plugin files. The registry core never imports a plugin; only this file does.
  */
 import { dirname } from "node:path";
-import type { Config } from "../config/schema.ts";
+import { ConfigError } from "../config/errors.ts";
+import type { ResolvedConfig } from "../config/resolve.ts";
 import { importPlugin } from "../plugins-host/load.ts";
 import type { RegistryPlugin } from "../hooks/types.ts";
-import { createWebhookPlugin, validateWebhookConfig } from "../../plugins/webhook/index.ts";
+import { createWebhookPlugin, validateWebhookConfig, WebhookConfigError } from "../../plugins/webhook/index.ts";
 
 export interface ConfiguredPlugin {
   plugin: RegistryPlugin;
   options: Record<string, unknown>;
 }
 
-/** Validates built-in plugin sections; throws ConfigError naming the key. */
-export function checkPluginConfig(config: Config): void {
-  validateWebhookConfig(config.webhook);
+type PluginConfig = Pick<ResolvedConfig, "webhook" | "plugins">;
+
+/** Checks built-in plugin sections and imports the operator's plugin files. @throws ConfigError naming the key */
+export async function checkPluginConfig(config: PluginConfig): Promise<void> {
+  await configuredPlugins(config);
 }
 
-export async function configuredPlugins(config: Config, configFile: string | null): Promise<ConfiguredPlugin[]> {
+export async function configuredPlugins(config: PluginConfig): Promise<ConfiguredPlugin[]> {
   const plugins: ConfiguredPlugin[] = [];
-  const webhook = validateWebhookConfig(config.webhook);
+  const webhook = builtIn(() => validateWebhookConfig(config.webhook));
   if (webhook.endpoints.length > 0) plugins.push({ plugin: createWebhookPlugin(webhook), options: config.webhook });
-  const baseDir = configFile ? dirname(configFile) : process.cwd();
-  for (const entry of config.plugins) {
-    const { path, ...options } = entry;
-    plugins.push({ plugin: await importPlugin(path, baseDir, options), options });
+  for (const { path, options } of config.plugins) {
+    // the loader made the path absolute, against the file that named it
+    plugins.push({ plugin: await importPlugin(path, dirname(path), options), options });
   }
   return plugins;
+}
+
+/** A built-in plugin's own error about its options is the operator's configuration error. */
+function builtIn<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof WebhookConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
 }

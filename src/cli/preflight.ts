@@ -10,7 +10,6 @@ import { loadTls, type TlsOptions } from "../auth/tls.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { configuredHeaders } from "../http/configured-headers.ts";
 import { createCors } from "../http/cors.ts";
-import { importPlugin } from "../plugins-host/load.ts";
 import { checkPluginConfig } from "./plugins.ts";
 
 export interface ListenAddress {
@@ -37,15 +36,14 @@ export interface Checked {
 }
 
 /** @throws Error with one line for the operator */
-export async function preflight({ config, file }: LoadedConfig): Promise<Checked> {
-  const address = parseListenAddress(config.http.addr);
-  checkStorageRoot(config.storage.root);
-  const tls = loadTls(config.http.tls, file);
-  createCors(config.http.cors);
-  configuredHeaders(config.http.headers, { cors: config.http.cors.origins.length > 0 });
-  checkAuthConfig(config, file);
-  checkPluginConfig(config);
-  for (const { path, ...options } of config.plugins) await importPlugin(path, dirname(path), options);
+export async function preflight({ resolved, file }: Pick<LoadedConfig, "resolved" | "file">): Promise<Checked> {
+  const address = parseListenAddress(resolved.http.addr);
+  checkStorageRoot(resolved.storage.root);
+  const tls = loadTls(resolved.http.tls);
+  createCors(resolved.http.cors);
+  configuredHeaders(resolved.http.headers, { cors: resolved.http.cors.origins.length > 0 });
+  checkAuthConfig(resolved, file);
+  await checkPluginConfig(resolved);
   return { address, tls };
 }
 

@@ -4,8 +4,7 @@ import { hostname } from "node:os";
 import { isDeepStrictEqual } from "node:util";
 import { createApp } from "../app.ts";
 import { createAuth } from "../auth/setup.ts";
-import { type LoadedConfig, loadConfiguration } from "../config/load.ts";
-import { type Config, parseDuration } from "../config/schema.ts";
+import { type LoadedConfig, loadConfiguration, reloadConfiguration, type ResolvedConfig } from "../config/load.ts";
 import { HookBus } from "../hooks/bus.ts";
 import { startPlugins } from "../plugins-host/start.ts";
 import { PluginRoutes } from "../plugins-host/routes.ts";
@@ -24,30 +23,29 @@ import { keysNeedingRestart, serialised } from "./reload.ts";
 export { parseListenAddress, type ListenAddress } from "./preflight.ts";
 
 export async function serve(configFile: string | undefined): Promise<void> {
-  const loadOptions = configFile === undefined ? {} : { path: configFile };
-  const loaded = loadConfiguration(loadOptions);
-  const { config } = loaded;
-  const log = createLogger(config.log);
+  const loaded = loadConfiguration(configFile === undefined ? {} : { path: configFile });
+  const { resolved } = loaded;
+  const log = createLogger(resolved.log);
   for (const note of loaded.notes) log(note.level, note.message);
   const { address, tls } = await preflight(loaded);
-  const root = config.storage.root;
-  applyStorageMode(config.storage.mode); // before anything is created under the root
+  const root = resolved.storage.root;
+  applyStorageMode(resolved.storage.mode); // before anything is created under the root
   mkdirSync(root, { recursive: true });
   const lock = lockStorageRoot(root);
   if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
-  const publicUrl = config.http.public_url.replace(/\/+$/, "");
-  const bus = new HookBus({ timeoutMs: parseDuration(config.hooks.timeout), onFailure: config.hooks.on_failure }, log);
+  const publicUrl = resolved.http.publicUrl;
+  const bus = new HookBus({ timeoutMs: resolved.hooks.timeoutMs, onFailure: resolved.hooks.onFailure }, log);
   const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
   const driver = new FilesystemDriver(root);
-  const registry = new Registry(driver, { deleteEnabled: config.storage.delete }, bus, source);
+  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled }, bus, source);
   const routes = new PluginRoutes();
-  const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(config, loaded.file));
+  const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(resolved));
 
   /** The HTTP side of a configuration: what SIGHUP rebuilds (access layer, headers, CORS). */
   const buildApp = async (current: LoadedConfig, https: boolean) => {
-    const auth = await createAuth({ config: current.config, configFile: current.file, storage: driver, log });
-    const http = { headers: current.config.http.headers, cors: current.config.http.cors };
-    const options = { publicUrl, maxManifestBytes: config.limits.max_manifest_bytes };
+    const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, log });
+    const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
+    const options = { publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };
     return { auth, app: createApp({ registry, options, log, routes, ...(auth ? { auth } : {}), tls: https, http }) };
   };
   const { auth, app } = await buildApp(loaded, tls !== null);
@@ -56,9 +54,9 @@ export async function serve(configFile: string | undefined): Promise<void> {
   if (!auth && !isLoopback(address.hostname)) {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
   }
-  const stopPurge = config.storage.uploads.purge ? schedulePurge(registry, config, log) : () => {};
+  const stopPurge = resolved.storage.uploads.purge ? schedulePurge(registry, resolved.storage.uploads, log) : () => {};
   const sweepTemp = () => driver.sweepTempFiles(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS));
-  const stopSweep = scheduleTempSweep(sweepTemp, parseDuration(config.storage.uploads.purge_interval), log);
+  const stopSweep = scheduleTempSweep(sweepTemp, resolved.storage.uploads.purgeIntervalMs, log);
 
   let running = { loaded, tls };
   const reload = serialised(async () => {
@@ -66,7 +64,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
     let checked: Checked;
     let built: Awaited<ReturnType<typeof buildApp>>;
     try {
-      next = loadConfiguration(loadOptions);
+      next = reloadConfiguration(running.loaded);
       checked = await preflight(next);
       built = await buildApp(next, running.tls !== null);
     } catch (error) {
@@ -103,9 +101,9 @@ export async function serve(configFile: string | undefined): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-function schedulePurge(registry: Registry, config: Config, log: Logger): () => void {
-  const age = parseDuration(config.storage.uploads.purge_after);
-  const interval = parseDuration(config.storage.uploads.purge_interval);
+function schedulePurge(registry: Registry, uploads: ResolvedConfig["storage"]["uploads"], log: Logger): () => void {
+  const age = uploads.purgeAfterMs;
+  const interval = uploads.purgeIntervalMs;
   let running = false;
   const purge = async () => {
     if (running) return;

@@ -1,8 +1,9 @@
 /**
  * Loads the configuration, each layer over the one before: the schema's defaults, the file
  * (Berth's registry.toml, or registry:2's config.yml translated), REGISTRY_* variables (as
- * registry:2 reads them), then BERTH_* variables. Paths come out absolute (paths.ts). Errors
- * name the key or variable and what was expected.
+ * registry:2 reads them), then BERTH_* variables. Paths come out absolute (paths.ts), and the
+ * resolved form (resolve.ts) is built here, once. Errors name the key or variable and what was
+ * expected.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
@@ -11,12 +12,15 @@ import { parse as parseToml } from "smol-toml";
 import { berthEnvironment } from "./environment.ts";
 import { ConfigError, type ConfigNote } from "./errors.ts";
 import { resolvePaths } from "./paths.ts";
+import { type ResolvedConfig, resolveConfig, storageDriverNotes } from "./resolve.ts";
 import { registry2Environment, resolveRegistry2Paths, translateRegistry2, translateRegistry2File } from "./registry2/translate.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 import { isTree, mergeTrees, type Tree } from "./tree.ts";
+import { checkConfig } from "../util/config-schema.ts";
 
 export { ConfigError } from "./errors.ts";
 export type { ConfigNote } from "./errors.ts";
+export type { ResolvedConfig } from "./resolve.ts";
 
 export interface LoadOptions {
   /** explicit --config path; must exist */
@@ -27,7 +31,10 @@ export interface LoadOptions {
 }
 
 export interface LoadedConfig {
+  /** the validated configuration as written (with defaults): what `config check` prints */
   config: Config;
+  /** the same, resolved (ms, normalised URL): what the rest of Berth reads */
+  resolved: ResolvedConfig;
   /** the file read (absolute), or null for built-in defaults */
   file: string | null;
   format: ConfigFormat | null;
@@ -52,9 +59,20 @@ export function loadConfig(options: LoadOptions = {}): Config {
 }
 
 export function loadConfiguration(options: LoadOptions = {}): LoadedConfig {
+  return loadFrom(configPath(options), options);
+}
+
+/**
+ * Loads again from the file the running configuration came from (SIGHUP): where the
+ * configuration lives is decided once, at start, so a registry.toml created since is not taken.
+ */
+export function reloadConfiguration(running: Pick<LoadedConfig, "file">, options: Omit<LoadOptions, "path"> = {}): LoadedConfig {
+  return loadFrom(running.file, options);
+}
+
+function loadFrom(file: string | null, options: LoadOptions): LoadedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const file = configPath(options);
   const notes: ConfigNote[] = [];
   let tree: Tree = {};
   let registry2: Tree = {};
@@ -74,17 +92,12 @@ export function loadConfiguration(options: LoadOptions = {}): LoadedConfig {
     tree = mergeTrees(tree, translated.tree);
   }
   tree = mergeTrees(tree, resolvePaths(berthEnvironment(ConfigSchema, env), cwd));
-  const config = Value.Default(ConfigSchema, tree);
-  const first = Value.Errors(ConfigSchema, config).First();
-  if (first) {
-    const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
-    const where = file ? ` in ${file}` : "";
-    if (first.message === "Unexpected property") throw new ConfigError(`Unknown config key "${key}"${where}`);
-    const expected = first.schema.description ? ` (${first.schema.description})` : "";
-    throw new ConfigError(`Invalid config key "${key}"${where}: ${first.message}${expected}; got ${JSON.stringify(first.value)}`);
-  }
+  const checked = checkConfig(ConfigSchema, Value.Default(ConfigSchema, tree), { key: (path) => path.join(".") || "(top level)", where: file ? ` in ${file}` : "" });
+  if (!checked.ok) throw new ConfigError(checked.problem);
   // defaults such as storage.root = "./data" are relative to the working directory
-  return { config: resolvePaths(config as Tree, cwd) as Config, file, format, notes };
+  const valid = resolvePaths(checked.value, cwd);
+  notes.push(...storageDriverNotes(valid.storage.driver));
+  return { config: valid, resolved: resolveConfig(valid), file, format, notes };
 }
 
 /** Reads TOML, or registry:2's YAML (by extension, else by content). */

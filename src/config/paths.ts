@@ -14,7 +14,7 @@ function absolute(value: unknown, base: string): unknown {
 }
 
 /** A copy of `tree` with its relative paths (PATH_KEYS and [[plugins]] path) made absolute against `base`. */
-export function resolvePaths(tree: Tree, base: string): Tree {
+export function resolvePaths<T extends Tree>(tree: T, base: string): T {
   const copy = structuredClone(tree);
   for (const key of PATH_KEYS) {
     const [section, ...rest] = key.split(".");

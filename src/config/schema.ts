@@ -6,8 +6,6 @@ import { type Static, Type } from "@sinclair/typebox";
 import { AccessSchema, AuthSchema, TlsSchema } from "../auth/schema.ts";
 import { Duration } from "./duration.ts";
 
-export { parseDuration } from "./duration.ts";
-
 export const ConfigSchema = Type.Object(
   {
     http: Type.Object(
@@ -36,6 +34,10 @@ export const ConfigSchema = Type.Object(
     ),
     storage: Type.Object(
       {
+        driver: Type.Union([Type.Literal("filesystem"), Type.Literal("inmemory")], {
+          default: "filesystem",
+          description: "filesystem (under storage.root) or inmemory (in this process only, lost when it stops: for tests and trying Berth out)",
+        }),
         root: Type.String({ default: "./data", description: "data directory (Distribution's rootdirectory layout)" }),
         delete: Type.Boolean({ default: true, description: "allow deleting manifests, tags and blobs through the API" }),
         mode: Type.String({

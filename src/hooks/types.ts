@@ -129,3 +129,6 @@ export interface RegistryPlugin {
   reload?(options: Record<string, unknown>): void | Promise<void>;
   close?(): void | Promise<void>;
 }
+
+/** The logger a plugin gets as `ctx.log`, for the parts of a plugin it hands it to. */
+export type { Logger, LogLevel } from "../log.ts";

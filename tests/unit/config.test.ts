@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
-import { parseDuration } from "../../src/config/schema.ts";
+import { parseDuration } from "../../src/util/duration.ts";
 import { parseListenAddress } from "../../src/cli/serve.ts";
 import { removeDir, tempDir } from "../helpers/server.ts";
 

@@ -56,7 +56,7 @@ function logLevel(key: string, value: unknown, put: Put, note: Note): void {
   put("log.level", level);
 }
 
-const OBJECT_STORES = ["s3", "gcs", "azure", "swift", "oss", "inmemory"];
+const OBJECT_STORES = ["s3", "gcs", "azure", "swift", "oss"];
 
 export const REGISTRY2_KEYS: Registry2Key[] = [
   ignored("version", "the file format's version"),
@@ -72,6 +72,11 @@ export const REGISTRY2_KEYS: Registry2Key[] = [
   ignored("log.accesslog", 'Berth logs one line per request at level info (log.level = "warn" silences them)'),
   mapped("storage.filesystem.rootdirectory", "storage.root", "the same tree: Berth serves the data as it is", (v, put) => put("storage.root", asString("storage.filesystem.rootdirectory", v)), "one"),
   ignored("storage.filesystem.maxthreads", "Berth needs no thread limit for filesystem calls"),
+  mapped("storage.inmemory", "storage.driver = \"inmemory\"", "images live in the process only and are lost when it stops, as in registry:2", (v, put) => {
+    const [name] = Object.keys(asTree("storage.inmemory", v));
+    if (name !== undefined) throw new ConfigError(`Unknown registry:2 key "storage.inmemory.${name}" (the inmemory driver takes no parameters)`);
+    put("storage.driver", "inmemory");
+  }),
   mapped("storage.delete.enabled", "storage.delete", "", (v, put) => put("storage.delete", asBoolean("storage.delete.enabled", v))),
   mapped("storage.maintenance.uploadpurging", "storage.uploads.purge, storage.uploads.purge_after, storage.uploads.purge_interval", "enabled: false or dryrun: true turn purging off; age and interval keep their values", (v, put, note) => {
     const section = asTree("storage.maintenance.uploadpurging", v);
@@ -97,7 +102,7 @@ export const REGISTRY2_KEYS: Registry2Key[] = [
   ignored("storage.cache", "Berth keeps its own caches in memory"),
   ignored("storage.redirect", "the filesystem storage never redirects"),
   ignored("storage.tag", "Berth needs no limit on concurrent tag lookups"),
-  ...OBJECT_STORES.map((name) => refused(`storage.${name}`, "Berth stores data on a filesystem only (storage.filesystem) for now")),
+  ...OBJECT_STORES.map((name) => refused(`storage.${name}`, "Berth stores data on a filesystem (storage.filesystem) or in memory (storage.inmemory) only, for now")),
   mapped("http.addr", "http.addr", ":5000 listens on every address, as in registry:2", (v, put) => put("http.addr", asString("http.addr", v))),
   mapped("http.net", "", "tcp is accepted; Berth cannot listen on a unix socket", (v) => {
     if (asString("http.net", v) !== "tcp") throw new ConfigError(`registry:2 key "http.net" cannot be honoured: Berth listens on TCP only; got ${JSON.stringify(v)}`);

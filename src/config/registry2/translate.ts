@@ -20,6 +20,7 @@ export function translateRegistry2(source: Tree): Translation {
   const put = (key: string, value: unknown) => setPath(tree, key, value);
   const note = (message: string) => notes.push({ level: "info", message: `registry:2 ${message}` });
   checkAuthSection(source);
+  checkStorageSection(source);
   const walk = (node: unknown, key: string) => {
     const entry = registry2Key(key);
     if (entry !== undefined) {
@@ -52,6 +53,14 @@ function checkAuthSection(source: Tree): void {
   const auth = source.auth;
   if (isTree(auth) && "htpasswd" in auth && !(isTree(auth.htpasswd) && auth.htpasswd.path !== undefined)) {
     throw new ConfigError('registry:2 key "auth.htpasswd.path" is missing: htpasswd authentication needs the users file');
+  }
+}
+
+/** registry:2 takes one storage driver; so does Berth (storage.driver). */
+function checkStorageSection(source: Tree): void {
+  const storage = source.storage;
+  if (isTree(storage) && "filesystem" in storage && "inmemory" in storage) {
+    throw new ConfigError('registry:2 keys "storage.filesystem" and "storage.inmemory" both choose a storage driver: keep one');
   }
 }
 

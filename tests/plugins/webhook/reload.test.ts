@@ -29,8 +29,7 @@ test("reload adds, changes and removes endpoints; the admin API shows the new se
     const handler = routes.get("GET /api/webhooks/endpoints");
     if (!handler) throw new Error("the endpoints route is not registered");
     const body: unknown = await (await handler(new Request("http://berth/api/webhooks/endpoints"), { url: new URL("http://berth/api/webhooks/endpoints") })).json();
-    const endpoints = (body as { endpoints: Array<{ name: string; url: string }> }).endpoints;
-    return endpoints.map((endpoint) => `${endpoint.name}=${endpoint.url}`);
+    return endpointNames(body);
   };
   try {
     expect(await names()).toEqual(["old=http://127.0.0.1:9/old"]);
@@ -42,3 +41,15 @@ test("reload adds, changes and removes endpoints; the admin API shows the new se
     await plugin.close?.();
   }
 });
+
+/** "name=url" of each endpoint in the admin API's answer, after checking its shape. */
+function endpointNames(body: unknown): string[] {
+  const endpoints = typeof body === "object" && body !== null && "endpoints" in body ? body.endpoints : undefined;
+  if (!Array.isArray(endpoints)) throw new Error(`expected {"endpoints": [...]}; got ${JSON.stringify(body)}`);
+  return endpoints.map((endpoint: unknown) => {
+    const name = typeof endpoint === "object" && endpoint !== null && "name" in endpoint ? endpoint.name : undefined;
+    const url = typeof endpoint === "object" && endpoint !== null && "url" in endpoint ? endpoint.url : undefined;
+    if (typeof name !== "string" || typeof url !== "string") throw new Error(`expected an endpoint with a name and a url; got ${JSON.stringify(endpoint)}`);
+    return `${name}=${url}`;
+  });
+}

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import type { RegistryEvent } from "../../../src/hooks/types.ts";
-import { resolveEndpoint, validateWebhookConfig } from "../../../plugins/webhook/config.ts";
+import { resolveEndpoint, validateWebhookConfig, WebhookConfigError } from "../../../plugins/webhook/config.ts";
 import { createFilter } from "../../../plugins/webhook/filter.ts";
 import { globToRegExp } from "../../../src/oci/glob.ts";
 import { formatPayload, toCloudEvent } from "../../../plugins/webhook/formats.ts";
@@ -59,6 +59,25 @@ describe("webhook config", () => {
     expect(() =>
       validateWebhookConfig({ endpoints: [{ name: "ci", url: "http://x" }, { name: "ci", url: "http://y" }] }),
     ).toThrow('"ci" is used twice');
+  });
+
+  test("errors are the plugin's own, worded as the operator sees them", () => {
+    const refusal = (raw: unknown) => {
+      try {
+        validateWebhookConfig(raw);
+      } catch (error) {
+        return error;
+      }
+      throw new Error("the section was accepted");
+    };
+    const unknown = refusal({ endpoints: [{ name: "ci", url: "http://x", colour: "red" }] });
+    expect(unknown).toBeInstanceOf(WebhookConfigError);
+    expect(unknown).toHaveProperty("message", 'Unknown config key "webhook.endpoints[0].colour"');
+    expect(refusal({ keep_dead: "forever" })).toHaveProperty(
+      "message",
+      'Invalid config key "webhook.keep_dead": Expected string to match \'^\\d+(ms|s|m|h|d)$\' (dead rows (given up on) older than this are pruned); got "forever"',
+    );
+    expect(refusal({ endpoints: [{ name: "ci", url: "http://x:99999" }] })).toHaveProperty("message", 'Invalid config key "webhook.endpoints[0].url": cannot parse "http://x:99999"');
   });
 });
 

@@ -1,0 +1,107 @@
+/**
+ * The configuration as the rest of Berth reads it, resolved once when it is loaded: durations
+ * in milliseconds, the public URL without a trailing slash, paths absolute (paths.ts made them
+ * so), plugin files apart from their options. `berth config check` prints the validated
+ * `Config` instead, as the operator wrote it.
+ */
+import type { Config } from "./schema.ts";
+import type { ConfigNote } from "./errors.ts";
+import { parseDuration } from "./duration.ts";
+
+export type StorageDriverName = Config["storage"]["driver"];
+
+export interface ResolvedConfig {
+  http: {
+    addr: string;
+    /** external base URL without a trailing slash, or "" (answers use paths only) */
+    publicUrl: string;
+    /** absolute paths, or "" when not set */
+    tls: { certificate: string; key: string; clientCa: string };
+    headers: Config["http"]["headers"];
+    cors: { origins: string[] };
+  };
+  storage: {
+    driver: StorageDriverName;
+    /** absolute */
+    root: string;
+    deleteEnabled: boolean;
+    /** octal mode of stored files, e.g. "0640" */
+    mode: string;
+    uploads: { purge: boolean; purgeAfterMs: number; purgeIntervalMs: number };
+  };
+  limits: { maxManifestBytes: number };
+  hooks: { timeoutMs: number; onFailure: Config["hooks"]["on_failure"] };
+  /** operators' plugin files (absolute) and the other keys of their entry, handed over as options */
+  plugins: Array<{ path: string; options: Record<string, unknown> }>;
+  /** the [webhook] section as written: the webhook plugin checks it */
+  webhook: Record<string, unknown>;
+  auth: {
+    /** absolute path of the users file; "" turns authentication off */
+    htpasswd: string;
+    mode: Config["auth"]["mode"];
+    admins: string[];
+    groups: Record<string, string[]>;
+    realm: string;
+    service: string;
+    tokenTtlMs: number;
+    throttle: { failures: number; windowMs: number; lockoutMs: number };
+  };
+  access: Config["access"];
+  log: Config["log"];
+}
+
+/** The resolved form of a validated configuration (its durations already match the schema's pattern). */
+export function resolveConfig(config: Config): ResolvedConfig {
+  const { http, storage, hooks, auth } = config;
+  return {
+    http: {
+      addr: http.addr,
+      publicUrl: normalisePublicUrl(http.public_url),
+      tls: { certificate: http.tls.certificate, key: http.tls.key, clientCa: http.tls.client_ca },
+      headers: http.headers,
+      cors: { origins: http.cors.origins },
+    },
+    storage: {
+      driver: storage.driver,
+      root: storage.root,
+      deleteEnabled: storage.delete,
+      mode: storage.mode,
+      uploads: {
+        purge: storage.uploads.purge,
+        purgeAfterMs: parseDuration(storage.uploads.purge_after),
+        purgeIntervalMs: parseDuration(storage.uploads.purge_interval),
+      },
+    },
+    limits: { maxManifestBytes: config.limits.max_manifest_bytes },
+    hooks: { timeoutMs: parseDuration(hooks.timeout), onFailure: hooks.on_failure },
+    plugins: config.plugins.map(({ path, ...options }) => ({ path, options })),
+    webhook: config.webhook,
+    auth: {
+      htpasswd: auth.htpasswd,
+      mode: auth.mode,
+      admins: auth.admins,
+      groups: auth.groups,
+      realm: auth.realm,
+      service: auth.service,
+      tokenTtlMs: parseDuration(auth.token_ttl),
+      throttle: {
+        failures: auth.throttle.failures,
+        windowMs: parseDuration(auth.throttle.window),
+        lockoutMs: parseDuration(auth.throttle.lockout),
+      },
+    },
+    access: config.access,
+    log: config.log,
+  };
+}
+
+/** "https://r.example.com/" and "https://r.example.com" name the same base: keep one spelling. */
+function normalisePublicUrl(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+/** What start-up says about the storage driver: a warning when images will not outlive the process. */
+export function storageDriverNotes(driver: StorageDriverName): ConfigNote[] {
+  if (driver !== "inmemory") return [];
+  return [{ level: "warn", message: 'storage.driver = "inmemory": images live in this process only and are lost when it stops (for tests and trying Berth out)' }];
+}
