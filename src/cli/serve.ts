@@ -2,20 +2,14 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { isDeepStrictEqual } from "node:util";
-import { createApp } from "../app.ts";
-import { createAuth } from "../auth/setup.ts";
+import { composeRegistry } from "../compose.ts";
 import { type LoadedConfig, loadConfiguration, reloadConfiguration, type ResolvedConfig } from "../config/load.ts";
-import { HookBus } from "../hooks/bus.ts";
-import { startPlugins } from "../plugins-host/start.ts";
-import { PluginRoutes } from "../plugins-host/routes.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { Registry } from "../registry/registry.ts";
-import { FilesystemDriver } from "../storage/filesystem.ts";
+import type { Registry } from "../registry/registry.ts";
 import { applyStorageMode } from "../storage/modes.ts";
 import { lockStorageRoot } from "../storage/root-lock.ts";
 import { scheduleTempSweep, TEMP_FILE_MAX_AGE_MS } from "../storage/temp-files.ts";
 import { VERSION } from "../version.ts";
-import { configuredPlugins } from "./plugins.ts";
 import { Listener } from "./listener.ts";
 import { type Checked, isLoopback, preflight } from "./preflight.ts";
 import { keysNeedingRestart, serialised } from "./reload.ts";
@@ -30,24 +24,13 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const { address, tls } = await preflight(loaded);
   const root = resolved.storage.root;
   applyStorageMode(resolved.storage.mode); // before anything is created under the root
+  // the root also holds this process's local state (plugins' data) whatever the driver
   mkdirSync(root, { recursive: true });
-  const lock = lockStorageRoot(root);
-  if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
-  const publicUrl = resolved.http.publicUrl;
-  const bus = new HookBus({ timeoutMs: resolved.hooks.timeoutMs, onFailure: resolved.hooks.onFailure }, log);
-  const source = { addr: `${hostname()}:${address.port}`, instanceID: crypto.randomUUID(), publicUrl };
-  const driver = new FilesystemDriver(root);
-  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled }, bus, source);
-  const routes = new PluginRoutes();
-  const plugins = await startPlugins({ bus, routes, registry, storageRoot: root, log }, await configuredPlugins(resolved));
-
-  /** The HTTP side of a configuration: what SIGHUP rebuilds (access layer, headers, CORS). */
-  const buildApp = async (current: LoadedConfig, https: boolean) => {
-    const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, log });
-    const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
-    const options = { publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };
-    return { auth, app: createApp({ registry, options, log, routes, ...(auth ? { auth } : {}), tls: https, http }) };
-  };
+  if (resolved.storage.driver === "filesystem") {
+    const lock = lockStorageRoot(root);
+    if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
+  }
+  const { driver, registry, plugins, buildApp } = await composeRegistry({ loaded, log, instanceAddr: `${hostname()}:${address.port}` });
   const { auth, app } = await buildApp(loaded, tls !== null);
   const listener = Listener.open(address, app, tls);
   log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${listener.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
@@ -55,8 +38,10 @@ export async function serve(configFile: string | undefined): Promise<void> {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
   }
   const stopPurge = resolved.storage.uploads.purge ? schedulePurge(registry, resolved.storage.uploads, log) : () => {};
-  const sweepTemp = () => driver.sweepTempFiles(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS));
-  const stopSweep = scheduleTempSweep(sweepTemp, resolved.storage.uploads.purgeIntervalMs, log);
+  const sweepTemp = driver.sweepTempFiles?.bind(driver);
+  const stopSweep = sweepTemp
+    ? scheduleTempSweep(() => sweepTemp(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS)), resolved.storage.uploads.purgeIntervalMs, log)
+    : () => {};
 
   let running = { loaded, tls };
   const reload = serialised(async () => {

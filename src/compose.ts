@@ -1,0 +1,54 @@
+/**
+ * The composition root: from a resolved configuration to a working registry (storage driver,
+ * hook bus, Registry facade, plugins) and the HTTP app for a configuration. `berth serve` adds
+ * the process around it (listener, signals, storage lock, timers); the in-process tests use it
+ * as it is, so they exercise the same wiring as the binary.
+ */
+import { createApp } from "./app.ts";
+import { type AuthGate, createAuth } from "./auth/setup.ts";
+import { configuredPlugins } from "./cli/plugins.ts";
+import type { LoadedConfig, ResolvedConfig } from "./config/load.ts";
+import { HookBus } from "./hooks/bus.ts";
+import type { Logger } from "./log.ts";
+import { PluginRoutes } from "./plugins-host/routes.ts";
+import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
+import { Registry } from "./registry/registry.ts";
+import { createDriver } from "./storage/create.ts";
+import type { StorageDriver } from "./storage/driver.ts";
+
+export interface ComposeOptions {
+  loaded: Pick<LoadedConfig, "resolved" | "file">;
+  log: Logger;
+  /** this instance's address as events name it (host:port) */
+  instanceAddr: string;
+  /** a driver made by the caller (tests), else the one `storage.driver` names */
+  driver?: StorageDriver;
+}
+
+export interface ComposedRegistry {
+  driver: StorageDriver;
+  registry: Registry;
+  plugins: StartedPlugins;
+  /** The HTTP side of a configuration, what SIGHUP rebuilds: access layer, headers, CORS. */
+  buildApp(current: Pick<LoadedConfig, "resolved" | "file">, https: boolean): Promise<{ auth: AuthGate | null; app: ReturnType<typeof createApp> }>;
+}
+
+/** @throws Error (ConfigError, PluginLoadError) when a part cannot start */
+export async function composeRegistry({ loaded, log, instanceAddr, driver: given }: ComposeOptions): Promise<ComposedRegistry> {
+  const { resolved } = loaded;
+  const driver = given ?? createDriver(resolved.storage);
+  const bus = new HookBus({ timeoutMs: resolved.hooks.timeoutMs, onFailure: resolved.hooks.onFailure }, log);
+  const source = { addr: instanceAddr, instanceID: crypto.randomUUID(), publicUrl: resolved.http.publicUrl };
+  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled }, bus, source);
+  const routes = new PluginRoutes();
+  const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
+  // what a running registry cannot change without a restart comes from the configuration it started with
+  const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };
+
+  const buildApp: ComposedRegistry["buildApp"] = async (current, https) => {
+    const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, log });
+    const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
+    return { auth, app: createApp({ registry, options, log, routes, ...(auth ? { auth } : {}), tls: https, http }) };
+  };
+  return { driver, registry, plugins, buildApp };
+}
