@@ -1,0 +1,62 @@
+/**
+ * Berth in this test process: the same composition as `berth serve` (src/compose.ts) over the
+ * in-memory driver, answering through `app.fetch(new Request(...))` with no socket. For the
+ * many request/response cases; streaming, crashes, TLS and e2e keep the real binary.
+ *
+ * Requests reach it through `call()` (tests/helpers/oci.ts) and plain `fetch` alike: its URL
+ * has a host no network knows (`berth-N.in-process.test`), and `inProcessFetch` routes that
+ * origin to the app.
+ */
+import { composeRegistry } from "../../src/compose.ts";
+import { loadConfiguration } from "../../src/config/load.ts";
+import type { Logger } from "../../src/log.ts";
+import { removeDir, tempDir } from "./server.ts";
+
+export interface InProcessBerth {
+  url: string;
+  host: string;
+  /** the local directory Berth keeps process state in (plugins' data); the images are in memory */
+  root: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface InProcessOptions {
+  /** BERTH_* variables, exactly as a real process would read them */
+  env?: Record<string, string>;
+}
+
+type AppFetch = (request: Request) => Promise<Response> | Response;
+const apps = new Map<string, AppFetch>();
+let started = 0;
+
+export async function startInProcess(options: InProcessOptions = {}): Promise<InProcessBerth> {
+  const root = tempDir("berth-in-process-");
+  const lines: string[] = [];
+  const log: Logger = (level, message, fields = {}) => {
+    lines.push(`${level.toUpperCase()} ${message} ${JSON.stringify(fields)}\n`);
+  };
+  const env = { BERTH_STORAGE_DRIVER: "inmemory", BERTH_STORAGE_ROOT: root, ...options.env };
+  const loaded = loadConfiguration({ env, cwd: root });
+  const host = `berth-${++started}.in-process.test`;
+  const composed = await composeRegistry({ loaded, log, instanceAddr: host });
+  const { app } = await composed.buildApp(loaded, false);
+  const origin = `http://${host}`;
+  apps.set(origin, (request) => app.fetch(request));
+  return {
+    url: origin,
+    host,
+    root,
+    output: () => lines.join(""),
+    async stop() {
+      apps.delete(origin);
+      await composed.plugins.close();
+      removeDir(root);
+    },
+  };
+}
+
+/** The in-process app serving `url`'s origin, or undefined for a real server. */
+export function inProcessFetch(url: URL): AppFetch | undefined {
+  return apps.get(url.origin);
+}
