@@ -16,6 +16,7 @@ import { SQL } from "bun";
 import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { RegistryEvent } from "../../src/hooks/types.ts";
+import { readStoredEvent } from "./stored-event.ts";
 
 export type DeliveryStatus = "pending" | "delivered" | "dead";
 
@@ -160,7 +161,13 @@ export class DeliveryQueue {
       SELECT id, attempts, queued_at, body FROM deliveries
       WHERE endpoint = ${endpoint} AND status = 'pending' AND next_attempt_at <= ${now} AND id NOT IN ${this.sql([...exclude])}
       ORDER BY seq LIMIT ${limit}`;
-    return rows.map((row) => ({ id: row.id, attempts: row.attempts, queuedAt: row.queued_at, event: JSON.parse(row.body) as RegistryEvent }));
+    const due: DueDelivery[] = [];
+    for (const row of rows) {
+      const event = readStoredEvent(row.body);
+      if (event) due.push({ id: row.id, attempts: row.attempts, queuedAt: row.queued_at, event });
+      else await this.markFailed(row.id, { now, statusCode: null, error: "the stored event cannot be read" }, null);
+    }
+    return due;
   }
 
   /** When the next pending delivery (not in `exclude`) is due; null when none is pending. */
@@ -212,10 +219,10 @@ export class DeliveryQueue {
   }
 
   /** One delivery with the event it carries; null when unknown. */
-  async get(id: string): Promise<{ delivery: DeliveryRecord; event: RegistryEvent } | null> {
+  async get(id: string): Promise<{ delivery: DeliveryRecord; event: RegistryEvent | null } | null> {
     const [row] = await this.sql<Array<Row & { body: string }>>`
       SELECT ${this.sql.unsafe(RECORD_COLUMNS)}, body FROM deliveries WHERE id = ${id}`;
-    return row ? { delivery: toRecord(row), event: JSON.parse(row.body) as RegistryEvent } : null;
+    return row ? { delivery: toRecord(row), event: readStoredEvent(row.body) } : null;
   }
 
   /**

@@ -52,7 +52,7 @@ function parseAnnotations(value: unknown, where: string): Record<string, string>
   return value as Record<string, string>;
 }
 
-function parseDescriptor(value: unknown, where: string): Descriptor {
+export function parseDescriptor(value: unknown, where: string): Descriptor {
   if (!isObject(value)) throw invalid(`${where} must be a descriptor object`);
   const { mediaType, digest, size } = value;
   if (typeof mediaType !== "string" || mediaType === "") throw invalid(`${where}.mediaType must be a string`);

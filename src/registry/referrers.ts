@@ -5,7 +5,7 @@
  */
 import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
 import type { Descriptor, ParsedManifest } from "../oci/manifest.ts";
-import { parseManifest } from "../oci/manifest.ts";
+import { parseDescriptor, parseManifest } from "../oci/manifest.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import { exists, readLink } from "./links.ts";
@@ -58,7 +58,7 @@ export class ReferrersIndex {
 
   private async readEntry(path: string): Promise<Descriptor | null> {
     try {
-      return JSON.parse(new TextDecoder().decode(await this.driver.getContent(path))) as Descriptor;
+      return parseDescriptor(JSON.parse(new TextDecoder().decode(await this.driver.getContent(path))), "referrer entry");
     } catch {
       return null; // removed meanwhile, or torn: the rebuild or the next push restores it
     }

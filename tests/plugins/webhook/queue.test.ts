@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
 import { DeliveryQueue } from "../../../plugins/webhook/queue.ts";
 import type { RegistryEvent } from "../../../src/hooks/types.ts";
 import { removeDir, tempDir } from "../../helpers/server.ts";
@@ -56,6 +58,37 @@ describe("webhook queue redelivery", () => {
       expect(again?.id).toBe(id as string); // still pending: it goes out again
     } finally {
       await queue.close();
+    }
+  });
+});
+
+describe("webhook queue reading", () => {
+  test("a delivery whose stored event is damaged is not sent: it goes dead with a reason, the others still go", async () => {
+    const dir = tempDir("berth-queue-");
+    dirs.push(dir);
+    const queue = await DeliveryQueue.open(dir);
+    try {
+      const [damaged] = await queue.enqueue(event("e1"), ["ci"]);
+      const [good] = await queue.enqueue(event("e2"), ["ci"]);
+      await queue.close();
+      const db = new Database(join(dir, "queue.db"));
+      db.run("UPDATE deliveries SET body = ? WHERE id = ?", ['{"id":"e1","action":"push"}', damaged as string]);
+      db.close();
+      const reopened = await DeliveryQueue.open(dir);
+      try {
+        const due = await reopened.due("ci", Date.now() + 1, 10, []);
+        expect(due.map((d) => d.id)).toEqual([good as string]);
+        expect({ ...due[0]?.event, timestamp: "" }).toEqual({ ...event("e2"), timestamp: "" });
+        const record = await reopened.get(damaged as string);
+        expect(record?.event).toBeNull();
+        expect(record?.delivery.status).toBe("dead");
+        expect(record?.delivery.lastError).toBe("the stored event cannot be read");
+      } finally {
+        await reopened.close();
+      }
+    } catch (error) {
+      await queue.close().catch(() => undefined);
+      throw error;
     }
   });
 });
