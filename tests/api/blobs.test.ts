@@ -3,7 +3,7 @@
  * repository isolation.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   blobExists,
@@ -35,7 +35,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 describe("blobs", () => {

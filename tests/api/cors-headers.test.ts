@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type AuthBerth, basicHeader, pushTestImage, runBerth, send, startAuthBerth, writeHtpasswd } from "../helpers/auth.ts";
-import { freePort, removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { type AuthBerth, basicHeader, pushTestImage, send, startAuthBerth, writeHtpasswd } from "../helpers/auth.ts";
+import { removeDir, runBerth, tempDir, withServerLog } from "../helpers/server.ts";
 
 const UI = "https://ui.example.com";
 const CONFIG = `
@@ -164,24 +164,21 @@ describe("settings that cannot work stop start-up with the key", () => {
     ["a value with a line break", '[http.headers]\nX-Bad = "a\\r\\nSet-Cookie: x=1"\n', /Invalid config key "http\.headers\.X-Bad": not a valid HTTP header/],
     ["a name with a space", '[http.headers]\n"X Bad" = "a"\n', /http\.headers\.X Bad/],
   ];
-  for (const [name, config, message] of cases) {
-    test(name, async () => {
-      const dir = tempDir("berth-cors-bad-");
-      try {
-        await Bun.write(join(dir, "registry.toml"), config);
-        const port = await freePort();
-        const result = await runBerth(["serve", "--config", join(dir, "registry.toml")], {
-          cwd: dir,
-          env: { BERTH_HTTP_ADDR: `127.0.0.1:${port}`, BERTH_STORAGE_ROOT: join(dir, "data") },
-          timeoutMs: 15_000,
-        });
-        expect(result.code).not.toBe(0);
-        expect(result.stderr).toMatch(message);
-      } finally {
-        removeDir(dir);
-      }
-    }, 30_000);
-  }
+  test.each(cases)("%s", async (_name, config, message) => {
+    const dir = tempDir("berth-cors-bad-");
+    try {
+      await Bun.write(join(dir, "registry.toml"), config);
+      const result = await runBerth(["serve", "--config", join(dir, "registry.toml")], {
+        cwd: dir,
+        env: { BERTH_HTTP_ADDR: "127.0.0.1:0", BERTH_STORAGE_ROOT: join(dir, "data") },
+        timeoutMs: 15_000,
+      });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(message);
+    } finally {
+      removeDir(dir);
+    }
+  }, 30_000);
 
   test("registry:2's Access-Control-* headers without [http.cors] are accepted and sent as they are", async () => {
     const berth = await start('[http.headers]\nAccess-Control-Allow-Origin = ["https://ui.example.com"]\nAccess-Control-Expose-Headers = ["Docker-Content-Digest"]\n');

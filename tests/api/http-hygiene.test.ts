@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { type BerthProcess, removeDir, repoRoot, startBerth, testWithServerLog, waitForOutput } from "../helpers/server.ts";
+import { type BerthProcess, repoRoot, startBerth, testWithServerLog, waitForOutput } from "../helpers/server.ts";
 import { call, expectAlive, pushImage, type PushedImage } from "../helpers/oci.ts";
 
 let berth: BerthProcess;
@@ -22,7 +22,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 interface RawReply {

@@ -3,7 +3,7 @@
  * supported manifest types, subject handling (OCI-Subject), validation errors and limits.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
@@ -50,7 +50,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 function expectPutCreated(res: Resp, repo: string, digest: string): void {

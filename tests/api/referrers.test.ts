@@ -3,7 +3,7 @@
  * "Listing Referrers".
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
@@ -88,7 +88,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 describe("referrers", () => {

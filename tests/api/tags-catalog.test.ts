@@ -3,7 +3,7 @@
  * pagination and Link: <...>; rel="next".
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   call,
   expectAlive,
@@ -66,7 +66,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 describe("tags/list", () => {

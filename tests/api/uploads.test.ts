@@ -46,7 +46,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 async function status(url: URL): Promise<Resp> {
@@ -628,7 +627,6 @@ describe("upload persistence", () => {
       await expectAlive(purging);
     } finally {
       await purging.stop();
-      removeDir(purging.root);
     }
   });
 });

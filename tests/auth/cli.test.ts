@@ -2,9 +2,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { basicHeader, fetchToken, runBerth, send, startAuthBerth } from "../helpers/auth.ts";
+import { basicHeader, fetchToken, send, startAuthBerth } from "../helpers/auth.ts";
 import { exec } from "../helpers/docker.ts";
-import { removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { removeDir, runBerth, tempDir, withServerLog } from "../helpers/server.ts";
 
 const dir = tempDir("berth-user-cli-");
 afterAll(() => removeDir(dir));

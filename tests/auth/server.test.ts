@@ -12,7 +12,6 @@ import {
   buildImage,
   fetchToken,
   pushTestImage,
-  runBerth,
   send,
   sha256,
   snapshot,
@@ -20,7 +19,7 @@ import {
   uploadBlob,
   writeHtpasswd,
 } from "../helpers/auth.ts";
-import { removeDir, tempDir, waitForOutput, withServerLog } from "../helpers/server.ts";
+import { removeDir, runBerth, tempDir, waitForOutput, withServerLog } from "../helpers/server.ts";
 
 const CONFIG = `
 [auth]
@@ -233,21 +232,19 @@ describe("start-up refuses a set-up that cannot work", () => {
       /http.tls.key file \S*\/b.key is not the key of the certificate in \S*\/a.crt/,
     ],
   ];
-  for (const [name, config, prepare, message] of cases) {
-    test(`${name}`, async () => {
-      const dir = tempDir("berth-auth-refuse-");
-      try {
-        prepare(dir);
-        writeFileSync(join(dir, "registry.toml"), config);
-        const result = await runBerth(["serve", "--config", join(dir, "registry.toml")], {
-          cwd: dir,
-          env: { BERTH_HTTP_ADDR: "127.0.0.1:0", BERTH_STORAGE_ROOT: join(dir, "data") },
-        });
-        expect(result.code).not.toBe(0);
-        expect(result.stderr).toMatch(message);
-      } finally {
-        removeDir(dir);
-      }
-    }, 30_000);
-  }
+  test.each(cases)("%s", async (_name, config, prepare, message) => {
+    const dir = tempDir("berth-auth-refuse-");
+    try {
+      prepare(dir);
+      writeFileSync(join(dir, "registry.toml"), config);
+      const result = await runBerth(["serve", "--config", join(dir, "registry.toml")], {
+        cwd: dir,
+        env: { BERTH_HTTP_ADDR: "127.0.0.1:0", BERTH_STORAGE_ROOT: join(dir, "data") },
+      });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(message);
+    } finally {
+      removeDir(dir);
+    }
+  }, 30_000);
 });

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthCommand, berthEnv, freePort, removeDir, repoRoot, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { removeDir, repoRoot, runBerth, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
 import { prepareImage, putManifest, writeConfig } from "../plugins/webhook/support.ts";
 
 const binary = process.env.BERTH_BIN ? "the compiled binary" : "berth run from source";
@@ -39,18 +39,16 @@ interface Logged {
 }
 
 async function runUntilExit(configPath: string, root: string): Promise<{ code: number; output: string }> {
-  const port = await freePort();
-  const proc = Bun.spawn([...berthCommand(), "serve", "--config", configPath], {
+  const { code, stdout, stderr } = await runBerth(["serve", "--config", configPath], {
     cwd: root,
-    env: berthEnv({ BERTH_HTTP_ADDR: `127.0.0.1:${port}`, BERTH_STORAGE_ROOT: root }),
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { BERTH_HTTP_ADDR: "127.0.0.1:0", BERTH_STORAGE_ROOT: root },
+    timeoutMs: 15_000,
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
   return { code, output: stdout + stderr };
 }
+
+/** writeConfig's files set log level warn: the helper reads the port from Berth's start line, an info line. */
+const START_LINE = { BERTH_LOG_LEVEL: "info" };
 
 describe(`operator plugin files (${binary})`, () => {
   let berth: BerthProcess | undefined;
@@ -69,7 +67,7 @@ describe(`operator plugin files (${binary})`, () => {
       dirs.push(dir);
       writeFileSync(join(dir, "push-logger.ts"), LOGGER_PLUGIN);
       const config = writeConfig(dir, { plugins: [{ path: "push-logger.ts", label: "from-options" }] });
-      berth = await startBerth({ root: dir, args: ["serve", "--config", config] });
+      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: START_LINE });
       const image = await prepareImage(berth.url, "logged/app");
       await putManifest(berth.url, "logged/app", "v1", image.manifest);
 
@@ -103,7 +101,7 @@ describe(`operator plugin files (${binary})`, () => {
       writeFileSync(join(dir, "tag-policy.ts"), source);
       const config = writeConfig(dir, { plugins: [{ path: "tag-policy.ts", denied_tags: ["latest"] }] });
       await berth?.stop();
-      berth = await startBerth({ root: dir, args: ["serve", "--config", config] });
+      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: START_LINE });
       const image = await prepareImage(berth.url, "team/app");
       const refused = await putManifest(berth.url, "team/app", "latest", image.manifest, [403]);
       expect(refused.status).toBe(403);
@@ -128,7 +126,7 @@ describe(`operator plugin files (${binary})`, () => {
       writeFileSync(join(dir, "no-latest.ts"), source);
       const config = writeConfig(dir, { plugins: [{ path: "no-latest.ts", denied_tags: ["latest"] }] });
       await berth?.stop();
-      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: { BERTH_LOG_LEVEL: "info" } });
+      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: START_LINE });
       const image = await prepareImage(berth.url, "team/app");
       const refused = await fetch(`${berth.url}/v2/team/app/manifests/latest`, {
         method: "PUT",
