@@ -11,7 +11,6 @@ import {
   call,
   concat,
   expectAlive,
-  expectAnyError,
   expectError,
   expectStatus,
   listTree,
@@ -78,7 +77,7 @@ describe("upload sessions", () => {
     expect(uuid, show(res)).toMatch(/^[A-Za-z0-9_.=-]+$/);
     expect(location ?? "", "Location must contain the session id").toContain(uuid ?? "<none>");
     expect(localUrl(base, location).pathname, show(res)).toStartWith("/v2/uploads/start/blobs/uploads/");
-    expect(res.headers.get("range") ?? "", show(res)).toMatch(/^0-(0|-1)$/);
+    expect(res.headers.get("range"), show(res)).toBe("0-0");
   });
 
   test("monolithic POST ?digest= with a body answers 201 with the blob Location and Docker-Content-Digest", async () => {
@@ -212,7 +211,7 @@ describe("upload sessions", () => {
     expectError(await patchChunk(url, randomBytes(5), "1-5"), 416, "RANGE_INVALID");
     const st = await status(url);
     expectStatus(st, 204);
-    expect(st.headers.get("range") ?? "", show(st)).toMatch(/^0-(0|-1)$/);
+    expect(st.headers.get("range"), show(st)).toBe("0-0");
   });
 
   test("PUT ?digest= with the whole blob as body after POST answers 201 with Location and Docker-Content-Digest", async () => {
@@ -312,20 +311,23 @@ describe("upload sessions", () => {
     expect(await blobExists(base, "uploads/unknown", sha256(bytes))).toBe(404);
   });
 
-  test("an upload id that is not a known id answers 404 BLOB_UPLOAD_UNKNOWN (or 400)", async () => {
+  test("an upload id that is not a known id answers 404 BLOB_UPLOAD_UNKNOWN", async () => {
     for (const id of ["not-a-uuid", "x".repeat(300), "..%2f..%2fblobs"]) {
-      const res = await call(base, `/v2/uploads/unknown/blobs/uploads/${id}`);
-      if (res.status === 400) expectAnyError(res, 400);
-      else expectError(res, 404, "BLOB_UPLOAD_UNKNOWN");
+      expectError(await call(base, `/v2/uploads/unknown/blobs/uploads/${id}`), 404, "BLOB_UPLOAD_UNKNOWN");
     }
   });
 
-  test("an upload id of .. (raw, un-normalised path) answers 400 or 404, never 500, and touches nothing", async () => {
-    for (const id of ["..", "%2e%2e", "../../../x", "%2e%2e%2f%2e%2e%2fblobs"]) {
-      for (const method of ["GET", "PATCH", "PUT", "DELETE"]) {
-        const res = await raw(berth, method, `/v2/uploads/kept/blobs/uploads/${id}?digest=${kept.digest}`, method === "GET" || method === "DELETE" ? {} : { body: randomBytes(4) });
-        expect(res.status, show(res)).toBeOneOf([400, 404, 405]);
-      }
+  // A path with a ".." segment (sent raw, so no client resolves it) is no registry endpoint; an
+  // encoded slash keeps the id one segment, which names no session.
+  test.each([
+    ["..", "NOT_FOUND"],
+    ["%2e%2e", "NOT_FOUND"],
+    ["../../../x", "NOT_FOUND"],
+    ["%2e%2e%2f%2e%2e%2fblobs", "BLOB_UPLOAD_UNKNOWN"],
+  ])("an upload id of %p (raw, un-normalised path) answers 404 %s on every method and touches nothing", async (id, code) => {
+    for (const method of ["GET", "PATCH", "PUT", "DELETE"]) {
+      const res = await raw(berth, method, `/v2/uploads/kept/blobs/uploads/${id}?digest=${kept.digest}`, method === "GET" || method === "DELETE" ? {} : { body: randomBytes(4) });
+      expectError(res, 404, code);
     }
     await expectBlob("uploads/kept", kept.bytes);
     await expectAlive(berth);
@@ -362,11 +364,11 @@ describe("upload sessions", () => {
     expect(await blobExists(base, "uploads/bad-digest-chunks", sha256(bytes))).toBe(404);
   });
 
-  test("PUT without ?digest= answers 400 and stores nothing", async () => {
+  test("PUT without ?digest= answers 400 DIGEST_INVALID and stores nothing", async () => {
     const { url } = await startUpload(base, "uploads/no-digest");
     const bytes = randomBytes(40);
     const res = await call(base, url.toString(), { method: "PUT", headers: { "Content-Type": "application/octet-stream" }, body: bytes });
-    expectError(res, 400, ["DIGEST_INVALID", "BLOB_UPLOAD_INVALID"]);
+    expectError(res, 400, "DIGEST_INVALID");
     expect(await blobExists(base, "uploads/no-digest", sha256(bytes))).toBe(404);
   });
 
@@ -414,12 +416,12 @@ describe("upload sessions", () => {
     await expectBlob("uploads/race", bytes);
   });
 
-  test("unknown methods on upload URLs answer 405 or 404 with the JSON error envelope, never 500", async () => {
+  test("unknown methods on upload URLs answer 405 UNSUPPORTED with the JSON error envelope", async () => {
     const { url } = await startUpload(base, "uploads/methods");
-    expectAnyError(await call(base, url.toString(), { method: "POST" }), [404, 405]);
-    expectAnyError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PUT", body: randomBytes(3) }), [404, 405]);
-    expectAnyError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PATCH", body: randomBytes(3) }), [404, 405]);
-    expectAnyError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "DELETE" }), [404, 405]);
+    expectError(await call(base, url.toString(), { method: "POST" }), 405, "UNSUPPORTED");
+    expectError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PUT", body: randomBytes(3) }), 405, "UNSUPPORTED");
+    expectError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PATCH", body: randomBytes(3) }), 405, "UNSUPPORTED");
+    expectError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "DELETE" }), 405, "UNSUPPORTED");
     // the session is still usable
     const st = await status(url);
     expectStatus(st, 204);
@@ -428,48 +430,32 @@ describe("upload sessions", () => {
 });
 
 describe("upload robustness", () => {
-  test("huge Content-Range numbers answer 416 (or 400), never 500, and the upload is unchanged", async () => {
-    const { url } = await startUpload(base, "uploads/huge-range");
+  // A Content-Range that does not parse, or does not start at the session's offset, is a range
+  // Berth cannot take (416); one that parses but disagrees with the body's length is a bad upload.
+  test.each([
+    ["10-99999999999999999999999999", 416, "RANGE_INVALID"],
+    ["99999999999999999999-99999999999999999999", 416, "RANGE_INVALID"],
+    ["9007199254740993-9007199254741002", 416, "RANGE_INVALID"],
+    ["10-9007199254740993", 416, "RANGE_INVALID"],
+    ["abc", 416, "RANGE_INVALID"],
+    ["-5-3", 416, "RANGE_INVALID"],
+    ["19-10", 416, "RANGE_INVALID"],
+    ["10-", 416, "RANGE_INVALID"],
+    ["-10", 416, "RANGE_INVALID"],
+    ["10-19-20", 416, "RANGE_INVALID"],
+    ["ten-twenty", 416, "RANGE_INVALID"],
+    ["10 19", 416, "RANGE_INVALID"],
+    ["10-99", 400, "BLOB_UPLOAD_INVALID"], // ten bytes sent
+  ])("a chunk with Content-Range %p answers %i %s and the upload is unchanged", async (range, answer, code) => {
+    const { url } = await startUpload(base, "uploads/bad-range");
     const r1 = await patchChunk(url, randomBytes(10), "0-9");
     expectStatus(r1, 202);
     const loc = localUrl(base, r1.headers.get("location"));
-    for (const range of ["10-99999999999999999999999999", "99999999999999999999-99999999999999999999", "9007199254740993-9007199254741002", "10-9007199254740993"]) {
-      const res = await patchChunk(loc, randomBytes(10), range);
-      expect(res.status, `Content-Range: ${range}\n${show(res)}`).toBeOneOf([400, 416]);
-      expectAnyError(res, [400, 416]);
-      const st = await status(loc);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 9);
-    }
-    await expectAlive(berth);
-  });
-
-  test("garbage Content-Range answers 400 or 416, never 500, and the upload is unchanged", async () => {
-    const { url } = await startUpload(base, "uploads/garbage-range");
-    const r1 = await patchChunk(url, randomBytes(10), "0-9");
-    expectStatus(r1, 202);
-    const loc = localUrl(base, r1.headers.get("location"));
-    for (const range of ["abc", "-5-3", "19-10", "10-", "-10", "10-19-20", "ten-twenty", "10 19"]) {
-      const res = await patchChunk(loc, randomBytes(10), range);
-      expect(res.status, `Content-Range: ${range}\n${show(res)}`).toBeOneOf([400, 416]);
-      expectAnyError(res, [400, 416]);
-      const st = await status(loc);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 9);
-    }
-    await expectAlive(berth);
-  });
-
-  test("a Content-Range whose length disagrees with the body answers 400 or 416 and the upload is unchanged", async () => {
-    const { url } = await startUpload(base, "uploads/range-length");
-    const r1 = await patchChunk(url, randomBytes(10), "0-9");
-    expectStatus(r1, 202);
-    const loc = localUrl(base, r1.headers.get("location"));
-    const res = await patchChunk(loc, randomBytes(10), "10-99");
-    expectAnyError(res, [400, 416]);
+    expectError(await patchChunk(loc, randomBytes(10), range), answer, code);
     const st = await status(loc);
     expectStatus(st, 204);
     expectRangeHeader(st, 9);
+    await expectAlive(berth);
   });
 
   test("after every bad request the process is alive and earlier data is intact", async () => {

@@ -158,19 +158,33 @@ export function withServerLog(
 }
 
 /** Waits (at most `timeoutMs`) until the process output matches: log lines arrive through a pipe. */
-export async function waitForOutput(berth: Pick<BerthProcess, "output">, pattern: RegExp | string, timeoutMs = 3_000): Promise<string> {
-  const matches = () => (typeof pattern === "string" ? berth.output().includes(pattern) : pattern.test(berth.output()));
+export async function waitForOutput(
+  berth: Pick<BerthProcess, "output">,
+  pattern: RegExp | string | ((output: string) => boolean),
+  timeoutMs = 3_000,
+): Promise<string> {
+  const matches = () => {
+    const output = berth.output();
+    return typeof pattern === "string" ? output.includes(pattern) : typeof pattern === "function" ? pattern(output) : pattern.test(output);
+  };
   const deadline = Date.now() + timeoutMs;
   while (!matches() && Date.now() < deadline) await Bun.sleep(20);
   return berth.output();
 }
 
 /**
- * bun's test(), with the tail of the servers' output appended to a failure (Berth logs the
- * details of a 500 there). `servers` is read at failure time, so it sees restarted processes.
+ * bun's test() and test.each(), with the tail of the servers' output appended to a failure (Berth
+ * logs the details of a 500 there). `servers` is read at failure time, so it sees restarted processes.
  */
 export function testWithServerLog(servers: () => ({ output(): string } | undefined)[]) {
-  return (name: string, body: () => Promise<void>, timeoutMs?: number): void => {
+  const test = (name: string, body: () => Promise<void>, timeoutMs?: number): void => {
     bunTest(name, withServerLog(servers, body), timeoutMs);
   };
+  const each =
+    <const T extends unknown[]>(cases: readonly T[]) =>
+    (name: string, body: (...args: T) => Promise<void>, timeoutMs?: number): void => {
+      // bun passes each case's values as the arguments: they are a T
+      bunTest.each<unknown[]>(cases)(name, (...args: unknown[]) => withServerLog(servers, () => body(...(args as T)))(), timeoutMs);
+    };
+  return Object.assign(test, { each });
 }
