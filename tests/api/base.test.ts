@@ -52,8 +52,9 @@ describe("base", () => {
     const parent = tempDir("berth-health-");
     const root = join(parent, "root");
     mkdirSync(root);
-    const sick = await startBerth({ root });
+    let sick: BerthProcess | undefined;
     try {
+      sick = await startBerth({ root });
       expectStatus(await call(sick.url, "/healthz"), 200);
       // move the storage root away and put a regular file in its place: nothing can be written
       renameSync(root, `${root}.away`);
@@ -66,10 +67,11 @@ describe("base", () => {
       expectStatus(await call(sick.url, "/healthz"), 503);
       rmSync(root, { recursive: true, force: true });
       renameSync(`${root}.away`, root);
-      const healthy = await waitFor(async () => (await call(sick.url, "/healthz")).status === 200, 5_000);
+      const url = sick.url;
+      const healthy = await waitFor(async () => (await call(url, "/healthz")).status === 200, 5_000);
       expect(healthy, "healthz should recover once the root is back").toBe(true);
     } finally {
-      await sick.stop();
+      await sick?.stop();
       removeDir(parent);
     }
   });

@@ -24,10 +24,8 @@ mode = "basic"
 `;
 const alice = { Authorization: basicHeader("alice", "alice-pw") };
 
-async function start(config: string): Promise<AuthBerth> {
-  const dir = tempDir("berth-cors-");
-  await writeHtpasswd(join(dir, "htpasswd"), [{ name: "alice", password: "alice-pw", algorithm: "bcrypt" }]);
-  return startAuthBerth({ root: dir, config });
+function start(config: string): Promise<AuthBerth> {
+  return startAuthBerth({ config, prepare: (root) => writeHtpasswd(join(root, "htpasswd"), [{ name: "alice", password: "alice-pw", algorithm: "bcrypt" }]) });
 }
 
 /** What a browser sends before a cross-origin request with an Authorization header. */
@@ -50,10 +48,7 @@ describe("http.headers and [http.cors] with exact origins", () => {
     expect((await pushTestImage(b(), "ui/app", "v1", alice)).status).toBe(201);
   }, 30_000);
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("configured headers are on every answer; they replace Berth's own, an empty list removes one", async () => {
@@ -134,10 +129,7 @@ describe('[http.cors] origins = ["*"]', () => {
     berth = await start('[http.cors]\norigins = ["*"]\n');
   }, 30_000);
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   test("any origin is allowed, without credentials", async () => {
@@ -188,7 +180,6 @@ describe("settings that cannot work stop start-up with the key", () => {
       expect(reply.headers.get("access-control-expose-headers")).toBe("Docker-Content-Digest");
     } finally {
       await berth.stop();
-      removeDir(berth.root);
     }
   }, 30_000);
 });

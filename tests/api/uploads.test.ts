@@ -2,7 +2,7 @@
  * Blob uploads: POST (end-4a/4b), mount (end-11), PATCH (end-5), PUT (end-6), GET status (end-13),
  * DELETE; sha512; restarts; purging of stale sessions.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect } from "bun:test";
 import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
@@ -514,76 +514,63 @@ describe("sha512 blobs", () => {
 });
 
 describe("upload persistence", () => {
-  test("upload sessions survive a restart of the process", async () => {
-    const root = tempDir();
-    let first: BerthProcess | undefined = await startBerth({ root });
-    let second: BerthProcess | undefined;
-    try {
-      const part1 = randomBytes(5000);
-      const part2 = randomBytes(3000);
-      const { url } = await startUpload(first.url, "uploads/restart");
-      const r1 = await patchChunk(url, part1, "0-4999");
-      expectStatus(r1, 202);
-      const loc = localUrl(first.url, r1.headers.get("location"));
-      const pathAndQuery = `${loc.pathname}${loc.search}`;
-      await first.stop();
-      first = undefined;
+  const running: BerthProcess[] = [];
+  const roots: string[] = [];
+  afterEach(async () => {
+    for (const server of running.splice(0)) await server.stop();
+    for (const root of roots.splice(0)) removeDir(root);
+  });
 
-      second = await startBerth({ root });
-      const st = await call(second.url, pathAndQuery);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 4999);
-      const r2 = await patchChunk(new URL(pathAndQuery, second.url), part2, "5000-7999");
-      expectStatus(r2, 202);
-      expectRangeHeader(r2, 7999);
-      const all = concat(part1, part2);
-      const done = await call(second.url, withQuery(localUrl(second.url, r2.headers.get("location")), { digest: sha256(all) }).toString(), {
-        method: "PUT",
-      });
-      expectStatus(done, 201);
-      const got = await call(second.url, `/v2/uploads/restart/blobs/${sha256(all)}`);
-      expectStatus(got, 200);
-      expect(bytesEqual(got.body, all), "blob after restart differs").toBe(true);
-    } finally {
-      await first?.stop();
-      await second?.stop();
-      removeDir(root);
-    }
+  /** Sends `part1` as the first chunk of an upload to `repo`, ends Berth with `end`, starts it again on the same root. */
+  async function chunkAcrossRestart(repo: string, part1: Bytes, end: "stop" | "kill9"): Promise<{ second: BerthProcess; session: string }> {
+    const root = tempDir();
+    roots.push(root);
+    const first = await startBerth({ root });
+    running.push(first);
+    const { url } = await startUpload(first.url, repo);
+    const r1 = await patchChunk(url, part1, `0-${part1.byteLength - 1}`);
+    expectStatus(r1, 202);
+    const loc = localUrl(first.url, r1.headers.get("location"));
+    await first[end]();
+    const second = await startBerth({ root });
+    running.push(second);
+    const session = `${loc.pathname}${loc.search}`;
+    const st = await call(second.url, session);
+    expectStatus(st, 204);
+    expectRangeHeader(st, part1.byteLength - 1);
+    return { second, session };
+  }
+
+  test("upload sessions survive a restart of the process", async () => {
+    const part1 = randomBytes(5000);
+    const part2 = randomBytes(3000);
+    const { second, session } = await chunkAcrossRestart("uploads/restart", part1, "stop");
+    const r2 = await patchChunk(new URL(session, second.url), part2, "5000-7999");
+    expectStatus(r2, 202);
+    expectRangeHeader(r2, 7999);
+    const all = concat(part1, part2);
+    const done = await call(second.url, withQuery(localUrl(second.url, r2.headers.get("location")), { digest: sha256(all) }).toString(), {
+      method: "PUT",
+    });
+    expectStatus(done, 201);
+    const got = await call(second.url, `/v2/uploads/restart/blobs/${sha256(all)}`);
+    expectStatus(got, 200);
+    expect(bytesEqual(got.body, all), "blob after restart differs").toBe(true);
   });
 
   test("an acknowledged chunk survives a SIGKILL of the process", async () => {
-    const root = tempDir();
-    let first: BerthProcess | undefined = await startBerth({ root });
-    let second: BerthProcess | undefined;
-    try {
-      const part1 = randomBytes(4000);
-      const part2 = randomBytes(1000);
-      const { url } = await startUpload(first.url, "uploads/kill9");
-      const r1 = await patchChunk(url, part1, "0-3999");
-      expectStatus(r1, 202);
-      const loc = localUrl(first.url, r1.headers.get("location"));
-      const pathAndQuery = `${loc.pathname}${loc.search}`;
-      await first.kill9();
-      first = undefined;
-
-      second = await startBerth({ root });
-      const st = await call(second.url, pathAndQuery);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 3999);
-      const all = concat(part1, part2);
-      const done = await call(second.url, withQuery(new URL(pathAndQuery, second.url), { digest: sha256(all) }).toString(), {
-        method: "PUT",
-        headers: { "Content-Type": "application/octet-stream", "Content-Range": "4000-4999" },
-        body: part2,
-      });
-      expectStatus(done, 201);
-      const got = await call(second.url, `/v2/uploads/kill9/blobs/${sha256(all)}`);
-      expect(bytesEqual(got.body, all), "blob after SIGKILL differs").toBe(true);
-    } finally {
-      await first?.kill9();
-      await second?.stop();
-      removeDir(root);
-    }
+    const part1 = randomBytes(4000);
+    const part2 = randomBytes(1000);
+    const { second, session } = await chunkAcrossRestart("uploads/kill9", part1, "kill9");
+    const all = concat(part1, part2);
+    const done = await call(second.url, withQuery(new URL(session, second.url), { digest: sha256(all) }).toString(), {
+      method: "PUT",
+      headers: { "Content-Type": "application/octet-stream", "Content-Range": "4000-4999" },
+      body: part2,
+    });
+    expectStatus(done, 201);
+    const got = await call(second.url, `/v2/uploads/kill9/blobs/${sha256(all)}`);
+    expect(bytesEqual(got.body, all), "blob after SIGKILL differs").toBe(true);
   });
 
   test("stale uploads are purged after the configured age", async () => {

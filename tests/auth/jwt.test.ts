@@ -1,6 +1,7 @@
 /** Tokens: ES256 signatures, claims checked on every use, the key made once and kept. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { type AccessEntry, base64url, signToken, type TokenClaims, verifyToken } from "../../src/auth/jwt.ts";
 import { loadSigningKey, signingKeyPath } from "../../src/auth/keys.ts";
 import { removeDir, tempDir } from "../helpers/server.ts";
@@ -41,7 +42,7 @@ describe("signing key", () => {
 
 describe("verifyToken", async () => {
   const key = await loadSigningKey(root);
-  const other = await loadSigningKey(tempDir("berth-jwt-other-"));
+  const other = await loadSigningKey(join(root, "other"));
 
   test("a token carries the spec's header and claims", async () => {
     const token = await signToken(claims(), key);

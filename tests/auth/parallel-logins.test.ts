@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AuthBerth, basicHeader, send, startAuthBerth } from "../helpers/auth.ts";
-import { removeDir, tempDir, waitForOutput, withServerLog } from "../helpers/server.ts";
+import { waitForOutput, withServerLog } from "../helpers/server.ts";
 
 const FAILURES = 3;
 const CONFIG = `
@@ -23,19 +23,14 @@ lockout = "1m"
 let berth: AuthBerth | undefined;
 
 async function start(): Promise<AuthBerth> {
-  const dir = tempDir("berth-parallel-logins-");
   const hash = await Bun.password.hash("right-pw", { algorithm: "bcrypt", cost: 4 });
-  writeFileSync(join(dir, "htpasswd"), `alice:${hash}\n`, { mode: 0o600 });
-  berth = await startAuthBerth({ root: dir, config: CONFIG });
+  berth = await startAuthBerth({ config: CONFIG, prepare: (root) => writeFileSync(join(root, "htpasswd"), `alice:${hash}\n`, { mode: 0o600 }) });
   return berth;
 }
 
 afterEach(async () => {
-  if (berth) {
-    await berth.stop();
-    removeDir(berth.root);
-    berth = undefined;
-  }
+  await berth?.stop();
+  berth = undefined;
 });
 
 /** Sends all requests at once; returns how many answers had each status. */

@@ -47,21 +47,17 @@ describe("authentication on a running server", () => {
   const b = () => berth as AuthBerth;
 
   beforeAll(async () => {
-    const dir = tempDir("berth-auth-server-");
-    await writeHtpasswd(join(dir, "htpasswd"), [
-      { name: "root", password: "root-pw", algorithm: "bcrypt" },
-      { name: "alice", password: "alice-pw", algorithm: "bcrypt" },
-      { name: "bob", password: "bob-pw", algorithm: "bcrypt" },
-      { name: "mallory", password: "mallory-pw", algorithm: "bcrypt" },
-    ]);
-    berth = await startAuthBerth({ root: dir, config: CONFIG });
+    const users = [
+      { name: "root", password: "root-pw", algorithm: "bcrypt" as const },
+      { name: "alice", password: "alice-pw", algorithm: "bcrypt" as const },
+      { name: "bob", password: "bob-pw", algorithm: "bcrypt" as const },
+      { name: "mallory", password: "mallory-pw", algorithm: "bcrypt" as const },
+    ];
+    berth = await startAuthBerth({ config: CONFIG, prepare: (root) => writeHtpasswd(join(root, "htpasswd"), users) });
   }, 30_000);
 
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("repeated wrong passwords get 429 with Retry-After while another user still logs in", async () => {

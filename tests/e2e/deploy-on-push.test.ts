@@ -57,7 +57,7 @@ describe("deploy-on-push example", () => {
       // Berth and the receiver each need the other's address, and each binds port 0: Berth starts
       // with the endpoint at a port nobody serves (discard), then reloads it with the receiver's.
       const config = configure("http://127.0.0.1:9/hook");
-      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: { BERTH_LOG_LEVEL: "info" } });
+      berth = await startBerth({ root: dir, args: ["serve", "--config", config] });
       receiver = await startServer({
         name: "the deploy-on-push receiver",
         cmd: [process.execPath, join(repoRoot, "examples/deploy-on-push/receiver.ts")],

@@ -85,9 +85,11 @@ export interface StartAuthOptions {
   config: string;
   /** registry.toml unless named (config.yml for registry:2's format) */
   configName?: string;
+  /** writes what the configuration names (users file, certificates) into the root before Berth starts */
+  prepare?: (root: string) => void | Promise<void>;
   /** the file and variables place the server themselves (address, root): no BERTH_HTTP_ADDR or BERTH_STORAGE_ROOT */
   placedByConfig?: boolean;
-  /** which the caller removes; a fresh temp dir, removed by stop(), otherwise */
+  /** which the caller removes; a fresh temp dir, removed by stop() (or when the start fails), otherwise */
   root?: string;
   env?: Record<string, string>;
   /** the CA to trust and, for mutual TLS, the client certificate to present */
@@ -98,11 +100,12 @@ export interface StartAuthOptions {
 export async function startAuthBerth(options: StartAuthOptions): Promise<AuthBerth> {
   const madeRoot = options.root === undefined;
   const root = options.root ?? tempDir("berth-auth-");
-  const configFile = join(root, options.configName ?? "registry.toml");
-  writeFileSync(configFile, options.config);
-  const placement = options.placedByConfig ? { placedByConfig: true } : { env: { BERTH_STORAGE_ROOT: join(root, "data"), ...options.env } };
   let berth: BerthProcess;
   try {
+    await options.prepare?.(root);
+    const configFile = join(root, options.configName ?? "registry.toml");
+    writeFileSync(configFile, options.config);
+    const placement = options.placedByConfig ? { placedByConfig: true } : { env: { BERTH_STORAGE_ROOT: join(root, "data"), ...options.env } };
     berth = await startBerth({ root, args: ["serve", "--config", configFile], env: options.env ?? {}, ...placement });
   } catch (error) {
     if (madeRoot) removeDir(root);

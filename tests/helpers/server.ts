@@ -87,7 +87,11 @@ export function berthListeningPort(output: string): number | undefined {
   return undefined;
 }
 
-/** Starts `berth serve` (or `args`) in `root` and waits for its start line, which names the port it bound. */
+/**
+ * Starts `berth serve` (or `args`) in `root` and waits for its start line, which names the port it
+ * bound. That line is an info line: Berth runs at log level info (BERTH_LOG_LEVEL, over what a
+ * configuration file says) unless `env` sets the level or the configuration places the server.
+ */
 export async function startBerth(options: StartOptions = {}): Promise<BerthProcess> {
   const madeRoot = options.root === undefined;
   const root = options.root ?? tempDir();
@@ -96,7 +100,10 @@ export async function startBerth(options: StartOptions = {}): Promise<BerthProce
       name: "Berth",
       cmd: [...berthCommand(), ...(options.args ?? ["serve"])],
       cwd: root,
-      env: berthEnv({ ...(options.placedByConfig ? {} : { BERTH_HTTP_ADDR: `127.0.0.1:${options.port ?? 0}`, BERTH_STORAGE_ROOT: root }), ...options.env }),
+      env: berthEnv({
+        ...(options.placedByConfig ? {} : { BERTH_HTTP_ADDR: `127.0.0.1:${options.port ?? 0}`, BERTH_STORAGE_ROOT: root, BERTH_LOG_LEVEL: "info" }),
+        ...options.env,
+      }),
       boundPort: berthListeningPort,
     });
     const host = `127.0.0.1:${server.port}`;

@@ -47,9 +47,6 @@ async function runUntilExit(configPath: string, root: string): Promise<{ code: n
   return { code, output: stdout + stderr };
 }
 
-/** writeConfig's files set log level warn: the helper reads the port from Berth's start line, an info line. */
-const START_LINE = { BERTH_LOG_LEVEL: "info" };
-
 describe(`operator plugin files (${binary})`, () => {
   let berth: BerthProcess | undefined;
   const dirs: string[] = [];
@@ -67,7 +64,7 @@ describe(`operator plugin files (${binary})`, () => {
       dirs.push(dir);
       writeFileSync(join(dir, "push-logger.ts"), LOGGER_PLUGIN);
       const config = writeConfig(dir, { plugins: [{ path: "push-logger.ts", label: "from-options" }] });
-      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: START_LINE });
+      berth = await startBerth({ root: dir, args: ["serve", "--config", config] });
       const image = await prepareImage(berth.url, "logged/app");
       await putManifest(berth.url, "logged/app", "v1", image.manifest);
 
@@ -101,7 +98,7 @@ describe(`operator plugin files (${binary})`, () => {
       writeFileSync(join(dir, "tag-policy.ts"), source);
       const config = writeConfig(dir, { plugins: [{ path: "tag-policy.ts", denied_tags: ["latest"] }] });
       await berth?.stop();
-      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: START_LINE });
+      berth = await startBerth({ root: dir, args: ["serve", "--config", config] });
       const image = await prepareImage(berth.url, "team/app");
       const refused = await putManifest(berth.url, "team/app", "latest", image.manifest, [403]);
       expect(refused.status).toBe(403);
@@ -126,7 +123,7 @@ describe(`operator plugin files (${binary})`, () => {
       writeFileSync(join(dir, "no-latest.ts"), source);
       const config = writeConfig(dir, { plugins: [{ path: "no-latest.ts", denied_tags: ["latest"] }] });
       await berth?.stop();
-      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: START_LINE });
+      berth = await startBerth({ root: dir, args: ["serve", "--config", config], env: { BERTH_LOG_LEVEL: "info" } });
       const image = await prepareImage(berth.url, "team/app");
       const refused = await fetch(`${berth.url}/v2/team/app/manifests/latest`, {
         method: "PUT",
