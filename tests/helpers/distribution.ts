@@ -5,22 +5,12 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { portOf, startServer } from "./process.ts";
-import { removeDir, tempDir } from "./server.ts";
+import { portOf, type ServerProcess, startServer } from "./process.ts";
+import { removeDir, startBerth, tempDir } from "./server.ts";
 
-export interface DistributionProcess {
-  url: string;
-  /** host:port, as docker and skopeo name the registry */
-  host: string;
-  port: number;
-  /** storage.filesystem.rootdirectory */
+export interface DistributionProcess extends ServerProcess {
+  /** storage.filesystem.rootdirectory; stop() removes it when startDistribution made it (and always the config directory) */
   root: string;
-  proc: Subprocess;
-  /** output captured so far (stdout + stderr) */
-  output(): string;
-  /** SIGTERM (SIGKILL after 5 s), then removes the config directory, and the root when startDistribution made it */
-  stop(): Promise<void>;
 }
 
 export interface DistributionOptions {
@@ -72,33 +62,22 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
       "",
     ].join("\n"),
   );
-  const removeFiles = () => {
-    removeDir(configDir);
-    if (madeRoot) removeDir(root);
-  };
-  try {
-    const server = await startServer({
-      name: "docker-registry",
-      cmd: [bin, "serve", configPath],
-      cwd: configDir,
-      env: { ...process.env, OTEL_TRACES_EXPORTER: "none" },
-      boundPort: distributionListeningPort,
-    });
-    const host = `127.0.0.1:${server.port}`;
-    return {
-      url: `http://${host}`,
-      host,
-      port: server.port,
-      root,
-      proc: server.proc,
-      output: server.output,
-      async stop() {
-        await server.stop();
-        removeFiles();
-      },
-    };
-  } catch (error) {
-    removeFiles();
-    throw error;
-  }
+  const server = await startServer({
+    name: "docker-registry",
+    cmd: [bin, "serve", configPath],
+    cwd: configDir,
+    env: { ...process.env, OTEL_TRACES_EXPORTER: "none" },
+    boundPort: distributionListeningPort,
+    cleanup: () => {
+      removeDir(configDir);
+      if (madeRoot) removeDir(root);
+    },
+  });
+  return { ...server, root };
 }
+
+/** Starts Berth or docker-registry, which share one on-disk layout, on `root` (which the caller removes). */
+export const startOnRoot: Record<"Berth" | "docker-registry", (root: string) => Promise<ServerProcess>> = {
+  Berth: (root) => startBerth({ root }),
+  "docker-registry": (root) => startDistribution({ root }),
+};

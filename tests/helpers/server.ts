@@ -8,26 +8,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
 import { test as bunTest } from "bun:test";
-import { type Exited, portOf, runToExit, startServer } from "./process.ts";
+import { type Exited, portOf, runToExit, type ServerProcess, startServer } from "./process.ts";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
 
-export interface BerthProcess {
-  url: string;
-  /** host:port, as docker and skopeo name the registry */
-  host: string;
-  port: number;
-  /** storage root (Distribution's rootdirectory) */
+export interface BerthProcess extends ServerProcess {
+  /** storage root (Distribution's rootdirectory); stop() removes it when startBerth made it */
   root: string;
-  proc: Subprocess;
-  /** output captured so far (stdout + stderr) */
-  output(): string;
-  /** SIGTERM (SIGKILL after 5 s); then removes the root when startBerth made it */
-  stop(): Promise<void>;
-  /** SIGKILL; the root stays (stop() afterwards removes one startBerth made) */
-  kill9(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -95,35 +83,20 @@ export function berthListeningPort(output: string): number | undefined {
 export async function startBerth(options: StartOptions = {}): Promise<BerthProcess> {
   const madeRoot = options.root === undefined;
   const root = options.root ?? tempDir();
-  try {
-    const server = await startServer({
-      name: "Berth",
-      cmd: [...berthCommand(), ...(options.args ?? ["serve"])],
-      cwd: root,
-      env: berthEnv({
-        ...(options.placedByConfig ? {} : { BERTH_HTTP_ADDR: `127.0.0.1:${options.port ?? 0}`, BERTH_STORAGE_ROOT: root, BERTH_LOG_LEVEL: "info" }),
-        ...options.env,
-      }),
-      boundPort: berthListeningPort,
-    });
-    const host = `127.0.0.1:${server.port}`;
-    return {
-      url: `http://${host}`,
-      host,
-      port: server.port,
-      root,
-      proc: server.proc,
-      output: server.output,
-      async stop() {
-        await server.stop();
-        if (madeRoot) removeDir(root);
-      },
-      kill9: server.kill9,
-    };
-  } catch (error) {
-    if (madeRoot) removeDir(root);
-    throw error;
-  }
+  const server = await startServer({
+    name: "Berth",
+    cmd: [...berthCommand(), ...(options.args ?? ["serve"])],
+    cwd: root,
+    env: berthEnv({
+      ...(options.placedByConfig ? {} : { BERTH_HTTP_ADDR: `127.0.0.1:${options.port ?? 0}`, BERTH_STORAGE_ROOT: root, BERTH_LOG_LEVEL: "info" }),
+      ...options.env,
+    }),
+    boundPort: berthListeningPort,
+    cleanup: () => {
+      if (madeRoot) removeDir(root);
+    },
+  });
+  return { ...server, root };
 }
 
 /** Runs `berth <args>` to completion (bounded, 30 s by default) and returns its exit code and output. */
