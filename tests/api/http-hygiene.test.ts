@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { mkdirSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { type BerthProcess, repoRoot, startBerth, testWithServerLog, waitForOutput } from "../helpers/server.ts";
-import { call, expectAlive, pushImage, type PushedImage } from "../helpers/oci.ts";
+import { call, exchange, expectAlive, pushImage, type PushedImage } from "../helpers/oci.ts";
 
 let berth: BerthProcess;
 let image: PushedImage;
@@ -36,24 +35,7 @@ interface RawReply {
 
 /** Writes `request` as it is on a fresh connection and reads until the server closes it (bounded). */
 async function rawExchange(request: string, timeoutMs = 10_000): Promise<RawReply> {
-  const data = await new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect({ host: "127.0.0.1", port: berth.port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no complete answer to ${JSON.stringify(request.slice(0, 80))} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on("connect", () => socket.write(request));
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks));
-    });
-  });
+  const data = await exchange(berth.port, request, timeoutMs);
   const all = data.toString("latin1");
   const sep = all.indexOf("\r\n\r\n");
   if (sep < 0) throw new Error(`malformed answer: ${JSON.stringify(all.slice(0, 300))}`);

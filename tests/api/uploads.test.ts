@@ -224,39 +224,23 @@ describe("upload sessions", () => {
     await expectBlob("uploads/post-put", bytes);
   });
 
-  test("PUT ?digest= with a final chunk (with Content-Range) answers 201", async () => {
-    const { url } = await startUpload(base, "uploads/final-chunk");
+  test.each([
+    ["with a final chunk and its Content-Range", 50, "100-149"],
+    ["with a final chunk without Content-Range", 70, undefined],
+    ["without a final chunk", 0, undefined],
+  ])("PUT ?digest= %s after a PATCH answers 201 with Location and Docker-Content-Digest", async (_kind, finalSize, finalRange) => {
+    const repo = "uploads/final-chunk";
+    const { url } = await startUpload(base, repo);
     const a = randomBytes(100);
-    const b = randomBytes(50);
     const r1 = await patchChunk(url, a, "0-99");
     expectStatus(r1, 202);
+    const b = randomBytes(finalSize);
     const all = concat(a, b);
-    const res = await put(localUrl(base, r1.headers.get("location")), sha256(all), b, { "Content-Range": "100-149" });
+    const res = await put(localUrl(base, r1.headers.get("location")), sha256(all), finalSize > 0 ? b : undefined, finalRange ? { "Content-Range": finalRange } : {});
     expectStatus(res, 201);
     expect(res.headers.get("docker-content-digest"), show(res)).toBe(sha256(all));
-    await expectBlob("uploads/final-chunk", all);
-  });
-
-  test("PUT ?digest= with a final chunk (without Content-Range) answers 201", async () => {
-    const { url } = await startUpload(base, "uploads/final-stream");
-    const a = randomBytes(100);
-    const b = randomBytes(70);
-    const r1 = await patchChunk(url, a);
-    expectStatus(r1, 202);
-    const all = concat(a, b);
-    expectStatus(await put(localUrl(base, r1.headers.get("location")), sha256(all), b), 201);
-    await expectBlob("uploads/final-stream", all);
-  });
-
-  test("PUT ?digest= without a final chunk answers 201", async () => {
-    const { url } = await startUpload(base, "uploads/no-final");
-    const a = randomBytes(300);
-    const r1 = await patchChunk(url, a, "0-299");
-    expectStatus(r1, 202);
-    const res = await put(localUrl(base, r1.headers.get("location")), sha256(a));
-    expectStatus(res, 201);
-    expect(localUrl(base, res.headers.get("location")).pathname, show(res)).toEndWith(`/v2/uploads/no-final/blobs/${sha256(a)}`);
-    await expectBlob("uploads/no-final", a);
+    expect(localUrl(base, res.headers.get("location")).pathname, show(res)).toEndWith(`/v2/${repo}/blobs/${sha256(all)}`);
+    await expectBlob(repo, all);
   });
 
   test("a final chunk whose Content-Range does not start at the offset answers 416 RANGE_INVALID and stores nothing", async () => {

@@ -263,27 +263,20 @@ export interface RawInit {
   timeoutMs?: number;
 }
 
-/** Sends exactly `method path HTTP/1.1` over TCP and reads the whole response (Connection: close). */
-export async function raw(berth: { host: string; port: number }, method: string, path: string, init: RawInit = {}): Promise<Resp> {
-  const body = init.body === undefined ? undefined : typeof init.body === "string" ? utf8(init.body) : init.body;
-  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${berth.host}`, "Connection: close"];
-  for (const [k, v] of Object.entries(init.headers ?? {})) lines.push(`${k}: ${v}`);
-  const hasLength = Object.keys(init.headers ?? {}).some((k) => k.toLowerCase() === "content-length");
-  if (!hasLength && (body !== undefined || ["POST", "PUT", "PATCH"].includes(method))) {
-    lines.push(`Content-Length: ${body?.byteLength ?? 0}`);
-  }
-  const head = utf8(`${lines.join("\r\n")}\r\n\r\n`);
-  const payload = body === undefined ? head : concat(head, body);
-  const timeoutMs = init.timeoutMs ?? 15_000;
-
-  const data = await new Promise<Buffer>((resolve, reject) => {
+/**
+ * Writes `request` as it is on a fresh connection to 127.0.0.1:`port` and reads until the server
+ * closes it (the request should say Connection: close); fails after `timeoutMs`.
+ */
+export function exchange(port: number, request: Uint8Array | string, timeoutMs = 15_000): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect({ host: "127.0.0.1", port: berth.port });
+    const socket = connect({ host: "127.0.0.1", port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`raw ${method} ${path}: no complete response within ${timeoutMs} ms`));
+      const start = typeof request === "string" ? request : text(request.subarray(0, 80));
+      reject(new Error(`no complete answer to ${JSON.stringify(start.slice(0, 80))} within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on("connect", () => socket.write(payload));
+    socket.on("connect", () => socket.write(request));
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("error", (err) => {
       clearTimeout(timer);
@@ -294,7 +287,19 @@ export async function raw(berth: { host: string; port: number }, method: string,
       resolve(Buffer.concat(chunks));
     });
   });
+}
 
+/** Sends exactly `method path HTTP/1.1` over TCP and reads the whole response (Connection: close). */
+export async function raw(berth: { host: string; port: number }, method: string, path: string, init: RawInit = {}): Promise<Resp> {
+  const body = init.body === undefined ? undefined : typeof init.body === "string" ? utf8(init.body) : init.body;
+  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${berth.host}`, "Connection: close"];
+  for (const [k, v] of Object.entries(init.headers ?? {})) lines.push(`${k}: ${v}`);
+  const hasLength = Object.keys(init.headers ?? {}).some((k) => k.toLowerCase() === "content-length");
+  if (!hasLength && (body !== undefined || ["POST", "PUT", "PATCH"].includes(method))) {
+    lines.push(`Content-Length: ${body?.byteLength ?? 0}`);
+  }
+  const head = utf8(`${lines.join("\r\n")}\r\n\r\n`);
+  const data = await exchange(berth.port, body === undefined ? head : concat(head, body), init.timeoutMs);
   const sep = data.indexOf("\r\n\r\n");
   if (sep < 0) throw new Error(`raw ${method} ${path}: malformed response: ${JSON.stringify(data.toString("latin1").slice(0, 300))}`);
   const headLines = data.subarray(0, sep).toString("latin1").split("\r\n");
