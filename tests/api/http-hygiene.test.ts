@@ -105,16 +105,14 @@ describe("requests Bun cannot turn into a URL", () => {
 
 describe("Date header", () => {
   const paths = () => ["/v2/", "/v2/_catalog", `/v2/hygiene/app/manifests/v1`, `/v2/hygiene/app/blobs/${image.layers[0]?.digest}`, "/v2/hygiene/app/manifests/absent", "/healthz", "/nowhere"];
-  for (const method of ["GET", "HEAD"]) {
-    test(`every ${method} answer carries exactly one Date header`, async () => {
-      for (const path of paths()) {
-        const reply = await rawExchange(request(`${method} ${path} HTTP/1.1\r\nHost: ${berth.host}`));
-        const dates = reply.lines.filter((line) => /^date:/i.test(line));
-        expect(dates.length, `${method} ${path}:\n${reply.all.slice(0, 600)}`).toBe(1);
-        expect(Number.isNaN(Date.parse(reply.headers.get("date") ?? ""))).toBe(false);
-      }
-    });
-  }
+  test.each([["GET"], ["HEAD"]])("every %s answer carries exactly one Date header", async (method) => {
+    for (const path of paths()) {
+      const reply = await rawExchange(request(`${method} ${path} HTTP/1.1\r\nHost: ${berth.host}`));
+      const dates = reply.lines.filter((line) => /^date:/i.test(line));
+      expect(dates.length, `${method} ${path}:\n${reply.all.slice(0, 600)}`).toBe(1);
+      expect(Number.isNaN(Date.parse(reply.headers.get("date") ?? ""))).toBe(false);
+    }
+  });
 });
 
 describe("access log", () => {
