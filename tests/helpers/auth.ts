@@ -105,8 +105,9 @@ export async function startAuthBerth(options: StartAuthOptions): Promise<AuthBer
     await options.prepare?.(root);
     const configFile = join(root, options.configName ?? "registry.toml");
     writeFileSync(configFile, options.config);
-    const placement = options.placedByConfig ? { placedByConfig: true } : { env: { BERTH_STORAGE_ROOT: join(root, "data"), ...options.env } };
-    berth = await startBerth({ root, args: ["serve", "--config", configFile], env: options.env ?? {}, ...placement });
+    const placedByConfig = options.placedByConfig === true;
+    const env = placedByConfig ? (options.env ?? {}) : { BERTH_STORAGE_ROOT: join(root, "data"), ...options.env };
+    berth = await startBerth({ root, args: ["serve", "--config", configFile], env, placedByConfig });
   } catch (error) {
     if (madeRoot) removeDir(root);
     throw error;
