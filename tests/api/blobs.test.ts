@@ -3,14 +3,13 @@
  * repository isolation.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   blobExists,
   bytesEqual,
   call,
   expectAlive,
-  expectAnyError,
   expectError,
   expectStatus,
   pushBlob,
@@ -35,7 +34,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 describe("blobs", () => {
@@ -57,33 +55,17 @@ describe("blobs", () => {
     expect(res.headers.get("etag") ?? "", show(res)).toMatch(/^(W\/)?"[^"]+"$/);
   });
 
-  test("GET with a single Range answers 206 with Content-Range and the slice", async () => {
-    const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { headers: { Range: "bytes=10-19" } });
+  test.each([
+    ["a single Range", "bytes=10-19", 10, 20],
+    ["an open-ended Range", "bytes=990-", 990, 1000],
+    ["a suffix Range (the last 5 bytes)", "bytes=-5", 995, 1000],
+    ["a Range ending past the blob (clamped)", "bytes=900-5000", 900, 1000],
+  ])("GET with %s (%s) answers 206 with Content-Range, Content-Length and the slice", async (_kind, range, start, end) => {
+    const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { headers: { Range: range } });
     expectStatus(res, 206);
-    expect(res.headers.get("content-range"), show(res)).toBe("bytes 10-19/1000");
-    expect(res.headers.get("content-length"), show(res)).toBe("10");
-    expect(bytesEqual(res.body, blob.bytes.subarray(10, 20)), "range body differs").toBe(true);
-  });
-
-  test("GET with an open-ended Range (bytes=990-) answers 206 with the tail", async () => {
-    const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { headers: { Range: "bytes=990-" } });
-    expectStatus(res, 206);
-    expect(res.headers.get("content-range"), show(res)).toBe("bytes 990-999/1000");
-    expect(bytesEqual(res.body, blob.bytes.subarray(990)), "range body differs").toBe(true);
-  });
-
-  test("GET with a suffix Range (bytes=-5) answers 206 with the last 5 bytes", async () => {
-    const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { headers: { Range: "bytes=-5" } });
-    expectStatus(res, 206);
-    expect(res.headers.get("content-range"), show(res)).toBe("bytes 995-999/1000");
-    expect(bytesEqual(res.body, blob.bytes.subarray(995)), "range body differs").toBe(true);
-  });
-
-  test("GET with a Range ending past the blob is clamped (bytes=900-5000 → 900-999)", async () => {
-    const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { headers: { Range: "bytes=900-5000" } });
-    expectStatus(res, 206);
-    expect(res.headers.get("content-range"), show(res)).toBe("bytes 900-999/1000");
-    expect(bytesEqual(res.body, blob.bytes.subarray(900)), "range body differs").toBe(true);
+    expect(res.headers.get("content-range"), show(res)).toBe(`bytes ${start}-${end - 1}/1000`);
+    expect(res.headers.get("content-length"), show(res)).toBe(String(end - start));
+    expect(bytesEqual(res.body, blob.bytes.subarray(start, end)), "range body differs").toBe(true);
   });
 
   test("GET with an unsatisfiable Range answers 416 with Content-Range: bytes */size", async () => {
@@ -92,12 +74,27 @@ describe("blobs", () => {
     expect(res.headers.get("content-range"), show(res)).toBe("bytes */1000");
   });
 
-  test("negative or garbage Range headers answer 200 (ignored) or 416, never 500", async () => {
-    const ranges = ["bytes=abc", "bytes=-", "bytes=5-2", "bytes=--5", "bytes=-5-10", "items=0-5", "bytes=99999999999999999999999-", "bytes=0-1,3-4", "", "bytes="];
-    for (const range of ranges) {
-      const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { headers: { Range: range } });
-      expect(res.status, `Range: ${range}\n${show(res)}`).toBeOneOf([200, 206, 416]);
-      if (res.status === 200) expect(bytesEqual(res.body, blob.bytes), `Range: ${range} full body differs`).toBe(true);
+  // RFC 9110: a Range that does not parse is ignored (200, the whole blob); one that parses but
+  // cannot be satisfied answers 416. Several ranges at once are not supported: the whole blob.
+  test.each([
+    ["bytes=abc", 200],
+    ["bytes=-", 200],
+    ["bytes=5-2", 416],
+    ["bytes=--5", 200],
+    ["bytes=-5-10", 200],
+    ["items=0-5", 200],
+    ["bytes=99999999999999999999999-", 416],
+    ["bytes=0-1,3-4", 200],
+    ["", 200],
+    ["bytes=", 200],
+  ])("a negative or garbage Range %p answers %i", async (range, status) => {
+    const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { headers: { Range: range } });
+    if (status === 200) {
+      expectStatus(res, 200);
+      expect(bytesEqual(res.body, blob.bytes), `Range: ${range} full body differs`).toBe(true);
+    } else {
+      expectError(res, 416, "RANGE_INVALID");
+      expect(res.headers.get("content-range"), show(res)).toBe("bytes */1000");
     }
     await expectAlive(berth);
   });
@@ -110,8 +107,8 @@ describe("blobs", () => {
     expect(head.body.byteLength).toBe(0);
   });
 
-  test("blob in a repository that does not exist answers 404 (BLOB_UNKNOWN or NAME_UNKNOWN)", async () => {
-    expectError(await call(berth.url, `/v2/never/pushed/blobs/${blob.digest}`), 404, ["BLOB_UNKNOWN", "NAME_UNKNOWN"]);
+  test("blob in a repository that does not exist answers 404 BLOB_UNKNOWN", async () => {
+    expectError(await call(berth.url, `/v2/never/pushed/blobs/${blob.digest}`), 404, "BLOB_UNKNOWN");
   });
 
   test("bad digest syntax answers 400 DIGEST_INVALID", async () => {
@@ -127,15 +124,12 @@ describe("blobs", () => {
     }
   });
 
-  test("a digest without an algorithm (blobs/not-a-digest) answers 400 DIGEST_INVALID or 404", async () => {
-    const res = await call(berth.url, `/v2/${REPO}/blobs/not-a-digest`);
-    if (res.status === 400) expectError(res, 400, "DIGEST_INVALID");
-    else expectStatus(res, 404);
+  test("a digest without an algorithm (blobs/not-a-digest) answers 400 DIGEST_INVALID", async () => {
+    expectError(await call(berth.url, `/v2/${REPO}/blobs/not-a-digest`), 400, "DIGEST_INVALID");
   });
 
-  test("an unsupported digest algorithm answers 400 DIGEST_INVALID (or UNSUPPORTED)", async () => {
-    const res = await call(berth.url, `/v2/${REPO}/blobs/md5:${"a".repeat(32)}`);
-    expectError(res, 400, ["DIGEST_INVALID", "UNSUPPORTED"]);
+  test("an unsupported digest algorithm answers 400 DIGEST_INVALID", async () => {
+    expectError(await call(berth.url, `/v2/${REPO}/blobs/md5:${"a".repeat(32)}`), 400, "DIGEST_INVALID");
   });
 
   test("DELETE blob answers 202, then GET answers 404 BLOB_UNKNOWN and HEAD 404", async () => {
@@ -198,13 +192,13 @@ describe("blobs", () => {
     expect(res.headers.get("docker-content-digest"), show(res)).toBe(b.digest);
   });
 
-  test("unknown methods on a blob URL answer 405 or 404 with the JSON error envelope, never 500", async () => {
+  test("unknown methods on a blob URL answer 405 UNSUPPORTED", async () => {
     for (const method of ["PUT", "POST", "PATCH"]) {
       const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { method, body: utf8("x") });
-      expectAnyError(res, [404, 405]);
+      expectError(res, 405, "UNSUPPORTED");
     }
     const weird = await raw(berth, "PROPFIND", `/v2/${REPO}/blobs/${blob.digest}`);
-    expectAnyError(weird, [404, 405]);
+    expectError(weird, 405, "UNSUPPORTED");
     // a PUT to the blob URL must not have replaced or created anything
     const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`);
     expect(bytesEqual(res.body, blob.bytes)).toBe(true);

@@ -3,9 +3,10 @@
  * manifest size limit; the on-disk layout shared with Distribution.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, removeDir, startBerth, tempDir, type BerthProcess } from "../helpers/server.ts";
+import { type DistributionProcess, startDistribution } from "../helpers/distribution.ts";
+import { removeDir, startBerth, tempDir, type BerthProcess } from "../helpers/server.ts";
 import {
   bytesEqual,
   call,
@@ -45,7 +46,6 @@ describe("BERTH_STORAGE_DELETE=false", () => {
 
   afterAll(async () => {
     await berth?.stop();
-    if (berth !== undefined) removeDir(berth.root);
   });
 
   test("DELETE manifest by digest answers 405 UNSUPPORTED and the manifest stays", async () => {
@@ -89,7 +89,6 @@ describe("BERTH_HTTP_PUBLIC_URL", () => {
 
   afterAll(async () => {
     await berth?.stop();
-    if (berth !== undefined) removeDir(berth.root);
   });
 
   test("upload Locations (POST, PATCH, GET status, PUT) start with the public URL", async () => {
@@ -162,7 +161,6 @@ describe("BERTH_LIMITS_MAX_MANIFEST_BYTES", () => {
 
   afterAll(async () => {
     await berth?.stop();
-    if (berth !== undefined) removeDir(berth.root);
   });
 
   test("a manifest one byte over the configured limit answers 413 SIZE_INVALID; one at the limit is accepted", async () => {
@@ -209,48 +207,15 @@ describe("storage layout", () => {
       expect(link(`_manifests/tags/v1/index/sha256/${hexOf(img.digest)}/link`)).toBe(img.digest);
     } finally {
       await berth.stop();
-      removeDir(berth.root);
     }
   });
 
-  const DISTRIBUTION = "/usr/bin/docker-registry";
-
-  async function startDistribution(root: string): Promise<{ url: string; stop: () => Promise<void> }> {
-    const port = await freePort();
-    const cfg = join(root, "..", `distribution-${port}.yml`);
-    writeFileSync(
-      cfg,
-      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
-    );
-    const proc = Bun.spawn([DISTRIBUTION, "serve", cfg], { stdout: "ignore", stderr: "ignore" });
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
-    let ready = false;
-    while (!ready && Date.now() < deadline) {
-      try {
-        ready = (await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })).status === 200;
-      } catch {
-        await Bun.sleep(100);
-      }
-    }
-    const stop = async (): Promise<void> => {
-      proc.kill("SIGKILL");
-      await proc.exited;
-      removeDir(cfg);
-    };
-    if (!ready) {
-      await stop();
-      throw new Error("docker-registry did not start within 15 s");
-    }
-    return { url, stop };
-  }
-
-  test.skipIf(!existsSync(DISTRIBUTION))("Distribution 2.8 serves what Berth stored, and Berth serves what Distribution stored", async () => {
+  test("Distribution 2.8 serves what Berth stored, and Berth serves what Distribution stored", async () => {
     const parent = tempDir("berth-interop-");
     const root = join(parent, "root");
     mkdirSync(root);
     let berth: BerthProcess | undefined;
-    let dist: { url: string; stop: () => Promise<void> } | undefined;
+    let dist: DistributionProcess | undefined;
     try {
       berth = await startBerth({ root });
       const fromBerth = await pushImage(berth.url, "interop/berth", { tag: "v1" });
@@ -258,7 +223,7 @@ describe("storage layout", () => {
       await berth.stop();
       berth = undefined;
 
-      dist = await startDistribution(root);
+      dist = await startDistribution({ root });
       for (const [ref, img] of [
         ["v1", fromBerth],
         ["docker", dockerFromBerth],

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type AuthBerth, basicHeader, pushTestImage, runBerth, send, startAuthBerth, writeHtpasswd } from "../helpers/auth.ts";
-import { freePort, removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { type AuthBerth, basicHeader, pushTestImage, send, startAuthBerth, writeHtpasswd } from "../helpers/auth.ts";
+import { removeDir, runBerth, tempDir, withServerLog } from "../helpers/server.ts";
 
 const UI = "https://ui.example.com";
 const CONFIG = `
@@ -24,10 +24,8 @@ mode = "basic"
 `;
 const alice = { Authorization: basicHeader("alice", "alice-pw") };
 
-async function start(config: string): Promise<AuthBerth> {
-  const dir = tempDir("berth-cors-");
-  await writeHtpasswd(join(dir, "htpasswd"), [{ name: "alice", password: "alice-pw", algorithm: "bcrypt" }]);
-  return startAuthBerth({ root: dir, config });
+function start(config: string): Promise<AuthBerth> {
+  return startAuthBerth({ config, prepare: (root) => writeHtpasswd(join(root, "htpasswd"), [{ name: "alice", password: "alice-pw", algorithm: "bcrypt" }]) });
 }
 
 /** What a browser sends before a cross-origin request with an Authorization header. */
@@ -50,10 +48,7 @@ describe("http.headers and [http.cors] with exact origins", () => {
     expect((await pushTestImage(b(), "ui/app", "v1", alice)).status).toBe(201);
   }, 30_000);
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("configured headers are on every answer; they replace Berth's own, an empty list removes one", async () => {
@@ -134,10 +129,7 @@ describe('[http.cors] origins = ["*"]', () => {
     berth = await start('[http.cors]\norigins = ["*"]\n');
   }, 30_000);
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   test("any origin is allowed, without credentials", async () => {
@@ -164,24 +156,21 @@ describe("settings that cannot work stop start-up with the key", () => {
     ["a value with a line break", '[http.headers]\nX-Bad = "a\\r\\nSet-Cookie: x=1"\n', /Invalid config key "http\.headers\.X-Bad": not a valid HTTP header/],
     ["a name with a space", '[http.headers]\n"X Bad" = "a"\n', /http\.headers\.X Bad/],
   ];
-  for (const [name, config, message] of cases) {
-    test(name, async () => {
-      const dir = tempDir("berth-cors-bad-");
-      try {
-        await Bun.write(join(dir, "registry.toml"), config);
-        const port = await freePort();
-        const result = await runBerth(["serve", "--config", join(dir, "registry.toml")], {
-          cwd: dir,
-          env: { BERTH_HTTP_ADDR: `127.0.0.1:${port}`, BERTH_STORAGE_ROOT: join(dir, "data") },
-          timeoutMs: 15_000,
-        });
-        expect(result.code).not.toBe(0);
-        expect(result.stderr).toMatch(message);
-      } finally {
-        removeDir(dir);
-      }
-    }, 30_000);
-  }
+  test.each(cases)("%s", async (_name, config, message) => {
+    const dir = tempDir("berth-cors-bad-");
+    try {
+      await Bun.write(join(dir, "registry.toml"), config);
+      const result = await runBerth(["serve", "--config", join(dir, "registry.toml")], {
+        cwd: dir,
+        env: { BERTH_HTTP_ADDR: "127.0.0.1:0", BERTH_STORAGE_ROOT: join(dir, "data") },
+        timeoutMs: 15_000,
+      });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(message);
+    } finally {
+      removeDir(dir);
+    }
+  }, 30_000);
 
   test("registry:2's Access-Control-* headers without [http.cors] are accepted and sent as they are", async () => {
     const berth = await start('[http.headers]\nAccess-Control-Allow-Origin = ["https://ui.example.com"]\nAccess-Control-Expose-Headers = ["Docker-Content-Digest"]\n');
@@ -191,7 +180,6 @@ describe("settings that cannot work stop start-up with the key", () => {
       expect(reply.headers.get("access-control-expose-headers")).toBe("Docker-Content-Digest");
     } finally {
       await berth.stop();
-      removeDir(berth.root);
     }
   }, 30_000);
 });

@@ -3,14 +3,13 @@
  * supported manifest types, subject handling (OCI-Subject), validation errors and limits.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
   EMPTY_CONFIG_BYTES,
   EMPTY_DESCRIPTOR,
   expectAlive,
-  expectAnyError,
   expectError,
   expectStatus,
   getManifest,
@@ -50,7 +49,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 function expectPutCreated(res: Resp, repo: string, digest: string): void {
@@ -315,11 +313,8 @@ describe("manifest delete", () => {
     await expectManifest("manifests/kept", "stable", kept.bytes, MT.ociManifest);
   });
 
-  test("DELETE in an unknown repository answers 404 (NAME_UNKNOWN or MANIFEST_UNKNOWN)", async () => {
-    expectError(await call(base, `/v2/manifests/never-pushed/manifests/${absentDigest()}`, { method: "DELETE" }), 404, [
-      "NAME_UNKNOWN",
-      "MANIFEST_UNKNOWN",
-    ]);
+  test("DELETE in an unknown repository answers 404 MANIFEST_UNKNOWN", async () => {
+    expectError(await call(base, `/v2/manifests/never-pushed/manifests/${absentDigest()}`, { method: "DELETE" }), 404, "MANIFEST_UNKNOWN");
   });
 });
 
@@ -332,8 +327,8 @@ describe("manifest errors", () => {
     expect(head.body.byteLength).toBe(0);
   });
 
-  test("unknown repository answers 404 NAME_UNKNOWN or MANIFEST_UNKNOWN", async () => {
-    expectError(await getManifest(base, "manifests/never-pushed", "latest"), 404, ["NAME_UNKNOWN", "MANIFEST_UNKNOWN"]);
+  test("unknown repository answers 404 MANIFEST_UNKNOWN", async () => {
+    expectError(await getManifest(base, "manifests/never-pushed", "latest"), 404, "MANIFEST_UNKNOWN");
     expectStatus(await getManifest(base, "manifests/never-pushed", "latest", "HEAD"), 404);
   });
 
@@ -570,15 +565,15 @@ describe("manifest errors", () => {
     const bytes = await ociImageBytes(repo);
     // A tag must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}. The spec's code table has no tag code
     // (TAG_INVALID is a legacy schema-1 code), so an invalid reference is MANIFEST_INVALID; "bad:tag"
-    // has the shape algorithm:encoded of a digest, so DIGEST_INVALID is also a spec answer for it.
-    const cases: Array<[string, string[]]> = [
-      ["bad:tag", ["MANIFEST_INVALID", "DIGEST_INVALID"]],
-      [`t${"a".repeat(128)}`, ["MANIFEST_INVALID"]],
-      [".hidden", ["MANIFEST_INVALID"]],
-      ["-dash", ["MANIFEST_INVALID"]],
+    // has the shape algorithm:encoded of a digest, so it is an invalid digest: DIGEST_INVALID.
+    const cases: Array<[string, string]> = [
+      ["bad:tag", "DIGEST_INVALID"],
+      [`t${"a".repeat(128)}`, "MANIFEST_INVALID"],
+      [".hidden", "MANIFEST_INVALID"],
+      ["-dash", "MANIFEST_INVALID"],
     ];
-    for (const [tag, codes] of cases) {
-      expectError(await putManifest(base, repo, tag, bytes, MT.ociManifest), 400, codes);
+    for (const [tag, code] of cases) {
+      expectError(await putManifest(base, repo, tag, bytes, MT.ociManifest), 400, code);
       expectError(await getManifest(base, repo, tag), 404, "MANIFEST_UNKNOWN");
     }
     await expectNoManifest(repo, sha256(bytes));
@@ -636,53 +631,52 @@ describe("manifest robustness", () => {
     await expectNoManifest(repo, "e");
   });
 
-  test("a Content-Type that contradicts the body's mediaType is rejected (400 MANIFEST_INVALID) or served as the body's type", async () => {
+  test("a Content-Type that contradicts the body's mediaType is rejected with 400 MANIFEST_INVALID", async () => {
     const repo = "manifests/ct-mismatch";
     const bytes = await ociImageBytes(repo);
-    const res = await putManifest(base, repo, "m", bytes, MT.ociIndex);
-    if (res.status === 201) {
-      await expectManifest(repo, "m", bytes, MT.ociManifest);
-    } else {
-      expectError(res, 400, "MANIFEST_INVALID");
-      await expectNoManifest(repo, "m");
-    }
+    expectError(await putManifest(base, repo, "m", bytes, MT.ociIndex), 400, "MANIFEST_INVALID");
+    await expectNoManifest(repo, "m");
   });
 
-  test("wrong or missing Content-Type on manifest PUT never answers 5xx; a rejection stores nothing", async () => {
+  // A generic type (none, application/json, application/octet-stream) leaves the body's mediaType
+  // to decide; any other type that is not a manifest type is unsupported.
+  test.each([
+    ["text/plain", 400],
+    ["application/octet-stream", 201],
+    ["application/json", 201],
+    ["garbage", 400],
+    ["", 201],
+    ["application/vnd.oci.image.layer.v1.tar", 400],
+  ])("a manifest PUT with Content-Type %p answers %i; a rejection stores nothing", async (ct, expected) => {
     const repo = "manifests/wrong-ct";
     const bytes = await ociImageBytes(repo);
-    const types = ["text/plain", "application/octet-stream", "application/json", "garbage", "", "application/vnd.oci.image.layer.v1.tar"];
-    for (const [i, ct] of types.entries()) {
-      const tag = `ct${i}`;
-      const res = await putManifest(base, repo, tag, bytes, ct);
-      expect(res.status, `Content-Type: ${JSON.stringify(ct)}\n${show(res)}`).toBeOneOf([201, 400, 415]);
-      if (res.status === 201) {
-        // accepted using the body's mediaType: then it must be served as that type
-        await expectManifest(repo, tag, bytes, MT.ociManifest);
-      } else {
-        expectAnyError(res, [400, 415]);
-        await expectNoManifest(repo, tag);
-      }
+    const tag = `ct-${Math.random().toString(36).slice(2, 8)}`;
+    const res = await putManifest(base, repo, tag, bytes, ct);
+    if (expected === 201) {
+      expectStatus(res, 201);
+      // accepted using the body's mediaType: then it must be served as that type
+      await expectManifest(repo, tag, bytes, MT.ociManifest);
+    } else {
+      expectError(res, 400, "MANIFEST_INVALID");
+      await expectNoManifest(repo, tag);
     }
     await expectAlive(berth);
   });
 
-  test("a manifest without mediaType under an unknown Content-Type answers 400 MANIFEST_INVALID (or 415)", async () => {
+  test("a manifest without mediaType under an unknown Content-Type answers 400 MANIFEST_INVALID", async () => {
     const repo = "manifests/no-mediatype";
     const config = await pushBlob(base, repo, utf8("{}"));
     const bytes = serialize(imageManifestJson({ omitMediaType: true, config: { mediaType: MT.ociConfig, digest: config.digest, size: config.size }, layers: [] }));
-    const res = await putManifest(base, repo, "t", bytes, "application/x-unknown");
-    if (res.status === 415) expectAnyError(res, 415);
-    else expectError(res, 400, "MANIFEST_INVALID");
+    expectError(await putManifest(base, repo, "t", bytes, "application/x-unknown"), 400, "MANIFEST_INVALID");
     await expectNoManifest(repo, "t");
   });
 
-  test("unknown methods on a manifest URL answer 405 or 404 with the JSON error envelope, never 500", async () => {
+  test("unknown methods on a manifest URL answer 405 UNSUPPORTED with the JSON error envelope", async () => {
     for (const method of ["POST", "PATCH"]) {
-      expectAnyError(await call(base, `/v2/manifests/kept/manifests/stable`, { method, body: kept.bytes }), [404, 405]);
+      expectError(await call(base, `/v2/manifests/kept/manifests/stable`, { method, body: kept.bytes }), 405, "UNSUPPORTED");
     }
     const weird = await raw(berth, "PROPFIND", "/v2/manifests/kept/manifests/stable");
-    expectAnyError(weird, [404, 405]);
+    expectError(weird, 405, "UNSUPPORTED");
     await expectManifest("manifests/kept", "stable", kept.bytes, MT.ociManifest);
   });
 

@@ -3,12 +3,11 @@
  * "Listing Referrers".
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
   expectAlive,
-  expectAnyError,
   expectError,
   expectStatus,
   indexJson,
@@ -88,7 +87,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 describe("referrers", () => {
@@ -199,10 +197,10 @@ describe("referrers", () => {
   });
 
   test("referrers are scoped to the repository", async () => {
+    // a repository nothing was pushed to has no referrers: an empty index, as for any subject
     const res = await referrers("referrers/other", subject.digest);
-    expect(res.status, show(res)).toBeOneOf([200, 404]);
-    if (res.status === 200) expect(parseIndex(res).manifests).toEqual([]);
-    else expectError(res, 404, "NAME_UNKNOWN");
+    expectStatus(res, 200);
+    expect(parseIndex(res).manifests).toEqual([]);
     // the same subject digest attached in another repository does not leak into REPO
     const repo = "referrers/scoped";
     const art = await pushArtifact(base, repo, { subject: subject.descriptor, artifactType: SBOM });
@@ -225,9 +223,9 @@ describe("referrers", () => {
     }
   });
 
-  test("unknown methods on referrers answer 405 or 404 with the JSON error envelope", async () => {
+  test("unknown methods on referrers answer 405 UNSUPPORTED with the JSON error envelope", async () => {
     for (const method of ["PUT", "POST", "DELETE", "PATCH"]) {
-      expectAnyError(await call(base, `/v2/${REPO}/referrers/${subject.digest}`, { method, body: method === "DELETE" ? "" : "{}" }), [404, 405]);
+      expectError(await call(base, `/v2/${REPO}/referrers/${subject.digest}`, { method, body: method === "DELETE" ? "" : "{}" }), 405, "UNSUPPORTED");
     }
     expect(parseIndex(await referrers(REPO, subject.digest)).manifests.length).toBe(4);
   });

@@ -5,20 +5,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type BerthProcess, removeDir, startBerth, withServerLog } from "../helpers/server.ts";
+import { type BerthProcess, removeDir, startBerth, tempDir, withServerLog } from "../helpers/server.ts";
 import { call, expectError, getManifest, hexOf, MT, pushArtifact, pushImage, putManifest, raw, serialize, tagsOf, utf8 } from "../helpers/oci.ts";
 
+/** made here, not by startBerth: a test restarts Berth on it */
+const root = tempDir("berth-robustness-");
 let berth: BerthProcess;
 const logs = () => [berth];
 const base = () => berth.url;
 const repoDir = (repo: string) => join(berth.root, "docker/registry/v2/repositories", repo);
 
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startBerth({ root });
 });
 afterAll(async () => {
-  await berth.stop();
-  removeDir(berth.root);
+  await berth?.stop();
+  removeDir(root);
 });
 
 describe("crash leftovers", () => {
@@ -48,7 +50,7 @@ describe("crash leftovers", () => {
       mkdirSync(join(repoDir(repo), "_manifests/tags/ghost/index/sha256"), { recursive: true });
       // a fresh process has no cached tag list: restart to read the tree
       await berth.stop();
-      berth = await startBerth({ root: berth.root });
+      berth = await startBerth({ root });
       expect(await tagsOf(base(), repo)).toEqual(["real"]);
       expect((await getManifest(base(), repo, "ghost")).status).toBe(404);
       expectError(await call(base(), `/v2/${repo}/manifests/ghost`, { method: "DELETE" }), 404, "MANIFEST_UNKNOWN");

@@ -23,7 +23,7 @@ import {
   withQuery,
   type Bytes,
 } from "../helpers/oci.ts";
-import { removeDir, startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 
 let berth: BerthProcess;
 const test = testWithServerLog(() => [berth]);
@@ -34,7 +34,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 /**

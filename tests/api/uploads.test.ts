@@ -2,7 +2,7 @@
  * Blob uploads: POST (end-4a/4b), mount (end-11), PATCH (end-5), PUT (end-6), GET status (end-13),
  * DELETE; sha512; restarts; purging of stale sessions.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect } from "bun:test";
 import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
@@ -11,7 +11,6 @@ import {
   call,
   concat,
   expectAlive,
-  expectAnyError,
   expectError,
   expectStatus,
   listTree,
@@ -46,7 +45,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await berth?.stop();
-  if (berth !== undefined) removeDir(berth.root);
 });
 
 async function status(url: URL): Promise<Resp> {
@@ -79,7 +77,7 @@ describe("upload sessions", () => {
     expect(uuid, show(res)).toMatch(/^[A-Za-z0-9_.=-]+$/);
     expect(location ?? "", "Location must contain the session id").toContain(uuid ?? "<none>");
     expect(localUrl(base, location).pathname, show(res)).toStartWith("/v2/uploads/start/blobs/uploads/");
-    expect(res.headers.get("range") ?? "", show(res)).toMatch(/^0-(0|-1)$/);
+    expect(res.headers.get("range"), show(res)).toBe("0-0");
   });
 
   test("monolithic POST ?digest= with a body answers 201 with the blob Location and Docker-Content-Digest", async () => {
@@ -213,7 +211,7 @@ describe("upload sessions", () => {
     expectError(await patchChunk(url, randomBytes(5), "1-5"), 416, "RANGE_INVALID");
     const st = await status(url);
     expectStatus(st, 204);
-    expect(st.headers.get("range") ?? "", show(st)).toMatch(/^0-(0|-1)$/);
+    expect(st.headers.get("range"), show(st)).toBe("0-0");
   });
 
   test("PUT ?digest= with the whole blob as body after POST answers 201 with Location and Docker-Content-Digest", async () => {
@@ -226,39 +224,23 @@ describe("upload sessions", () => {
     await expectBlob("uploads/post-put", bytes);
   });
 
-  test("PUT ?digest= with a final chunk (with Content-Range) answers 201", async () => {
-    const { url } = await startUpload(base, "uploads/final-chunk");
+  test.each([
+    ["with a final chunk and its Content-Range", 50, "100-149"],
+    ["with a final chunk without Content-Range", 70, undefined],
+    ["without a final chunk", 0, undefined],
+  ])("PUT ?digest= %s after a PATCH answers 201 with Location and Docker-Content-Digest", async (_kind, finalSize, finalRange) => {
+    const repo = "uploads/final-chunk";
+    const { url } = await startUpload(base, repo);
     const a = randomBytes(100);
-    const b = randomBytes(50);
     const r1 = await patchChunk(url, a, "0-99");
     expectStatus(r1, 202);
+    const b = randomBytes(finalSize);
     const all = concat(a, b);
-    const res = await put(localUrl(base, r1.headers.get("location")), sha256(all), b, { "Content-Range": "100-149" });
+    const res = await put(localUrl(base, r1.headers.get("location")), sha256(all), finalSize > 0 ? b : undefined, finalRange ? { "Content-Range": finalRange } : {});
     expectStatus(res, 201);
     expect(res.headers.get("docker-content-digest"), show(res)).toBe(sha256(all));
-    await expectBlob("uploads/final-chunk", all);
-  });
-
-  test("PUT ?digest= with a final chunk (without Content-Range) answers 201", async () => {
-    const { url } = await startUpload(base, "uploads/final-stream");
-    const a = randomBytes(100);
-    const b = randomBytes(70);
-    const r1 = await patchChunk(url, a);
-    expectStatus(r1, 202);
-    const all = concat(a, b);
-    expectStatus(await put(localUrl(base, r1.headers.get("location")), sha256(all), b), 201);
-    await expectBlob("uploads/final-stream", all);
-  });
-
-  test("PUT ?digest= without a final chunk answers 201", async () => {
-    const { url } = await startUpload(base, "uploads/no-final");
-    const a = randomBytes(300);
-    const r1 = await patchChunk(url, a, "0-299");
-    expectStatus(r1, 202);
-    const res = await put(localUrl(base, r1.headers.get("location")), sha256(a));
-    expectStatus(res, 201);
-    expect(localUrl(base, res.headers.get("location")).pathname, show(res)).toEndWith(`/v2/uploads/no-final/blobs/${sha256(a)}`);
-    await expectBlob("uploads/no-final", a);
+    expect(localUrl(base, res.headers.get("location")).pathname, show(res)).toEndWith(`/v2/${repo}/blobs/${sha256(all)}`);
+    await expectBlob(repo, all);
   });
 
   test("a final chunk whose Content-Range does not start at the offset answers 416 RANGE_INVALID and stores nothing", async () => {
@@ -313,20 +295,23 @@ describe("upload sessions", () => {
     expect(await blobExists(base, "uploads/unknown", sha256(bytes))).toBe(404);
   });
 
-  test("an upload id that is not a known id answers 404 BLOB_UPLOAD_UNKNOWN (or 400)", async () => {
+  test("an upload id that is not a known id answers 404 BLOB_UPLOAD_UNKNOWN", async () => {
     for (const id of ["not-a-uuid", "x".repeat(300), "..%2f..%2fblobs"]) {
-      const res = await call(base, `/v2/uploads/unknown/blobs/uploads/${id}`);
-      if (res.status === 400) expectAnyError(res, 400);
-      else expectError(res, 404, "BLOB_UPLOAD_UNKNOWN");
+      expectError(await call(base, `/v2/uploads/unknown/blobs/uploads/${id}`), 404, "BLOB_UPLOAD_UNKNOWN");
     }
   });
 
-  test("an upload id of .. (raw, un-normalised path) answers 400 or 404, never 500, and touches nothing", async () => {
-    for (const id of ["..", "%2e%2e", "../../../x", "%2e%2e%2f%2e%2e%2fblobs"]) {
-      for (const method of ["GET", "PATCH", "PUT", "DELETE"]) {
-        const res = await raw(berth, method, `/v2/uploads/kept/blobs/uploads/${id}?digest=${kept.digest}`, method === "GET" || method === "DELETE" ? {} : { body: randomBytes(4) });
-        expect(res.status, show(res)).toBeOneOf([400, 404, 405]);
-      }
+  // A path with a ".." segment (sent raw, so no client resolves it) is no registry endpoint; an
+  // encoded slash keeps the id one segment, which names no session.
+  test.each([
+    ["..", "NOT_FOUND"],
+    ["%2e%2e", "NOT_FOUND"],
+    ["../../../x", "NOT_FOUND"],
+    ["%2e%2e%2f%2e%2e%2fblobs", "BLOB_UPLOAD_UNKNOWN"],
+  ])("an upload id of %p (raw, un-normalised path) answers 404 %s on every method and touches nothing", async (id, code) => {
+    for (const method of ["GET", "PATCH", "PUT", "DELETE"]) {
+      const res = await raw(berth, method, `/v2/uploads/kept/blobs/uploads/${id}?digest=${kept.digest}`, method === "GET" || method === "DELETE" ? {} : { body: randomBytes(4) });
+      expectError(res, 404, code);
     }
     await expectBlob("uploads/kept", kept.bytes);
     await expectAlive(berth);
@@ -363,11 +348,11 @@ describe("upload sessions", () => {
     expect(await blobExists(base, "uploads/bad-digest-chunks", sha256(bytes))).toBe(404);
   });
 
-  test("PUT without ?digest= answers 400 and stores nothing", async () => {
+  test("PUT without ?digest= answers 400 DIGEST_INVALID and stores nothing", async () => {
     const { url } = await startUpload(base, "uploads/no-digest");
     const bytes = randomBytes(40);
     const res = await call(base, url.toString(), { method: "PUT", headers: { "Content-Type": "application/octet-stream" }, body: bytes });
-    expectError(res, 400, ["DIGEST_INVALID", "BLOB_UPLOAD_INVALID"]);
+    expectError(res, 400, "DIGEST_INVALID");
     expect(await blobExists(base, "uploads/no-digest", sha256(bytes))).toBe(404);
   });
 
@@ -415,12 +400,12 @@ describe("upload sessions", () => {
     await expectBlob("uploads/race", bytes);
   });
 
-  test("unknown methods on upload URLs answer 405 or 404 with the JSON error envelope, never 500", async () => {
+  test("unknown methods on upload URLs answer 405 UNSUPPORTED with the JSON error envelope", async () => {
     const { url } = await startUpload(base, "uploads/methods");
-    expectAnyError(await call(base, url.toString(), { method: "POST" }), [404, 405]);
-    expectAnyError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PUT", body: randomBytes(3) }), [404, 405]);
-    expectAnyError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PATCH", body: randomBytes(3) }), [404, 405]);
-    expectAnyError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "DELETE" }), [404, 405]);
+    expectError(await call(base, url.toString(), { method: "POST" }), 405, "UNSUPPORTED");
+    expectError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PUT", body: randomBytes(3) }), 405, "UNSUPPORTED");
+    expectError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "PATCH", body: randomBytes(3) }), 405, "UNSUPPORTED");
+    expectError(await call(base, "/v2/uploads/methods/blobs/uploads/", { method: "DELETE" }), 405, "UNSUPPORTED");
     // the session is still usable
     const st = await status(url);
     expectStatus(st, 204);
@@ -429,48 +414,32 @@ describe("upload sessions", () => {
 });
 
 describe("upload robustness", () => {
-  test("huge Content-Range numbers answer 416 (or 400), never 500, and the upload is unchanged", async () => {
-    const { url } = await startUpload(base, "uploads/huge-range");
+  // A Content-Range that does not parse, or does not start at the session's offset, is a range
+  // Berth cannot take (416); one that parses but disagrees with the body's length is a bad upload.
+  test.each([
+    ["10-99999999999999999999999999", 416, "RANGE_INVALID"],
+    ["99999999999999999999-99999999999999999999", 416, "RANGE_INVALID"],
+    ["9007199254740993-9007199254741002", 416, "RANGE_INVALID"],
+    ["10-9007199254740993", 416, "RANGE_INVALID"],
+    ["abc", 416, "RANGE_INVALID"],
+    ["-5-3", 416, "RANGE_INVALID"],
+    ["19-10", 416, "RANGE_INVALID"],
+    ["10-", 416, "RANGE_INVALID"],
+    ["-10", 416, "RANGE_INVALID"],
+    ["10-19-20", 416, "RANGE_INVALID"],
+    ["ten-twenty", 416, "RANGE_INVALID"],
+    ["10 19", 416, "RANGE_INVALID"],
+    ["10-99", 400, "BLOB_UPLOAD_INVALID"], // ten bytes sent
+  ])("a chunk with Content-Range %p answers %i %s and the upload is unchanged", async (range, answer, code) => {
+    const { url } = await startUpload(base, "uploads/bad-range");
     const r1 = await patchChunk(url, randomBytes(10), "0-9");
     expectStatus(r1, 202);
     const loc = localUrl(base, r1.headers.get("location"));
-    for (const range of ["10-99999999999999999999999999", "99999999999999999999-99999999999999999999", "9007199254740993-9007199254741002", "10-9007199254740993"]) {
-      const res = await patchChunk(loc, randomBytes(10), range);
-      expect(res.status, `Content-Range: ${range}\n${show(res)}`).toBeOneOf([400, 416]);
-      expectAnyError(res, [400, 416]);
-      const st = await status(loc);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 9);
-    }
-    await expectAlive(berth);
-  });
-
-  test("garbage Content-Range answers 400 or 416, never 500, and the upload is unchanged", async () => {
-    const { url } = await startUpload(base, "uploads/garbage-range");
-    const r1 = await patchChunk(url, randomBytes(10), "0-9");
-    expectStatus(r1, 202);
-    const loc = localUrl(base, r1.headers.get("location"));
-    for (const range of ["abc", "-5-3", "19-10", "10-", "-10", "10-19-20", "ten-twenty", "10 19"]) {
-      const res = await patchChunk(loc, randomBytes(10), range);
-      expect(res.status, `Content-Range: ${range}\n${show(res)}`).toBeOneOf([400, 416]);
-      expectAnyError(res, [400, 416]);
-      const st = await status(loc);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 9);
-    }
-    await expectAlive(berth);
-  });
-
-  test("a Content-Range whose length disagrees with the body answers 400 or 416 and the upload is unchanged", async () => {
-    const { url } = await startUpload(base, "uploads/range-length");
-    const r1 = await patchChunk(url, randomBytes(10), "0-9");
-    expectStatus(r1, 202);
-    const loc = localUrl(base, r1.headers.get("location"));
-    const res = await patchChunk(loc, randomBytes(10), "10-99");
-    expectAnyError(res, [400, 416]);
+    expectError(await patchChunk(loc, randomBytes(10), range), answer, code);
     const st = await status(loc);
     expectStatus(st, 204);
     expectRangeHeader(st, 9);
+    await expectAlive(berth);
   });
 
   test("after every bad request the process is alive and earlier data is intact", async () => {
@@ -529,76 +498,63 @@ describe("sha512 blobs", () => {
 });
 
 describe("upload persistence", () => {
-  test("upload sessions survive a restart of the process", async () => {
-    const root = tempDir();
-    let first: BerthProcess | undefined = await startBerth({ root });
-    let second: BerthProcess | undefined;
-    try {
-      const part1 = randomBytes(5000);
-      const part2 = randomBytes(3000);
-      const { url } = await startUpload(first.url, "uploads/restart");
-      const r1 = await patchChunk(url, part1, "0-4999");
-      expectStatus(r1, 202);
-      const loc = localUrl(first.url, r1.headers.get("location"));
-      const pathAndQuery = `${loc.pathname}${loc.search}`;
-      await first.stop();
-      first = undefined;
+  const running: BerthProcess[] = [];
+  const roots: string[] = [];
+  afterEach(async () => {
+    for (const server of running.splice(0)) await server.stop();
+    for (const root of roots.splice(0)) removeDir(root);
+  });
 
-      second = await startBerth({ root });
-      const st = await call(second.url, pathAndQuery);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 4999);
-      const r2 = await patchChunk(new URL(pathAndQuery, second.url), part2, "5000-7999");
-      expectStatus(r2, 202);
-      expectRangeHeader(r2, 7999);
-      const all = concat(part1, part2);
-      const done = await call(second.url, withQuery(localUrl(second.url, r2.headers.get("location")), { digest: sha256(all) }).toString(), {
-        method: "PUT",
-      });
-      expectStatus(done, 201);
-      const got = await call(second.url, `/v2/uploads/restart/blobs/${sha256(all)}`);
-      expectStatus(got, 200);
-      expect(bytesEqual(got.body, all), "blob after restart differs").toBe(true);
-    } finally {
-      await first?.stop();
-      await second?.stop();
-      removeDir(root);
-    }
+  /** Sends `part1` as the first chunk of an upload to `repo`, ends Berth with `end`, starts it again on the same root. */
+  async function chunkAcrossRestart(repo: string, part1: Bytes, end: "stop" | "kill9"): Promise<{ second: BerthProcess; session: string }> {
+    const root = tempDir();
+    roots.push(root);
+    const first = await startBerth({ root });
+    running.push(first);
+    const { url } = await startUpload(first.url, repo);
+    const r1 = await patchChunk(url, part1, `0-${part1.byteLength - 1}`);
+    expectStatus(r1, 202);
+    const loc = localUrl(first.url, r1.headers.get("location"));
+    await first[end]();
+    const second = await startBerth({ root });
+    running.push(second);
+    const session = `${loc.pathname}${loc.search}`;
+    const st = await call(second.url, session);
+    expectStatus(st, 204);
+    expectRangeHeader(st, part1.byteLength - 1);
+    return { second, session };
+  }
+
+  test("upload sessions survive a restart of the process", async () => {
+    const part1 = randomBytes(5000);
+    const part2 = randomBytes(3000);
+    const { second, session } = await chunkAcrossRestart("uploads/restart", part1, "stop");
+    const r2 = await patchChunk(new URL(session, second.url), part2, "5000-7999");
+    expectStatus(r2, 202);
+    expectRangeHeader(r2, 7999);
+    const all = concat(part1, part2);
+    const done = await call(second.url, withQuery(localUrl(second.url, r2.headers.get("location")), { digest: sha256(all) }).toString(), {
+      method: "PUT",
+    });
+    expectStatus(done, 201);
+    const got = await call(second.url, `/v2/uploads/restart/blobs/${sha256(all)}`);
+    expectStatus(got, 200);
+    expect(bytesEqual(got.body, all), "blob after restart differs").toBe(true);
   });
 
   test("an acknowledged chunk survives a SIGKILL of the process", async () => {
-    const root = tempDir();
-    let first: BerthProcess | undefined = await startBerth({ root });
-    let second: BerthProcess | undefined;
-    try {
-      const part1 = randomBytes(4000);
-      const part2 = randomBytes(1000);
-      const { url } = await startUpload(first.url, "uploads/kill9");
-      const r1 = await patchChunk(url, part1, "0-3999");
-      expectStatus(r1, 202);
-      const loc = localUrl(first.url, r1.headers.get("location"));
-      const pathAndQuery = `${loc.pathname}${loc.search}`;
-      await first.kill9();
-      first = undefined;
-
-      second = await startBerth({ root });
-      const st = await call(second.url, pathAndQuery);
-      expectStatus(st, 204);
-      expectRangeHeader(st, 3999);
-      const all = concat(part1, part2);
-      const done = await call(second.url, withQuery(new URL(pathAndQuery, second.url), { digest: sha256(all) }).toString(), {
-        method: "PUT",
-        headers: { "Content-Type": "application/octet-stream", "Content-Range": "4000-4999" },
-        body: part2,
-      });
-      expectStatus(done, 201);
-      const got = await call(second.url, `/v2/uploads/kill9/blobs/${sha256(all)}`);
-      expect(bytesEqual(got.body, all), "blob after SIGKILL differs").toBe(true);
-    } finally {
-      await first?.kill9();
-      await second?.stop();
-      removeDir(root);
-    }
+    const part1 = randomBytes(4000);
+    const part2 = randomBytes(1000);
+    const { second, session } = await chunkAcrossRestart("uploads/kill9", part1, "kill9");
+    const all = concat(part1, part2);
+    const done = await call(second.url, withQuery(new URL(session, second.url), { digest: sha256(all) }).toString(), {
+      method: "PUT",
+      headers: { "Content-Type": "application/octet-stream", "Content-Range": "4000-4999" },
+      body: part2,
+    });
+    expectStatus(done, 201);
+    const got = await call(second.url, `/v2/uploads/kill9/blobs/${sha256(all)}`);
+    expect(bytesEqual(got.body, all), "blob after SIGKILL differs").toBe(true);
   });
 
   test("stale uploads are purged after the configured age", async () => {
@@ -628,7 +584,6 @@ describe("upload persistence", () => {
       await expectAlive(purging);
     } finally {
       await purging.stop();
-      removeDir(purging.root);
     }
   });
 });

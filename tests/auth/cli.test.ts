@@ -1,10 +1,10 @@
 /** `berth user add|remove|list`, and a running registry seeing the changes without a restart. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { basicHeader, fetchToken, runBerth, send, startAuthBerth } from "../helpers/auth.ts";
+import { basicHeader, fetchToken, send, startAuthBerth } from "../helpers/auth.ts";
 import { exec } from "../helpers/docker.ts";
-import { removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { removeDir, runBerth, tempDir, withServerLog } from "../helpers/server.ts";
 
 const dir = tempDir("berth-user-cli-");
 afterAll(() => removeDir(dir));
@@ -49,24 +49,28 @@ describe("berth user", () => {
       [["user", "rename", "x", "--file", file], undefined, /unknown user command "rename"/],
       [["user", "list"], undefined, /no htpasswd file: set \[auth\] htpasswd/],
     ];
-    const empty = tempDir("berth-user-empty-");
+    const empty = join(dir, "empty");
+    mkdirSync(empty);
     for (const [args, stdin, message] of cases) {
       const result = await runBerth(args, { cwd: empty, ...(stdin === undefined ? {} : { stdin }), env: { BERTH_CONFIG: "" } });
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(message);
     }
-    removeDir(empty);
     expect((await runBerth(["user", "--help"])).stdout).toContain("berth user add NAME [--password-stdin] [--bcrypt]");
   });
 });
 
 describe("a running registry", () => {
   test("sees users added and removed without a restart; a removed user's token stops working", async () => {
-    const root = tempDir("berth-user-live-");
-    writeFileSync(join(root, "registry.toml"), CONFIG);
-    const config = join(root, "registry.toml");
-    expect((await runBerth(["user", "add", "admin", "--password-stdin", "--config", config], { stdin: "admin-pw" })).code).toBe(0);
-    const berth = await startAuthBerth({ root, config: CONFIG });
+    let config = "";
+    const berth = await startAuthBerth({
+      config: CONFIG,
+      prepare: async (root) => {
+        config = join(root, "registry.toml");
+        writeFileSync(config, CONFIG);
+        expect((await runBerth(["user", "add", "admin", "--password-stdin", "--config", config], { stdin: "admin-pw" })).code).toBe(0);
+      },
+    });
     try {
       await withServerLog(() => [berth], async () => {
         const carol = { Authorization: basicHeader("carol", "carol-pw") };
@@ -84,7 +88,6 @@ describe("a running registry", () => {
       })();
     } finally {
       await berth.stop();
-      removeDir(root);
     }
   }, 60_000);
 });

@@ -16,7 +16,7 @@ import {
   startAuthBerth,
   writeHtpasswd,
 } from "../helpers/auth.ts";
-import { removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { withServerLog } from "../helpers/server.ts";
 
 const USERS = [
   { name: "alice", password: "alice-pw", algorithm: "bcrypt" as const },
@@ -25,10 +25,8 @@ const USERS = [
 const alice = { user: "alice", password: "alice-pw" };
 const bob = { user: "bob", password: "bob-pw" };
 
-async function start(config: string): Promise<AuthBerth> {
-  const dir = tempDir("berth-htpasswd-only-");
-  await writeHtpasswd(join(dir, "htpasswd"), USERS);
-  return startAuthBerth({ root: dir, config });
+function start(config: string): Promise<AuthBerth> {
+  return startAuthBerth({ config, prepare: (root) => writeHtpasswd(join(root, "htpasswd"), USERS) });
 }
 
 for (const mode of ["token", "basic"] as const) {
@@ -42,10 +40,7 @@ for (const mode of ["token", "basic"] as const) {
       berth = await start(`[auth]\nhtpasswd = "htpasswd"\nmode = "${mode}"\n`);
     }, 30_000);
     afterAll(async () => {
-      if (berth) {
-        await berth.stop();
-        removeDir(berth.root);
-      }
+      await berth?.stop();
     });
 
     logged("start-up says every signed-in user may pull, push and delete", async () => {
@@ -101,7 +96,6 @@ describe("with rules, the rules decide", () => {
       expect((await pushTestImage(berth, "team/app", "v1", { Authorization: basicHeader("alice", "alice-pw") })).status).toBe(201);
     } finally {
       await berth.stop();
-      removeDir(berth.root);
     }
   }, 60_000);
 });

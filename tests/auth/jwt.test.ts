@@ -92,10 +92,7 @@ describe("verifyToken", async () => {
     ["malformed", async () => "a.b", "Malformed token"],
     ["without claims", () => signToken({ ...claims(), jti: undefined } as unknown as TokenClaims, key), 'Token claim "jti" missing'],
   ];
-  for (const [name, make, message] of refusals) {
-    test(`a token ${name} is refused`, async () => {
-      const token = await make();
-      await expect(verifyToken(token, key, options)).rejects.toThrow(message);
-    });
-  }
+  test.each(refusals)("a token %s is refused", async (_name, make, message) => {
+    await expect(verifyToken(await make(), key, options)).rejects.toThrow(message);
+  });
 });

@@ -28,11 +28,9 @@ describe("globToRegExp", () => {
     ["exact/name", "exact/name", true],
     ["exact/name", "exact/name/more", false],
   ];
-  for (const [glob, name, matches] of cases) {
-    test(`${glob} ${matches ? "matches" : "does not match"} ${name}`, () => {
-      expect(globToRegExp(glob).test(name)).toBe(matches);
-    });
-  }
+  test.each(cases)("%s against %s matches: %p", (glob, name, matches) => {
+    expect(globToRegExp(glob).test(name)).toBe(matches);
+  });
 });
 
 describe("Policy", () => {

@@ -1,18 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthCommand, berthEnv, freePort, removeDir, startBerth, tempDir } from "../helpers/server.ts";
+import { type BerthProcess, removeDir, runBerth, startBerth, tempDir } from "../helpers/server.ts";
 
 const dir = tempDir("berth-cli-");
 afterAll(() => removeDir(dir));
 
-async function run(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([...berthCommand(), ...args], { cwd: dir, env: berthEnv(env), stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runBerth(args, { cwd: dir, env });
 
 describe("berth command", () => {
   test("version prints the package version", async () => {
@@ -51,20 +45,19 @@ describe("berth command", () => {
   });
   test("serve with no config file starts a working registry with data in ./data", async () => {
     const cwd = tempDir("berth-defaults-");
-    const port = await freePort();
     // no BERTH_STORAGE_ROOT: the default ./data under the working directory is used
-    const berth = await startBerth({ root: cwd, port, env: { BERTH_STORAGE_ROOT: "./data" } });
+    let berth: BerthProcess | undefined;
     try {
+      berth = await startBerth({ root: cwd, env: { BERTH_STORAGE_ROOT: "./data" } });
       const res = await fetch(`${berth.url}/v2/`);
       expect(res.status).toBe(200);
       expect(res.headers.get("docker-distribution-api-version")).toBe("registry/2.0");
       const health = await fetch(`${berth.url}/healthz`);
       expect(health.status).toBe(200);
       expect(await Bun.file(join(cwd, "data/berth")).exists()).toBe(false); // a directory, not a file
-      const { existsSync } = await import("node:fs");
       expect(existsSync(join(cwd, "data"))).toBe(true);
     } finally {
-      await berth.stop();
+      await berth?.stop();
       removeDir(cwd);
     }
   });
@@ -76,7 +69,6 @@ describe("berth command", () => {
       expect(stderr).toContain(String(berth.port));
     } finally {
       await berth.stop();
-      removeDir(berth.root);
     }
   });
 });

@@ -4,18 +4,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { isLoopback } from "../../src/cli/preflight.ts";
-import { berthCommand, berthEnv, freePort, removeDir, tempDir } from "../helpers/server.ts";
+import { removeDir, runBerth, tempDir } from "../helpers/server.ts";
 
 const dir = tempDir("berth-config-cli-");
 afterAll(() => removeDir(dir));
 
-async function run(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([...berthCommand(), ...args], { cwd: dir, env: berthEnv(env), stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runBerth(args, { cwd: dir, env });
 
 const SECRETS = `
 [[webhook.endpoints]]
@@ -66,7 +60,7 @@ describe("berth config check", () => {
     expect(check.code).toBe(1);
     expect(check.stderr).toContain(expected);
     expect(check.stderr.trim().split("\n")).toHaveLength(1);
-    const serve = await run(["serve", "--config", path], { BERTH_HTTP_ADDR: `127.0.0.1:${await freePort()}`, ...env });
+    const serve = await run(["serve", "--config", path], { BERTH_HTTP_ADDR: "127.0.0.1:0", ...env });
     expect(serve.code).toBe(1);
     expect(serve.stderr).toContain(expected);
   });

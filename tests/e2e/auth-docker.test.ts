@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type AuthBerth, makeTestCa, startAuthBerth, type TestCa, writeHtpasswd } from "../helpers/auth.ts";
-import { buildTestImage, docker, ensureDocker, removeImage, type TestImage } from "../helpers/docker.ts";
-import { removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { buildTestImage, docker, ensureDocker, exec, removeImage, type TestImage } from "../helpers/docker.ts";
+import { removeDir, withServerLog } from "../helpers/server.ts";
 
 const CONFIG = (mode: string) => `
 [http.tls]
@@ -31,7 +31,6 @@ interface Setup {
   berth: AuthBerth;
   certsDir: string;
   dockerConfig: string;
-  dir: string;
 }
 
 let ca: TestCa | undefined;
@@ -49,29 +48,32 @@ afterAll(async () => {
 });
 
 async function start(mode: string): Promise<Setup> {
-  if (!ca) throw new Error("beforeAll did not finish");
-  const dir = tempDir(`berth-docker-auth-${mode}-`);
-  mkdirSync(join(dir, "tls"));
-  copyFileSync(ca.serverCert, join(dir, "tls/server.crt"));
-  copyFileSync(ca.serverKey, join(dir, "tls/server.key"));
-  await writeHtpasswd(join(dir, "auth/htpasswd"), [
-    { name: "alice", password: "alice-pass-1" },
-    { name: "root", password: "root-pass-1", algorithm: "bcrypt" },
-  ]);
-  const berth = await startAuthBerth({ root: dir, config: CONFIG(mode), tls: { ca: ca.caPem } });
+  const authority = ca;
+  if (!authority) throw new Error("beforeAll did not finish");
+  const berth = await startAuthBerth({
+    config: CONFIG(mode),
+    tls: { ca: authority.caPem },
+    prepare: async (dir) => {
+      mkdirSync(join(dir, "tls"));
+      copyFileSync(authority.serverCert, join(dir, "tls/server.crt"));
+      copyFileSync(authority.serverKey, join(dir, "tls/server.key"));
+      await writeHtpasswd(join(dir, "auth/htpasswd"), [
+        { name: "alice", password: "alice-pass-1" },
+        { name: "root", password: "root-pass-1", algorithm: "bcrypt" },
+      ]);
+      mkdirSync(join(dir, "docker-config"));
+    },
+  });
   const certsDir = `/etc/docker/certs.d/${berth.host}`;
   mkdirSync(certsDir, { recursive: true });
-  copyFileSync(ca.caCert, join(certsDir, "ca.crt"));
-  const dockerConfig = join(dir, "docker-config");
-  mkdirSync(dockerConfig);
-  return { berth, certsDir, dockerConfig, dir };
+  copyFileSync(authority.caCert, join(certsDir, "ca.crt"));
+  return { berth, certsDir, dockerConfig: join(berth.root, "docker-config") };
 }
 
 async function stop(setup: Setup | undefined): Promise<void> {
   if (!setup) return;
   await setup.berth.stop();
   rmSync(setup.certsDir, { recursive: true, force: true });
-  removeDir(setup.dir);
 }
 
 /** docker with its own config directory (credentials); the exit code is the test's to check. */
@@ -80,15 +82,11 @@ function dockerAs(setup: Setup, args: string[]) {
 }
 
 async function login(setup: Setup, user: string, password: string) {
-  const proc = Bun.spawn(["docker", "--config", setup.dockerConfig, "login", setup.berth.host, "--username", user, "--password-stdin"], {
-    stdin: new Blob([password]),
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, DOCKER_CLI_HINTS: "false" },
+  const { exitCode, stdout, stderr } = await exec(["docker", "--config", setup.dockerConfig, "login", setup.berth.host, "--username", user, "--password-stdin"], {
+    stdin: password,
+    env: { DOCKER_CLI_HINTS: "false" },
+    allowFailure: true,
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
   return { exitCode, output: stdout + stderr };
 }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type AuthBerth, basicHeader, pushTestImage, startAuthBerth } from "../helpers/auth.ts";
 import { exec } from "../helpers/docker.ts";
-import { removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { withServerLog } from "../helpers/server.ts";
 
 const skopeo = (args: string[]) => exec(["skopeo", "--command-timeout", "60s", ...args], { allowFailure: true, timeoutMs: 90_000 });
 const PLAIN = ["--tls-verify=false"];
@@ -18,18 +18,18 @@ describe("skopeo with htpasswd only (registry:2's model)", () => {
   const b = () => berth as AuthBerth;
 
   beforeAll(async () => {
-    const dir = tempDir("berth-skopeo-htpasswd-only-");
-    const file = join(dir, "htpasswd");
-    await exec(["htpasswd", "-B", "-b", "-c", file, "alice", "alice-pw"]);
-    await exec(["htpasswd", "-B", "-b", file, "bob", "bob-pw"]);
-    berth = await startAuthBerth({ root: dir, config: '[auth]\nhtpasswd = "htpasswd"\n' });
+    berth = await startAuthBerth({
+      config: '[auth]\nhtpasswd = "htpasswd"\n',
+      prepare: async (root) => {
+        const file = join(root, "htpasswd");
+        await exec(["htpasswd", "-B", "-b", "-c", file, "alice", "alice-pw"]);
+        await exec(["htpasswd", "-B", "-b", file, "bob", "bob-pw"]);
+      },
+    });
   }, 60_000);
 
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("any signed-in user copies an image in and out, inspects and deletes it; anonymous is refused", async () => {

@@ -48,9 +48,8 @@ afterAll(() => {
   if (work) removeDir(work);
 });
 
-/** A storage root with the server certificate and an htpasswd file made by Apache's htpasswd -B. */
-async function prepareRoot(): Promise<string> {
-  const dir = tempDir("berth-skopeo-root-");
+/** Puts the server certificate and an htpasswd file made by Apache's htpasswd -B into `dir`. */
+async function prepareRoot(dir: string): Promise<void> {
   mkdirSync(join(dir, "tls"));
   mkdirSync(join(dir, "auth"));
   copyFileSync(ca.serverCert, join(dir, "tls/server.crt"));
@@ -60,7 +59,6 @@ async function prepareRoot(): Promise<string> {
   await exec(["htpasswd", "-B", "-b", "-c", file, "alice", "apache-made-1"]);
   await exec(["htpasswd", "-B", "-b", file, "bob", "apache-made-2"]);
   expect(readFileSync(file, "utf8")).toMatch(/^alice:\$2y\$05\$/);
-  return dir;
 }
 
 describe("skopeo over TLS with an Apache htpasswd file", () => {
@@ -69,18 +67,14 @@ describe("skopeo over TLS with an Apache htpasswd file", () => {
   const logged = (name: string, body: () => Promise<void>) => test(name, withServerLog(() => [berth], body), 120_000);
 
   beforeAll(async () => {
-    const dir = await prepareRoot();
-    berth = await startAuthBerth({ root: dir, config: CONFIG(""), tls: { ca: ca.caPem } });
+    berth = await startAuthBerth({ config: CONFIG(""), prepare: prepareRoot, tls: { ca: ca.caPem } });
     certDir = join(work, "certs");
     mkdirSync(certDir, { recursive: true });
     copyFileSync(ca.caCert, join(certDir, "ca.crt"));
   }, 60_000);
 
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("skopeo copies in and out with --creds and --cert-dir", async () => {
@@ -143,16 +137,12 @@ describe("mutual TLS ([http.tls] client_ca)", () => {
   const logged = (name: string, body: () => Promise<void>) => test(name, withServerLog(() => [berth], body), 120_000);
 
   beforeAll(async () => {
-    const dir = await prepareRoot();
     const client = { ca: ca.caPem, cert: readFileSync(ca.clientCert, "utf8"), key: readFileSync(ca.clientKey, "utf8") };
-    berth = await startAuthBerth({ root: dir, config: CONFIG('client_ca = "tls/client-ca.crt"'), tls: client });
+    berth = await startAuthBerth({ config: CONFIG('client_ca = "tls/client-ca.crt"'), prepare: prepareRoot, tls: client });
   }, 60_000);
 
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("a client without a certificate is refused; skopeo with one gets in", async () => {

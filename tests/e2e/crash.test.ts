@@ -148,12 +148,14 @@ function expectBlobStoreClean(root: string): void {
 
 /**
  * Streams BIG_SIZE bytes as the body of `method location`, and kills Berth once KILL_AFTER bytes
- * were handed to the connection. Returns how the request ended.
+ * were handed to the connection. Returns how the request ended and how many bytes were under
+ * `uploads` (the request's upload sessions) just before the kill.
  */
 async function streamAndKill(
   berth: BerthProcess,
   method: "PUT" | "PATCH",
   location: URL,
+  uploads: string,
 ): Promise<{ outcome: string; sent: number; storedAtKill: number }> {
   let sent = 0;
   let killed = false;
@@ -166,7 +168,7 @@ async function streamAndKill(
       }
       if (sent >= KILL_AFTER && !killed) {
         killed = true;
-        storedAtKill = bytesUnder(berth.root);
+        storedAtKill = bytesUnder(uploads);
         await berth.kill9();
       }
       controller.enqueue(bigChunk(sent / MiB));
@@ -189,7 +191,7 @@ async function streamAndKill(
   return { outcome, sent, storedAtKill };
 }
 
-/** Total size of the files under `dir` (what a server has written to its storage root so far). */
+/** Total size of the files under `dir` (what a server has written there so far). */
 function bytesUnder(dir: string): number {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
@@ -252,35 +254,25 @@ describe("Berth killed with SIGKILL", () => {
     expectBlobStoreClean(root);
   }
 
-  logged("kill -9 during a 300 MiB monolithic PUT leaves no blob for its digest and keeps the earlier image", async () => {
-    const before = running();
-    const name = "crash/monolithic";
-    const location = await startUpload(before.url, name);
-    location.searchParams.set("digest", big);
-    const { outcome, sent, storedAtKill } = await streamAndKill(before, "PUT", location);
-    expect(outcome).toStartWith("error:");
-    expect(sent).toBeLessThan(BIG_SIZE);
-    // Killed in the middle: a good part of the body had reached Berth's storage root.
-    expect(storedAtKill).toBeGreaterThan(16 * MiB);
+  test.each([
+    ["monolithic PUT", "PUT", "crash/monolithic"],
+    ["streamed PATCH", "PATCH", "crash/chunked"],
+  ] as const)("kill -9 during a 300 MiB %s leaves no blob for its digest and keeps the earlier image", (_kind, method, name) =>
+    withServerLog(logs, async () => {
+      const before = running();
+      const location = await startUpload(before.url, name);
+      if (method === "PUT") location.searchParams.set("digest", big);
+      const { outcome, sent, storedAtKill } = await streamAndKill(before, method, location, join(v2(root), "repositories", name, "_uploads"));
+      expect(outcome).toStartWith("error:");
+      expect(sent).toBeLessThan(BIG_SIZE);
+      // Killed in the middle: a good part of this request's body had reached its upload session.
+      expect(storedAtKill).toBeGreaterThan(16 * MiB);
 
-    const after = await restart();
-    await expectBigBlobAbsent(after, name);
-    if (earlier) await expectImageIntact(after.url, earlier);
-  });
-
-  logged("kill -9 during a 300 MiB streamed PATCH leaves no blob for its digest and keeps the earlier image", async () => {
-    const before = running();
-    const name = "crash/chunked";
-    const location = await startUpload(before.url, name);
-    const { outcome, sent, storedAtKill } = await streamAndKill(before, "PATCH", location);
-    expect(outcome).toStartWith("error:");
-    expect(sent).toBeLessThan(BIG_SIZE);
-    expect(storedAtKill).toBeGreaterThan(16 * MiB);
-
-    const after = await restart();
-    await expectBigBlobAbsent(after, name);
-    if (earlier) await expectImageIntact(after.url, earlier);
-  });
+      const after = await restart();
+      await expectBigBlobAbsent(after, name);
+      if (earlier) await expectImageIntact(after.url, earlier);
+    })(),
+  );
 
   logged("a blob and a manifest acknowledged just before kill -9 are served after restart", async () => {
     const before = running();

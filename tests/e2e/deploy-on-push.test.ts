@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { docker, ensureDocker, removeImage, staticBusybox } from "../helpers/docker.ts";
-import { freePort, removeDir, repoRoot, startBerth, tempDir, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { portOf, type ServerProcess, startServer } from "../helpers/process.ts";
+import { berthEnv, removeDir, repoRoot, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
 import { hmac, writeConfig } from "../plugins/webhook/support.ts";
 
 const SECRET = "deploy-secret";
@@ -25,46 +26,53 @@ describe("deploy-on-push example", () => {
   const nonce = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const container = `berth-deploy-${nonce}`;
   let berth: BerthProcess | undefined;
-  let receiver: ReturnType<typeof Bun.spawn> | undefined;
+  let receiver: ServerProcess | undefined;
   let receiverUrl = "";
-  const receiverOutput: string[] = [];
   const images: string[] = [];
   let dir = "";
 
-  const logs = () => [berth, { output: () => receiverOutput.join("") }];
+  const logs = () => [berth, receiver];
   const logged = (name: string, body: () => Promise<void>) => test(name, withServerLog(logs, body), 120_000);
+
+  /** Berth's configuration, with its one endpoint at `url`. */
+  const configure = (url: string) =>
+    writeConfig(dir, {
+      endpoints: [
+        {
+          name: "deploy",
+          url,
+          secret: SECRET,
+          actions: ["push"],
+          repositories: [REPOSITORY],
+          ignored_media_types: ["application/octet-stream"],
+          retry: { backoff: "200ms", max_backoff: "1s" },
+        },
+      ],
+    });
 
   beforeAll(
     withServerLog(logs, async () => {
       await ensureDocker();
       dir = tempDir("berth-deploy-e2e-");
-      const port = await freePort();
-      receiverUrl = `http://127.0.0.1:${port}`;
-      const config = writeConfig(dir, {
-        endpoints: [
-          {
-            name: "deploy",
-            url: `${receiverUrl}/hook`,
-            secret: SECRET,
-            actions: ["push"],
-            repositories: [REPOSITORY],
-            ignored_media_types: ["application/octet-stream"],
-            retry: { backoff: "200ms", max_backoff: "1s" },
-          },
-        ],
-      });
+      // Berth and the receiver each need the other's address, and each binds port 0: Berth starts
+      // with the endpoint at a port nobody serves (discard), then reloads it with the receiver's.
+      const config = configure("http://127.0.0.1:9/hook");
       berth = await startBerth({ root: dir, args: ["serve", "--config", config] });
-      const proc = Bun.spawn([process.execPath, join(repoRoot, "examples/deploy-on-push/receiver.ts")], {
-        env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SECRET, REPOSITORY, TAG, REGISTRY: berth.host, CONTAINER: container },
-        stdout: "pipe",
-        stderr: "pipe",
+      receiver = await startServer({
+        name: "the deploy-on-push receiver",
+        cmd: [process.execPath, join(repoRoot, "examples/deploy-on-push/receiver.ts")],
+        cwd: dir,
+        env: berthEnv({ PORT: "0", HOST: "127.0.0.1", SECRET, REPOSITORY, TAG, REGISTRY: berth.host, CONTAINER: container }),
+        boundPort: (output) => {
+          const addr = /listening on (\S+)/.exec(output)?.[1];
+          return addr === undefined ? undefined : portOf(addr);
+        },
       });
-      receiver = proc;
-      void collect(proc.stdout, receiverOutput);
-      void collect(proc.stderr, receiverOutput);
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && !(await status().catch(() => null))) await Bun.sleep(50);
-      await status();
+      receiverUrl = `http://127.0.0.1:${receiver.port}`;
+      configure(`${receiverUrl}/hook`);
+      berth.proc.kill("SIGHUP");
+      expect(await waitForOutput(berth, "configuration reloaded", 10_000)).toContain("configuration reloaded");
+      expect(berth.output()).not.toContain("adding them needs a restart");
     }),
     60_000,
   );
@@ -72,8 +80,7 @@ describe("deploy-on-push example", () => {
   afterAll(async () => {
     await docker(["rm", "-f", container], { allowFailure: true, timeoutMs: 30_000 });
     for (const image of images) await removeImage(image).catch(() => undefined);
-    receiver?.kill();
-    await receiver?.exited;
+    await receiver?.stop();
     await berth?.stop();
     if (dir) removeDir(dir);
   });
@@ -179,12 +186,21 @@ describe("deploy-on-push example", () => {
       const res = await fetch(`${receiverUrl}/hook`, { method: "POST", body, headers: { ...headers, "Content-Type": "application/json" } });
       expect(res.status, JSON.stringify(headers)).toBe(401);
     }
-    await Bun.sleep(200);
+    // Deployments run one after another: a good request for the running digest queues one that
+    // is skipped, and once it is, anything the refused requests could have queued is done.
+    const running = before.deployed;
+    if (running === null) throw new Error("nothing deployed: the tests above failed");
+    const good = JSON.stringify({
+      events: [{ id: crypto.randomUUID(), timestamp: new Date().toISOString(), action: "push", target: { repository: REPOSITORY, tag: TAG, digest: running } }],
+    });
+    const accepted = await fetch(`${receiverUrl}/hook`, {
+      method: "POST",
+      body: good,
+      headers: { "X-Berth-Timestamp": now, "X-Berth-Signature": hmac(SECRET, now, good), "Content-Type": "application/json" },
+    });
+    expect(accepted.status).toBe(202);
+    const skipped = `skip ${running}`;
+    expect(await waitForOutput(receiver ?? { output: () => "" }, skipped, 10_000)).toContain(skipped);
     expect(await status()).toEqual(before);
   });
 });
-
-async function collect(stream: ReadableStream<Uint8Array>, chunks: string[]): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
-}

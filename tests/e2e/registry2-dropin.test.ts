@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type AuthBerth, makeTestCa, startAuthBerth, type TestCa } from "../helpers/auth.ts";
 import { exec } from "../helpers/docker.ts";
 import { writeLayout } from "../helpers/layout.ts";
-import { freePort, removeDir, tempDir, withServerLog } from "../helpers/server.ts";
+import { removeDir, tempDir, withServerLog } from "../helpers/server.ts";
 
 const TUTORIAL = readFileSync(join(import.meta.dir, "../fixtures/registry2-config.yml"), "utf8");
 const skopeo = (args: string[]) => exec(["skopeo", "--command-timeout", "60s", ...args], { allowFailure: true, timeoutMs: 90_000 });
@@ -32,10 +32,10 @@ afterAll(() => {
   if (work) removeDir(work);
 });
 
-/** certs/domain.{crt,key} and auth/htpasswd (from `htpasswd -Bbn`) under a fresh directory. */
-async function tutorialFiles(): Promise<string> {
-  const dir = tempDir("berth-dropin-root-");
-  mkdirSync(join(dir, "certs"));
+/** certs/domain.{crt,key} and auth/htpasswd (from `htpasswd -Bbn`) under a fresh directory in `work`. */
+async function tutorialFiles(name: string): Promise<string> {
+  const dir = join(work, name);
+  mkdirSync(join(dir, "certs"), { recursive: true });
   mkdirSync(join(dir, "auth"));
   copyFileSync(ca.serverCert, join(dir, "certs/domain.crt"));
   copyFileSync(ca.serverKey, join(dir, "certs/domain.key"));
@@ -69,28 +69,24 @@ describe("registry:2's complete example config.yml", () => {
   const logged = (name: string, body: () => Promise<void>) => test(name, withServerLog(() => [berth], body), 120_000);
 
   beforeAll(async () => {
-    const dir = await tutorialFiles();
+    const dir = await tutorialFiles("file");
     const config = TUTORIAL.replace("/var/lib/registry", join(dir, "registry"))
       .replace("/certs/domain.crt", join(dir, "certs/domain.crt"))
       .replace("/certs/domain.key", join(dir, "certs/domain.key"))
       .replace("/auth/htpasswd", join(dir, "auth/htpasswd"));
-    const port = await freePort();
     // the file listens on :5000; tests bind loopback, so the address alone comes from a variable
     berth = await startAuthBerth({
       root: dir,
       config,
       configName: "config.yml",
-      placedByConfig: { port },
-      env: { BERTH_HTTP_ADDR: `127.0.0.1:${port}` },
+      placedByConfig: true,
+      env: { BERTH_HTTP_ADDR: "127.0.0.1:0" },
       tls: { ca: ca.caPem },
     });
   }, 60_000);
 
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("starts as it is, logging one line per key that has no effect", async () => {
@@ -119,14 +115,13 @@ describe("the tutorials' REGISTRY_* variables, no file", () => {
   const logged = (name: string, body: () => Promise<void>) => test(name, withServerLog(() => [berth], body), 120_000);
 
   beforeAll(async () => {
-    const dir = await tutorialFiles();
-    const port = await freePort();
+    const dir = await tutorialFiles("variables");
     berth = await startAuthBerth({
       root: dir,
       config: "",
-      placedByConfig: { port },
+      placedByConfig: true,
       env: {
-        REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
+        REGISTRY_HTTP_ADDR: "127.0.0.1:0",
         REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(dir, "registry"),
         REGISTRY_STORAGE_DELETE_ENABLED: "true",
         REGISTRY_HTTP_TLS_CERTIFICATE: join(dir, "certs/domain.crt"),
@@ -140,10 +135,7 @@ describe("the tutorials' REGISTRY_* variables, no file", () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (berth) {
-      await berth.stop();
-      removeDir(berth.root);
-    }
+    await berth?.stop();
   });
 
   logged("skopeo pushes, pulls and deletes as the htpasswd user", async () => {

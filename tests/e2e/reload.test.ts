@@ -74,12 +74,8 @@ async function hangup(expected: RegExp | string): Promise<void> {
   const b = berth as AuthBerth;
   const before = b.output().length;
   b.proc.kill("SIGHUP");
-  const deadline = Date.now() + 10_000;
-  const matches = () => {
-    const added = b.output().slice(before);
-    return typeof expected === "string" ? added.includes(expected) : expected.test(added);
-  };
-  while (!matches() && Date.now() < deadline) await Bun.sleep(20);
+  const matches = (added: string) => (typeof expected === "string" ? added.includes(expected) : expected.test(added));
+  await waitForOutput(b, (output) => matches(output.slice(before)), 10_000);
   expect(b.output().slice(before)).toMatch(expected);
 }
 

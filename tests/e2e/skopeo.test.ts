@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exec } from "../helpers/docker.ts";
-import { startDistribution } from "../helpers/distribution.ts";
+import { startOnRoot } from "../helpers/distribution.ts";
+import { RunningServers } from "../helpers/process.ts";
 import { removeDir, startBerth, tempDir, withServerLog, type BerthProcess } from "../helpers/server.ts";
 
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -226,10 +227,7 @@ describe("skopeo against Berth", () => {
 describe("a two-platform OCI index crosses between Berth and Distribution 2.8.2 storage", () => {
   let work = "";
   let layout: Layout | undefined;
-  type Server = { output(): string; stop(): Promise<void> };
-  const running = new Set<Server>();
-  /** a test whose failure message carries the tail of the running servers' output */
-  const logged = (name: string, body: () => Promise<void>) => test(name, withServerLog(() => [...running], body));
+  const servers = new RunningServers();
 
   beforeAll(() => {
     work = tempDir("berth-skopeo-compat-");
@@ -237,49 +235,31 @@ describe("a two-platform OCI index crosses between Berth and Distribution 2.8.2 
   });
 
   afterAll(async () => {
-    for (const server of running) await server.stop();
+    await servers.stopAll();
     if (work) removeDir(work);
   });
-
-  async function started<T extends Server>(server: Promise<T>): Promise<T> {
-    const s = await server;
-    running.add(s);
-    return s;
-  }
-
-  async function stopped(server: Server): Promise<void> {
-    await server.stop();
-    running.delete(server);
-  }
 
   function source(): Layout {
     if (!layout) throw new Error("beforeAll did not finish");
     return layout;
   }
 
-  logged("an index skopeo pushed to Berth is served byte for byte by docker-registry on Berth's root", async () => {
-    const root = join(work, "berth-root");
-    const berth = await started(startBerth({ root: mkdirp(root) }));
-    await pushLayout(berth.host, "compat/index", source());
-    await stopped(berth);
+  test.each([
+    ["Berth", "docker-registry"],
+    ["docker-registry", "Berth"],
+  ] as const)("an index skopeo pushed to %s is served byte for byte by %s on the same storage root", (writer, reader) =>
+    withServerLog(() => servers.list(), async () => {
+      const root = mkdirp(join(work, `${writer}-root`));
+      const first = await servers.started(startOnRoot[writer](root));
+      await pushLayout(first.host, "compat/index", source());
+      await servers.stopped(first);
 
-    const distribution = await started(startDistribution({ root }));
-    await expectRawManifestsIdentical(distribution.host, "compat/index", source());
-    await expectCopiesBackIdentical(distribution.host, "compat/index", source(), join(work, "back-a"));
-    await stopped(distribution);
-  });
-
-  logged("an index skopeo pushed to docker-registry is served byte for byte by Berth on its rootdirectory", async () => {
-    const root = join(work, "distribution-root");
-    const distribution = await started(startDistribution({ root: mkdirp(root) }));
-    await pushLayout(distribution.host, "compat/index", source());
-    await stopped(distribution);
-
-    const berth = await started(startBerth({ root }));
-    await expectRawManifestsIdentical(berth.host, "compat/index", source());
-    await expectCopiesBackIdentical(berth.host, "compat/index", source(), join(work, "back-b"));
-    await stopped(berth);
-  });
+      const second = await servers.started(startOnRoot[reader](root));
+      await expectRawManifestsIdentical(second.host, "compat/index", source());
+      await expectCopiesBackIdentical(second.host, "compat/index", source(), join(work, `back-${reader}`));
+      await servers.stopped(second);
+    })(),
+  );
 });
 
 function mkdirp(dir: string): string {

@@ -9,10 +9,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { hashPassword } from "../../src/auth/password.ts";
 import { exec } from "./docker.ts";
-import { berthCommand, berthEnv, freePort, tempDir } from "./server.ts";
+import { type BerthProcess, removeDir, startBerth, tempDir } from "./server.ts";
 
 // ---------------------------------------------------------------------------------------------
 // files
@@ -76,16 +75,9 @@ export interface ClientTls {
   key?: string;
 }
 
-export interface AuthBerth {
-  url: string;
-  host: string;
-  port: number;
-  root: string;
-  proc: Subprocess;
+export interface AuthBerth extends BerthProcess {
   /** TLS options for fetch (HTTPS servers only) */
   tls: ClientTls | undefined;
-  output(): string;
-  stop(): Promise<void>;
 }
 
 export interface StartAuthOptions {
@@ -93,84 +85,42 @@ export interface StartAuthOptions {
   config: string;
   /** registry.toml unless named (config.yml for registry:2's format) */
   configName?: string;
-  /** the file and variables place the server themselves on `port`: no BERTH_HTTP_ADDR or BERTH_STORAGE_ROOT */
-  placedByConfig?: { port: number };
+  /** writes what the configuration names (users file, certificates) into the root before Berth starts */
+  prepare?: (root: string) => void | Promise<void>;
+  /** the file and variables place the server themselves (address, root): no BERTH_HTTP_ADDR or BERTH_STORAGE_ROOT */
+  placedByConfig?: boolean;
+  /** which the caller removes; a fresh temp dir, removed by stop() (or when the start fails), otherwise */
   root?: string;
   env?: Record<string, string>;
-  /** the CA to trust and, for mutual TLS, the client certificate to present while waiting */
+  /** the CA to trust and, for mutual TLS, the client certificate to present */
   tls?: ClientTls;
 }
 
-/** Starts `berth serve --config <root>/registry.toml` on a free port and waits until it answers /v2/. */
+/** Starts `berth serve --config <root>/registry.toml` (data under <root>/data) and waits for its start line. */
 export async function startAuthBerth(options: StartAuthOptions): Promise<AuthBerth> {
+  const madeRoot = options.root === undefined;
   const root = options.root ?? tempDir("berth-auth-");
-  const port = options.placedByConfig?.port ?? (await freePort());
-  const host = `127.0.0.1:${port}`;
-  const configFile = join(root, options.configName ?? "registry.toml");
-  writeFileSync(configFile, options.config);
-  const chunks: string[] = [];
-  const placement = options.placedByConfig ? {} : { BERTH_HTTP_ADDR: host, BERTH_STORAGE_ROOT: join(root, "data") };
-  const proc = Bun.spawn([...berthCommand(), "serve", "--config", configFile], {
-    cwd: root,
-    env: berthEnv({ ...placement, ...options.env }),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const decoder = new TextDecoder();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
-  };
-  void collect(proc.stdout);
-  void collect(proc.stderr);
-  const url = `${options.tls ? "https" : "http"}://${host}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`Berth exited with ${proc.exitCode} before it was ready:\n${chunks.join("")}`);
-    try {
-      const res = await fetch(`${url}/v2/`, { ...(options.tls ? { tls: options.tls } : {}), signal: AbortSignal.timeout(2000) });
-      if (res.status === 200 || res.status === 401) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`Berth did not answer on ${url} within 15 s:\n${chunks.join("")}`);
-    }
-    await Bun.sleep(50);
+  let berth: BerthProcess;
+  try {
+    await options.prepare?.(root);
+    const configFile = join(root, options.configName ?? "registry.toml");
+    writeFileSync(configFile, options.config);
+    const placedByConfig = options.placedByConfig === true;
+    const env = placedByConfig ? (options.env ?? {}) : { BERTH_STORAGE_ROOT: join(root, "data"), ...options.env };
+    berth = await startBerth({ root, args: ["serve", "--config", configFile], env, placedByConfig });
+  } catch (error) {
+    if (madeRoot) removeDir(root);
+    throw error;
   }
   return {
-    url,
-    host,
-    port,
-    root,
-    proc,
+    ...berth,
+    url: options.tls ? berth.url.replace(/^http:/, "https:") : berth.url,
     tls: options.tls,
-    output: () => chunks.join(""),
     async stop() {
-      proc.kill("SIGTERM");
-      await Promise.race([proc.exited, Bun.sleep(5000)]);
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-      await proc.exited;
+      await berth.stop();
+      if (madeRoot) removeDir(root);
     },
   };
-}
-
-/** Runs `berth <args>` to completion (bounded) and returns its exit code and output. */
-export async function runBerth(args: string[], options: { cwd?: string; stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
-  const proc = Bun.spawn([...berthCommand(), ...args], {
-    cwd: options.cwd ?? process.cwd(),
-    env: berthEnv(options.env),
-    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 30_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

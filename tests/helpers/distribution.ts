@@ -1,31 +1,21 @@
 /**
- * Starts Debian's `docker-registry` (CNCF Distribution 2.8.2) on a free loopback port with a given
- * filesystem root directory — the reference implementation Berth's on-disk layout must match.
- * Every wait is bounded.
+ * Starts Debian's `docker-registry` (CNCF Distribution 2.8.2) on loopback with a given filesystem
+ * root directory — the reference implementation Berth's on-disk layout must match. It binds
+ * port 0 and the port it got is read from its start line (`listening on 127.0.0.1:PORT`).
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { freePort, removeDir, tempDir } from "./server.ts";
+import { portOf, type ServerProcess, startServer } from "./process.ts";
+import { removeDir, startBerth, tempDir } from "./server.ts";
 
-export interface DistributionProcess {
-  url: string;
-  /** host:port, as docker and skopeo name the registry */
-  host: string;
-  port: number;
-  /** storage.filesystem.rootdirectory */
+export interface DistributionProcess extends ServerProcess {
+  /** storage.filesystem.rootdirectory; stop() removes it when startDistribution made it (and always the config directory) */
   root: string;
-  proc: Subprocess;
-  /** output captured so far (stdout + stderr) */
-  output(): string;
-  /** SIGTERM (SIGKILL after 5 s), then removes the config directory; the root is kept */
-  stop(): Promise<void>;
 }
 
 export interface DistributionOptions {
-  /** storage root; a fresh temp dir otherwise (the caller removes it) */
+  /** storage root, which the caller removes; a fresh temp dir, removed by stop(), otherwise */
   root?: string;
-  port?: number;
   /** registry binary; DISTRIBUTION_BIN or /usr/bin/docker-registry by default */
   bin?: string;
 }
@@ -38,11 +28,16 @@ export function distributionBinary(): string {
   return bin;
 }
 
+/** The port in docker-registry's start line (`msg="listening on 127.0.0.1:PORT"`), or undefined before it printed it. */
+export function distributionListeningPort(output: string): number | undefined {
+  const addr = /msg="listening on ([^",]+)/.exec(output)?.[1];
+  return addr === undefined ? undefined : portOf(addr);
+}
+
 export async function startDistribution(options: DistributionOptions = {}): Promise<DistributionProcess> {
   const bin = options.bin ?? distributionBinary();
+  const madeRoot = options.root === undefined;
   const root = options.root ?? tempDir("berth-distribution-root-");
-  const port = options.port ?? (await freePort());
-  const host = `127.0.0.1:${port}`;
   const configDir = tempDir("berth-distribution-config-");
   const configPath = join(configDir, "config.yml");
   writeFileSync(
@@ -50,7 +45,7 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
     [
       "version: 0.1",
       "log:",
-      "  level: warn",
+      "  level: info", // the start line, which names the port, is an info line
       "  accesslog:",
       "    disabled: true",
       "storage:",
@@ -62,65 +57,27 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
       "    uploadpurging:",
       "      enabled: false",
       "http:",
-      `  addr: ${host}`,
+      "  addr: 127.0.0.1:0",
       "  secret: berth-tests-not-a-secret",
       "",
     ].join("\n"),
   );
-  const chunks: string[] = [];
-  const proc = Bun.spawn([bin, "serve", configPath], {
+  const server = await startServer({
+    name: "docker-registry",
+    cmd: [bin, "serve", configPath],
     cwd: configDir,
     env: { ...process.env, OTEL_TRACES_EXPORTER: "none" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  void collect(proc.stdout, chunks);
-  void collect(proc.stderr, chunks);
-  const url = `http://${host}`;
-  try {
-    await waitForReady(url, proc, chunks);
-  } catch (error) {
-    removeDir(configDir);
-    throw error;
-  }
-  return {
-    url,
-    host,
-    port,
-    root,
-    proc,
-    output: () => chunks.join(""),
-    async stop() {
-      proc.kill("SIGTERM");
-      await Promise.race([proc.exited, Bun.sleep(5000)]);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-      await proc.exited;
+    boundPort: distributionListeningPort,
+    cleanup: () => {
       removeDir(configDir);
+      if (madeRoot) removeDir(root);
     },
-  };
+  });
+  return { ...server, root };
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, chunks: string[]): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
-}
-
-async function waitForReady(url: string, proc: Subprocess, chunks: string[]): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) {
-      throw new Error(`docker-registry exited with ${proc.exitCode} before it was ready:\n${chunks.join("")}`);
-    }
-    try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(50);
-  }
-  proc.kill("SIGKILL");
-  await proc.exited;
-  throw new Error(`docker-registry did not answer on ${url}/v2/ within 15 s:\n${chunks.join("")}`);
-}
+/** Starts Berth or docker-registry, which share one on-disk layout, on `root` (which the caller removes). */
+export const startOnRoot: Record<"Berth" | "docker-registry", (root: string) => Promise<ServerProcess>> = {
+  Berth: (root) => startBerth({ root }),
+  "docker-registry": (root) => startDistribution({ root }),
+};

@@ -11,6 +11,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runToExit } from "./process.ts";
 import { removeDir, tempDir } from "./server.ts";
 
 export interface ExecOptions {
@@ -20,6 +21,8 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** do not throw on a non-zero exit status */
   allowFailure?: boolean;
+  /** written to the command's standard input (none otherwise) */
+  stdin?: string;
 }
 
 export interface ExecResult {
@@ -37,35 +40,22 @@ export const dockerEnv: Record<string, string> = {
 
 export async function exec(cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const proc = Bun.spawn(cmd, {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, ...options.env })) if (value !== undefined) env[key] = value;
+  const ended = await runToExit(cmd, {
     cwd: options.cwd ?? process.cwd(),
-    env: { ...process.env, ...options.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    env,
+    timeoutMs,
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
   });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, timeoutMs);
-  try {
-    const [stdout, stderr, exitCode] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    const result: ExecResult = { exitCode, stdout, stderr, timedOut };
-    if (timedOut) {
-      throw new Error(`${cmd.join(" ")} timed out after ${timeoutMs} ms\n${formatOutput(result)}`);
-    }
-    if (exitCode !== 0 && !options.allowFailure) {
-      throw new Error(`${cmd.join(" ")} exited with ${exitCode}\n${formatOutput(result)}`);
-    }
-    return result;
-  } finally {
-    clearTimeout(timer);
+  const result: ExecResult = { exitCode: ended.code, stdout: ended.stdout, stderr: ended.stderr, timedOut: ended.timedOut };
+  if (result.timedOut) {
+    throw new Error(`${cmd.join(" ")} timed out after ${timeoutMs} ms\n${formatOutput(result)}`);
   }
+  if (result.exitCode !== 0 && !options.allowFailure) {
+    throw new Error(`${cmd.join(" ")} exited with ${result.exitCode}\n${formatOutput(result)}`);
+  }
+  return result;
 }
 
 function formatOutput(result: ExecResult): string {

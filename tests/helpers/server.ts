@@ -1,5 +1,6 @@
 /**
- * Starts a real Berth process on a free loopback port with a fresh data directory.
+ * Starts a real Berth process on loopback with a fresh data directory. Berth binds port 0 and
+ * the port it got is read from its start line, so no port is chosen before it binds.
  *
  * Uses the compiled binary named by BERTH_BIN (tests/run.sh builds dist/berth and sets it),
  * else runs the sources with the current Bun. Every wait is bounded.
@@ -7,33 +8,31 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
 import { test as bunTest } from "bun:test";
+import { type Exited, portOf, runToExit, type ServerProcess, startServer } from "./process.ts";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
 
-export interface BerthProcess {
-  url: string;
-  /** host:port, as docker and skopeo name the registry */
-  host: string;
-  port: number;
-  /** storage root (Distribution's rootdirectory) */
+export interface BerthProcess extends ServerProcess {
+  /** storage root (Distribution's rootdirectory); stop() removes it when startBerth made it */
   root: string;
-  proc: Subprocess;
-  /** output captured so far (stdout + stderr) */
-  output(): string;
-  stop(): Promise<void>;
-  kill9(): Promise<void>;
 }
 
 export interface StartOptions {
-  /** reuse a storage root (e.g. after a restart); a fresh temp dir otherwise */
+  /** reuse a storage root (e.g. after a restart), which the caller removes; a fresh temp dir, removed by stop(), otherwise */
   root?: string;
   env?: Record<string, string>;
   args?: string[];
+  /** the port to bind; the kernel's choice (port 0) otherwise */
   port?: number;
+  /** the configuration places the server (address, root): no BERTH_HTTP_ADDR or BERTH_STORAGE_ROOT */
+  placedByConfig?: boolean;
 }
 
+/**
+ * A port that was free a moment ago. Only for a process that is not Berth and must be told its
+ * port before it starts; Berth binds port 0 instead (another process may take this port first).
+ */
 export async function freePort(): Promise<number> {
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
   const port = server.port;
@@ -63,66 +62,51 @@ export function berthCommand(): string[] {
   return bin ? [resolve(bin)] : [process.execPath, join(repoRoot, "src/main.ts")];
 }
 
+/**
+ * The port in Berth's start line (`berth listening ... addr=127.0.0.1:PORT`, or its JSON form
+ * `"msg":"berth listening",...,"addr":"127.0.0.1:PORT"`), or undefined before Berth printed it.
+ */
+export function berthListeningPort(output: string): number | undefined {
+  for (const line of output.split("\n")) {
+    if (!line.includes("berth listening")) continue;
+    const addr = / addr=(\S+)/.exec(line)?.[1] ?? /"addr":"([^"]+)"/.exec(line)?.[1];
+    if (addr !== undefined) return portOf(addr);
+  }
+  return undefined;
+}
+
+/**
+ * Starts `berth serve` (or `args`) in `root` and waits for its start line, which names the port it
+ * bound. That line is an info line: Berth runs at log level info (BERTH_LOG_LEVEL, over what a
+ * configuration file says) unless `env` sets the level or the configuration places the server.
+ */
 export async function startBerth(options: StartOptions = {}): Promise<BerthProcess> {
+  const madeRoot = options.root === undefined;
   const root = options.root ?? tempDir();
-  const port = options.port ?? (await freePort());
-  const host = `127.0.0.1:${port}`;
-  const chunks: string[] = [];
-  const proc = Bun.spawn([...berthCommand(), ...(options.args ?? ["serve"])], {
+  const server = await startServer({
+    name: "Berth",
+    cmd: [...berthCommand(), ...(options.args ?? ["serve"])],
     cwd: root,
     env: berthEnv({
-      BERTH_HTTP_ADDR: host,
-      BERTH_STORAGE_ROOT: root,
+      ...(options.placedByConfig ? {} : { BERTH_HTTP_ADDR: `127.0.0.1:${options.port ?? 0}`, BERTH_STORAGE_ROOT: root, BERTH_LOG_LEVEL: "info" }),
       ...options.env,
     }),
-    stdout: "pipe",
-    stderr: "pipe",
+    boundPort: berthListeningPort,
+    cleanup: () => {
+      if (madeRoot) removeDir(root);
+    },
   });
-  void collect(proc.stdout, chunks);
-  void collect(proc.stderr, chunks);
-  const url = `http://${host}`;
-  await waitForReady(url, proc, chunks);
-  return {
-    url,
-    host,
-    port,
-    root,
-    proc,
-    output: () => chunks.join(""),
-    async stop() {
-      proc.kill("SIGTERM");
-      await Promise.race([proc.exited, Bun.sleep(5000)]);
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-      await proc.exited;
-    },
-    async kill9() {
-      proc.kill("SIGKILL");
-      await proc.exited;
-    },
-  };
+  return { ...server, root };
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, chunks: string[]): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
-}
-
-async function waitForReady(url: string, proc: Subprocess, chunks: string[]): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) {
-      throw new Error(`Berth exited with ${proc.exitCode} before it was ready:\n${chunks.join("")}`);
-    }
-    try {
-      const res = await fetch(`${url}/v2/`);
-      if (res.status === 200 || res.status === 401) return;
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(50);
-  }
-  proc.kill("SIGKILL");
-  throw new Error(`Berth did not answer on ${url} within 15 s:\n${chunks.join("")}`);
+/** Runs `berth <args>` to completion (bounded, 30 s by default) and returns its exit code and output. */
+export function runBerth(args: string[], options: { cwd?: string; stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Exited> {
+  return runToExit([...berthCommand(), ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: berthEnv(options.env),
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
 }
 
 export function removeDir(path: string): void {
@@ -154,19 +138,33 @@ export function withServerLog(
 }
 
 /** Waits (at most `timeoutMs`) until the process output matches: log lines arrive through a pipe. */
-export async function waitForOutput(berth: Pick<BerthProcess, "output">, pattern: RegExp | string, timeoutMs = 3_000): Promise<string> {
-  const matches = () => (typeof pattern === "string" ? berth.output().includes(pattern) : pattern.test(berth.output()));
+export async function waitForOutput(
+  berth: Pick<BerthProcess, "output">,
+  pattern: RegExp | string | ((output: string) => boolean),
+  timeoutMs = 3_000,
+): Promise<string> {
+  const matches = () => {
+    const output = berth.output();
+    return typeof pattern === "string" ? output.includes(pattern) : typeof pattern === "function" ? pattern(output) : pattern.test(output);
+  };
   const deadline = Date.now() + timeoutMs;
   while (!matches() && Date.now() < deadline) await Bun.sleep(20);
   return berth.output();
 }
 
 /**
- * bun's test(), with the tail of the servers' output appended to a failure (Berth logs the
- * details of a 500 there). `servers` is read at failure time, so it sees restarted processes.
+ * bun's test() and test.each(), with the tail of the servers' output appended to a failure (Berth
+ * logs the details of a 500 there). `servers` is read at failure time, so it sees restarted processes.
  */
 export function testWithServerLog(servers: () => ({ output(): string } | undefined)[]) {
-  return (name: string, body: () => Promise<void>, timeoutMs?: number): void => {
+  const test = (name: string, body: () => Promise<void>, timeoutMs?: number): void => {
     bunTest(name, withServerLog(servers, body), timeoutMs);
   };
+  const each =
+    <const T extends unknown[]>(cases: readonly T[]) =>
+    (name: string, body: (...args: T) => Promise<void>, timeoutMs?: number): void => {
+      // bun passes each case's values as the arguments: they are a T
+      bunTest.each<unknown[]>(cases)(name, (...args: unknown[]) => withServerLog(servers, () => body(...(args as T)))(), timeoutMs);
+    };
+  return Object.assign(test, { each });
 }

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthCommand, berthEnv, freePort, removeDir, repoRoot, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
+import { removeDir, repoRoot, runBerth, startBerth, tempDir, waitForOutput, withServerLog, type BerthProcess } from "../helpers/server.ts";
 import { prepareImage, putManifest, writeConfig } from "../plugins/webhook/support.ts";
 
 const binary = process.env.BERTH_BIN ? "the compiled binary" : "berth run from source";
@@ -39,16 +39,11 @@ interface Logged {
 }
 
 async function runUntilExit(configPath: string, root: string): Promise<{ code: number; output: string }> {
-  const port = await freePort();
-  const proc = Bun.spawn([...berthCommand(), "serve", "--config", configPath], {
+  const { code, stdout, stderr } = await runBerth(["serve", "--config", configPath], {
     cwd: root,
-    env: berthEnv({ BERTH_HTTP_ADDR: `127.0.0.1:${port}`, BERTH_STORAGE_ROOT: root }),
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { BERTH_HTTP_ADDR: "127.0.0.1:0", BERTH_STORAGE_ROOT: root },
+    timeoutMs: 15_000,
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
   return { code, output: stdout + stderr };
 }
 

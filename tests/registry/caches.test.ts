@@ -14,10 +14,26 @@ import { removeDir, tempDir } from "../helpers/server.ts";
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
-/** A filesystem driver whose next list() waits until released: the window a race needs. */
+interface Hold {
+  /** resolves with what the held list() read, once it has read the disk and waits */
+  held: Promise<string[]>;
+  release(): void;
+}
+
+/** A filesystem driver whose next list() waits, after reading the disk, until released: the window a race needs. */
 class GatedDriver extends FilesystemDriver {
-  gate: Promise<void> | null = null;
+  private gate: { reached(names: string[]): void; open: Promise<void> } | null = null;
   failNextList = false;
+
+  holdNextList(): Hold {
+    let release = () => {};
+    let reached: (names: string[]) => void = () => {};
+    const open = new Promise<void>((resolve) => (release = resolve));
+    const held = new Promise<string[]>((resolve) => (reached = resolve));
+    this.gate = { reached, open };
+    return { held, release };
+  }
+
   override async list(path: string): Promise<string[]> {
     if (this.failNextList) {
       this.failNextList = false;
@@ -27,9 +43,21 @@ class GatedDriver extends FilesystemDriver {
     if (this.gate) {
       const gate = this.gate;
       this.gate = null;
-      await gate;
+      gate.reached(names);
+      await gate.open;
     }
     return names;
+  }
+}
+
+/** What the held listing read; fails (instead of hanging) when no listing reaches the gate within 5 s. */
+async function heldListing(hold: Hold): Promise<string[]> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no listing read the disk within 5 s")), 5_000)));
+  try {
+    return await Promise.race([hold.held, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -46,13 +74,13 @@ describe("tag lists", () => {
     tagOnDisk(root, "app", "v1");
     const driver = new GatedDriver(root);
     const tags = new TagLists(driver);
-    let release = () => {};
-    driver.gate = new Promise<void>((resolve) => (release = resolve));
-    const first = tags.list("app"); // reads ["v1"], then waits at the gate
-    await Bun.sleep(10);
+    const hold = driver.holdNextList();
+    const first = tags.list("app");
+    // the race: the first listing has read the disk (before the push) and has not answered yet
+    expect(await heldListing(hold)).toEqual(["v1"]);
     tagOnDisk(root, "app", "v2"); // a push lands meanwhile
     tags.added("app", "v2");
-    release();
+    hold.release();
     await first;
     expect(await tags.list("app")).toEqual(["v1", "v2"]);
   });
@@ -64,13 +92,12 @@ describe("tag lists", () => {
     tagOnDisk(root, "app", "v2");
     const driver = new GatedDriver(root);
     const tags = new TagLists(driver);
-    let release = () => {};
-    driver.gate = new Promise<void>((resolve) => (release = resolve));
+    const hold = driver.holdNextList();
     const first = tags.list("app");
-    await Bun.sleep(10);
+    expect(await heldListing(hold)).toEqual(["v1", "v2"]); // read before the delete
     removeDir(join(root, "docker/registry/v2/repositories/app/_manifests/tags/v2"));
     tags.removed("app", "v2");
-    release();
+    hold.release();
     await first;
     expect(await tags.list("app")).toEqual(["v1"]);
   });

@@ -30,10 +30,12 @@ describe("repository lock", () => {
     const late = lock.shared("r", async () => {
       events.push("c");
     });
-    await Bun.sleep(5);
-    expect(events).toEqual(["a+", "b+"]); // both readers in; the writer and the late reader wait
+    // A holder that may go runs at once, up to its first await: both readers are in, while the
+    // writer and the late reader (who may not overtake a waiting writer) have not started.
+    expect(events).toEqual(["a+", "b+"]);
     a.release();
-    await Bun.sleep(5);
+    // `first` settles after a left and woke whoever may go next; one woken would have started by now
+    await first;
     expect(events).toEqual(["a+", "b+", "a-"]);
     b.release();
     await Promise.all([first, second, writer, late]);

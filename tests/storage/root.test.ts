@@ -7,7 +7,7 @@ import { afterEach, describe, expect } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { call, expectError, expectStatus, listTree, pushImage, show, waitFor, type Resp } from "../helpers/oci.ts";
-import { berthCommand, berthEnv, freePort, removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { removeDir, runBerth, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 
 const running: BerthProcess[] = [];
 const dirs: string[] = [];
@@ -27,7 +27,6 @@ function fresh(prefix: string): string {
 async function started(options: Parameters<typeof startBerth>[0] = {}): Promise<BerthProcess> {
   const berth = await startBerth(options);
   running.push(berth);
-  if (options?.root === undefined) dirs.push(berth.root);
   return berth;
 }
 
@@ -92,17 +91,14 @@ describe("/healthz", () => {
 describe("one process per storage root", () => {
   test("a second serve on the same root refuses to start with one line naming the PID that holds it", async () => {
     const first = await started();
-    const proc = Bun.spawn([...berthCommand(), "serve"], {
+    const second = await runBerth(["serve"], {
       cwd: first.root,
-      env: berthEnv({ BERTH_HTTP_ADDR: `127.0.0.1:${await freePort()}`, BERTH_STORAGE_ROOT: first.root }),
-      stdout: "pipe",
-      stderr: "pipe",
+      env: { BERTH_HTTP_ADDR: "127.0.0.1:0", BERTH_STORAGE_ROOT: first.root },
+      timeoutMs: 15_000,
     });
-    const exited = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => null)]);
-    if (exited === null) proc.kill("SIGKILL");
-    expect(exited, "the second process should exit").not.toBeNull();
-    expect(exited).not.toBe(0);
-    const stderr = (await new Response(proc.stderr).text()).trim();
+    expect(second.timedOut, "the second process should exit").toBe(false);
+    expect(second.code).not.toBe(0);
+    const stderr = second.stderr.trim();
     expect(stderr.split("\n"), stderr).toHaveLength(1);
     expect(stderr).toContain(`PID ${first.proc.pid}`);
     expect(stderr).toContain(first.root);
@@ -217,16 +213,10 @@ describe("permissions of stored data", () => {
 
   test("a storage.mode that is not a file mode Berth can use stops start-up naming the key", async () => {
     for (const mode of ["0755", "0440", "rw-r-----", "640x"]) {
-      const proc = Bun.spawn([...berthCommand(), "config", "check"], {
-        cwd: fresh("berth-modes-check-"),
-        env: berthEnv({ BERTH_STORAGE_MODE: mode }),
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => null)]);
-      if (code === null) proc.kill("SIGKILL");
-      expect(code, mode).not.toBe(0);
-      expect(await new Response(proc.stderr).text(), mode).toContain("storage.mode");
+      const check = await runBerth(["config", "check"], { cwd: fresh("berth-modes-check-"), env: { BERTH_STORAGE_MODE: mode }, timeoutMs: 15_000 });
+      expect(check.timedOut, mode).toBe(false);
+      expect(check.code, mode).not.toBe(0);
+      expect(check.stderr, mode).toContain("storage.mode");
     }
   });
 });
