@@ -9,6 +9,7 @@ import { type AuthGate, createAuth } from "./auth/setup.ts";
 import { configuredPlugins } from "./cli/plugins.ts";
 import type { LoadedConfig, ResolvedConfig } from "./config/load.ts";
 import { HookBus } from "./hooks/bus.ts";
+import type { EventSource } from "./hooks/events.ts";
 import type { Logger } from "./log.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
@@ -19,8 +20,8 @@ import type { StorageDriver } from "./storage/driver.ts";
 export interface ComposeOptions {
   loaded: Pick<LoadedConfig, "resolved" | "file">;
   log: Logger;
-  /** this instance's address as events name it (host:port) */
-  instanceAddr: string;
+  /** this instance's address as events name it (host:port); read per event: with port 0 it is known once listening */
+  instanceAddr: () => string;
   /** a driver made by the caller (tests), else the one `storage.driver` names */
   driver?: StorageDriver;
 }
@@ -38,7 +39,13 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   const { resolved } = loaded;
   const driver = given ?? createDriver(resolved.storage);
   const bus = new HookBus({ timeoutMs: resolved.hooks.timeoutMs, onFailure: resolved.hooks.onFailure }, log);
-  const source = { addr: instanceAddr, instanceID: crypto.randomUUID(), publicUrl: resolved.http.publicUrl };
+  const source: EventSource = {
+    get addr() {
+      return instanceAddr();
+    },
+    instanceID: crypto.randomUUID(),
+    publicUrl: resolved.http.publicUrl,
+  };
   const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled }, bus, source);
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));

@@ -30,9 +30,11 @@ export async function serve(configFile: string | undefined): Promise<void> {
     const lock = lockStorageRoot(root);
     if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
   }
-  const { driver, registry, plugins, buildApp } = await composeRegistry({ loaded, log, instanceAddr: `${hostname()}:${address.port}` });
+  let listener: Listener | null = null;
+  const instanceAddr = () => `${hostname()}:${listener?.port ?? address.port}`;
+  const { driver, registry, plugins, buildApp } = await composeRegistry({ loaded, log, instanceAddr });
   const { auth, app } = await buildApp(loaded, tls !== null);
-  const listener = Listener.open(address, app, tls);
+  listener = Listener.open(address, app, tls);
   log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${listener.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
   if (!auth && !isLoopback(address.hostname)) {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });

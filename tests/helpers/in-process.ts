@@ -39,7 +39,7 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
   const env = { BERTH_STORAGE_DRIVER: "inmemory", BERTH_STORAGE_ROOT: root, ...options.env };
   const loaded = loadConfiguration({ env, cwd: root });
   const host = `berth-${++started}.in-process.test`;
-  const composed = await composeRegistry({ loaded, log, instanceAddr: host });
+  const composed = await composeRegistry({ loaded, log, instanceAddr: () => host });
   const { app } = await composed.buildApp(loaded, false);
   const origin = `http://${host}`;
   apps.set(origin, (request) => app.fetch(request));

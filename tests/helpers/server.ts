@@ -29,18 +29,6 @@ export interface StartOptions {
   placedByConfig?: boolean;
 }
 
-/**
- * A port that was free a moment ago. Only for a process that is not Berth and must be told its
- * port before it starts; Berth binds port 0 instead (another process may take this port first).
- */
-export async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port;
-  server.stop(true);
-  if (port === undefined) throw new Error("No free port");
-  return port;
-}
-
 export function tempDir(prefix = "berth-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -5,7 +5,8 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { freePort, removeDir, repoRoot, startBerth, tempDir, withServerLog, type BerthProcess } from "../../helpers/server.ts";
+import { portOf, type ServerProcess, startServer } from "../../helpers/process.ts";
+import { berthEnv, removeDir, repoRoot, startBerth, tempDir, withServerLog, type BerthProcess } from "../../helpers/server.ts";
 import { prepareImage, putManifest, writeConfig } from "./support.ts";
 
 interface Delivery {
@@ -16,12 +17,11 @@ interface Delivery {
 }
 
 let berth: BerthProcess | undefined;
-let receiver: ReturnType<typeof Bun.spawn> | undefined;
+let receiver: ServerProcess | undefined;
 const dir = tempDir("berth-webhook-signature-");
 
 afterAll(async () => {
-  receiver?.kill();
-  await receiver?.exited;
+  await receiver?.stop();
   await berth?.stop();
   removeDir(dir);
 });
@@ -31,16 +31,18 @@ test(
   withServerLog(
     () => [berth],
     async () => {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}/hook`;
       // REPOSITORY names a repository nobody pushes to: a verified event is acknowledged, nothing is deployed
-      receiver = Bun.spawn([process.execPath, join(repoRoot, "examples/deploy-on-push/receiver.ts")], {
-        env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SECRET: "right", REPOSITORY: "not/pushed", REGISTRY: "127.0.0.1:1", CONTAINER: "unused", DOCKER: "false" },
-        stdout: "ignore",
-        stderr: "ignore",
+      receiver = await startServer({
+        name: "the deploy-on-push receiver",
+        cmd: [process.execPath, join(repoRoot, "examples/deploy-on-push/receiver.ts")],
+        cwd: dir,
+        env: berthEnv({ PORT: "0", HOST: "127.0.0.1", SECRET: "right", REPOSITORY: "not/pushed", REGISTRY: "127.0.0.1:1", CONTAINER: "unused", DOCKER: "false" }),
+        boundPort: (output) => {
+          const addr = /listening on (\S+)/.exec(output)?.[1];
+          return addr === undefined ? undefined : portOf(addr);
+        },
       });
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && !(await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.ok, () => false))) await Bun.sleep(50);
+      const url = `http://127.0.0.1:${receiver.port}/hook`;
 
       const retry = { backoff: "5s", max_attempts: 1 };
       const config = writeConfig(dir, {
