@@ -5,16 +5,17 @@
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
 import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
-import { call, type CallInit, expectAlive, expectError, expectStatus, pushImage, raw, show, getManifest, waitFor, type PushedImage } from "../helpers/oci.ts";
+import { call, type CallInit, expectAlive, expectError, expectStatus, pushImage, show, getManifest, waitFor, type PushedImage } from "../helpers/oci.ts";
 
-let berth: BerthProcess;
+let berth: InProcessBerth;
 
 const test = testWithServerLog(() => [berth]);
 let image: PushedImage;
 
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startInProcess();
   image = await pushImage(berth.url, "base/image", { tag: "v1" });
 }, 60_000);
 
@@ -88,7 +89,7 @@ describe("base", () => {
       const res = await call(berth.url, "/v2/", init);
       expectError(res, 405, "UNSUPPORTED");
     }
-    const weird = await raw(berth, "PROPFIND", "/v2/");
+    const weird = await call(berth.url, "/v2/", { method: "PROPFIND" });
     expectError(weird, 405, "UNSUPPORTED");
     await expectAlive(berth);
   });
@@ -102,7 +103,7 @@ describe("base", () => {
   });
 
   test("a malformed percent-encoding in the path answers 404 NOT_FOUND and does not crash the process", async () => {
-    const res = await raw(berth, "GET", "/v2/%zz%", {});
+    const res = await call(berth.url, "/v2/%zz%");
     expectError(res, 404, "NOT_FOUND");
     await expectAlive(berth);
   });

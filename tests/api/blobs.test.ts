@@ -3,7 +3,8 @@
  * repository isolation.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
+import { testWithServerLog } from "../helpers/server.ts";
 import {
   absentDigest,
   blobExists,
@@ -14,21 +15,20 @@ import {
   expectStatus,
   pushBlob,
   randomBytes,
-  raw,
   sha256,
   show,
   utf8,
   type PushedBlob,
 } from "../helpers/oci.ts";
 
-let berth: BerthProcess;
+let berth: InProcessBerth;
 
 const test = testWithServerLog(() => [berth]);
 const REPO = "blobs/main";
 let blob: PushedBlob;
 
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startInProcess();
   blob = await pushBlob(berth.url, REPO, randomBytes(1000));
 }, 60_000);
 
@@ -197,7 +197,7 @@ describe("blobs", () => {
       const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { method, body: utf8("x") });
       expectError(res, 405, "UNSUPPORTED");
     }
-    const weird = await raw(berth, "PROPFIND", `/v2/${REPO}/blobs/${blob.digest}`);
+    const weird = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`, { method: "PROPFIND" });
     expectError(weird, 405, "UNSUPPORTED");
     // a PUT to the blob URL must not have replaced or created anything
     const res = await call(berth.url, `/v2/${REPO}/blobs/${blob.digest}`);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DistributionProcess, startDistribution } from "../helpers/distribution.ts";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
 import { removeDir, startBerth, tempDir, type BerthProcess } from "../helpers/server.ts";
 import {
   bytesEqual,
@@ -34,12 +35,12 @@ import {
 } from "../helpers/oci.ts";
 
 describe("BERTH_STORAGE_DELETE=false", () => {
-  let berth: BerthProcess;
+  let berth: InProcessBerth;
   let img: PushedImage;
   const REPO = "cfg/nodelete";
 
   beforeAll(async () => {
-    berth = await startBerth({ env: { BERTH_STORAGE_DELETE: "false" } });
+    berth = await startInProcess({ env: { BERTH_STORAGE_DELETE: "false" } });
     img = await pushImage(berth.url, REPO, { tag: "v1" });
     expectStatus(await putManifest(berth.url, REPO, "v2", img.bytes, MT.ociManifest), 201);
   }, 60_000);
@@ -81,10 +82,10 @@ describe("BERTH_STORAGE_DELETE=false", () => {
 
 describe("BERTH_HTTP_PUBLIC_URL", () => {
   const PUBLIC = "https://registry.example.com";
-  let berth: BerthProcess;
+  let berth: InProcessBerth;
 
   beforeAll(async () => {
-    berth = await startBerth({ env: { BERTH_HTTP_PUBLIC_URL: PUBLIC } });
+    berth = await startInProcess({ env: { BERTH_HTTP_PUBLIC_URL: PUBLIC } });
   }, 60_000);
 
   afterAll(async () => {
@@ -153,10 +154,10 @@ describe("BERTH_HTTP_PUBLIC_URL", () => {
 });
 
 describe("BERTH_LIMITS_MAX_MANIFEST_BYTES", () => {
-  let berth: BerthProcess;
+  let berth: InProcessBerth;
 
   beforeAll(async () => {
-    berth = await startBerth({ env: { BERTH_LIMITS_MAX_MANIFEST_BYTES: "1024" } });
+    berth = await startInProcess({ env: { BERTH_LIMITS_MAX_MANIFEST_BYTES: "1024" } });
   }, 60_000);
 
   afterAll(async () => {

@@ -3,7 +3,8 @@
  * supported manifest types, subject handling (OCI-Subject), validation errors and limits.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
+import { testWithServerLog } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
@@ -22,7 +23,6 @@ import {
   pushImage,
   putManifest,
   randomBytes,
-  raw,
   serialize,
   sha256,
   sha512,
@@ -35,14 +35,14 @@ import {
   type Resp,
 } from "../helpers/oci.ts";
 
-let berth: BerthProcess;
+let berth: InProcessBerth;
 
 const test = testWithServerLog(() => [berth]);
 let base: string;
 let kept: PushedImage;
 
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startInProcess();
   base = berth.url;
   kept = await pushImage(base, "manifests/kept", { tag: "stable" });
 }, 60_000);
@@ -675,7 +675,7 @@ describe("manifest robustness", () => {
     for (const method of ["POST", "PATCH"]) {
       expectError(await call(base, `/v2/manifests/kept/manifests/stable`, { method, body: kept.bytes }), 405, "UNSUPPORTED");
     }
-    const weird = await raw(berth, "PROPFIND", "/v2/manifests/kept/manifests/stable");
+    const weird = await call(base, "/v2/manifests/kept/manifests/stable", { method: "PROPFIND" });
     expectError(weird, 405, "UNSUPPORTED");
     await expectManifest("manifests/kept", "stable", kept.bytes, MT.ociManifest);
   });

@@ -3,7 +3,8 @@
  * "Listing Referrers".
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
+import { testWithServerLog } from "../helpers/server.ts";
 import {
   absentDigest,
   call,
@@ -25,7 +26,7 @@ import {
   type Resp,
 } from "../helpers/oci.ts";
 
-let berth: BerthProcess;
+let berth: InProcessBerth;
 
 const test = testWithServerLog(() => [berth]);
 let base: string;
@@ -63,7 +64,7 @@ function byDigest(list: Descriptor[]): Map<string, Descriptor> {
 }
 
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startInProcess();
   base = berth.url;
   subject = await pushImage(base, REPO, { tag: "v1" });
   sbom = await pushArtifact(base, REPO, {

@@ -3,7 +3,8 @@
  * pagination and Link: <...>; rel="next".
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { startBerth, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
+import { testWithServerLog } from "../helpers/server.ts";
 import {
   call,
   expectAlive,
@@ -18,7 +19,7 @@ import {
   type Resp,
 } from "../helpers/oci.ts";
 
-let berth: BerthProcess;
+let berth: InProcessBerth;
 
 const test = testWithServerLog(() => [berth]);
 let base: string;
@@ -55,7 +56,7 @@ function parseCatalog(res: Resp): string[] {
 }
 
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startInProcess();
   base = berth.url;
   image = await push(REPO, TAGS[0] ?? "v1");
   for (const tag of TAGS.slice(1)) {

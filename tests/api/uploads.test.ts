@@ -3,6 +3,7 @@
  * DELETE; sha512; restarts; purging of stale sessions.
  */
 import { afterAll, afterEach, beforeAll, describe, expect } from "bun:test";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
 import { removeDir, startBerth, tempDir, testWithServerLog, type BerthProcess } from "../helpers/server.ts";
 import {
   absentDigest,
@@ -31,14 +32,14 @@ import {
   type Resp,
 } from "../helpers/oci.ts";
 
-let berth: BerthProcess;
+let berth: InProcessBerth;
 
 const test = testWithServerLog(() => [berth]);
 let base: string;
 let kept: PushedBlob;
 
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startInProcess();
   base = berth.url;
   kept = await pushBlob(base, "uploads/kept", randomBytes(2048));
 }, 60_000);
@@ -301,22 +302,6 @@ describe("upload sessions", () => {
     }
   });
 
-  // A path with a ".." segment (sent raw, so no client resolves it) is no registry endpoint; an
-  // encoded slash keeps the id one segment, which names no session.
-  test.each([
-    ["..", "NOT_FOUND"],
-    ["%2e%2e", "NOT_FOUND"],
-    ["../../../x", "NOT_FOUND"],
-    ["%2e%2e%2f%2e%2e%2fblobs", "BLOB_UPLOAD_UNKNOWN"],
-  ])("an upload id of %p (raw, un-normalised path) answers 404 %s on every method and touches nothing", async (id, code) => {
-    for (const method of ["GET", "PATCH", "PUT", "DELETE"]) {
-      const res = await raw(berth, method, `/v2/uploads/kept/blobs/uploads/${id}?digest=${kept.digest}`, method === "GET" || method === "DELETE" ? {} : { body: randomBytes(4) });
-      expectError(res, 404, code);
-    }
-    await expectBlob("uploads/kept", kept.bytes);
-    await expectAlive(berth);
-  });
-
   test("an upload session of repo A is not reachable through repo B", async () => {
     const { url } = await startUpload(base, "uploads/session-a");
     await pushBlob(base, "uploads/session-b", randomBytes(8));
@@ -494,6 +479,36 @@ describe("sha512 blobs", () => {
 
   test("a sha512 digest of the wrong length answers 400 DIGEST_INVALID", async () => {
     expectError(await call(base, `/v2/uploads/sha512/blobs/sha512:${"a".repeat(64)}`), 400, "DIGEST_INVALID");
+  });
+});
+
+describe("un-normalised upload paths, on the wire", () => {
+  // fetch and Request resolve ".." before sending: these need raw bytes to a real process
+  let wire: BerthProcess;
+  let wireKept: PushedBlob;
+  beforeAll(async () => {
+    wire = await startBerth();
+    wireKept = await pushBlob(wire.url, "uploads/kept", randomBytes(64));
+  }, 60_000);
+  afterAll(async () => {
+    await wire?.stop();
+  });
+
+  // A path with a ".." segment (sent raw, so no client resolves it) is no registry endpoint; an
+  // encoded slash keeps the id one segment, which names no session.
+  test.each([
+    ["..", "NOT_FOUND"],
+    ["%2e%2e", "NOT_FOUND"],
+    ["../../../x", "NOT_FOUND"],
+    ["%2e%2e%2f%2e%2e%2fblobs", "BLOB_UPLOAD_UNKNOWN"],
+  ])("an upload id of %p (raw, un-normalised path) answers 404 %s on every method and touches nothing", async (id, code) => {
+    for (const method of ["GET", "PATCH", "PUT", "DELETE"]) {
+      const res = await raw(wire, method, `/v2/uploads/kept/blobs/uploads/${id}?digest=${wireKept.digest}`, method === "GET" || method === "DELETE" ? {} : { body: randomBytes(4) });
+      expectError(res, 404, code);
+    }
+    const stored = await call(wire.url, `/v2/uploads/kept/blobs/${wireKept.digest}`);
+    expect(bytesEqual(stored.body, wireKept.bytes), show(stored)).toBe(true);
+    await expectAlive(wire);
   });
 });
 

@@ -3,13 +3,13 @@
  * in-memory driver, answering through `app.fetch(new Request(...))` with no socket. For the
  * many request/response cases; streaming, crashes, TLS and e2e keep the real binary.
  *
- * Requests reach it through `call()` (tests/helpers/oci.ts) and plain `fetch` alike: its URL
- * has a host no network knows (`berth-N.in-process.test`), and `inProcessFetch` routes that
- * origin to the app.
+ * Requests reach it through `call()` (tests/helpers/oci.ts): its URL has a host no network
+ * knows (`berth-N.in-process.test`), which local-apps.ts routes to the app.
  */
 import { composeRegistry } from "../../src/compose.ts";
 import { loadConfiguration } from "../../src/config/load.ts";
 import type { Logger } from "../../src/log.ts";
+import { serveLocally, stopServingLocally } from "./local-apps.ts";
 import { removeDir, tempDir } from "./server.ts";
 
 export interface InProcessBerth {
@@ -26,8 +26,6 @@ export interface InProcessOptions {
   env?: Record<string, string>;
 }
 
-type AppFetch = (request: Request) => Promise<Response> | Response;
-const apps = new Map<string, AppFetch>();
 let started = 0;
 
 export async function startInProcess(options: InProcessOptions = {}): Promise<InProcessBerth> {
@@ -42,21 +40,16 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
   const composed = await composeRegistry({ loaded, log, instanceAddr: () => host });
   const { app } = await composed.buildApp(loaded, false);
   const origin = `http://${host}`;
-  apps.set(origin, (request) => app.fetch(request));
+  serveLocally(origin, (request) => app.fetch(request));
   return {
     url: origin,
     host,
     root,
     output: () => lines.join(""),
     async stop() {
-      apps.delete(origin);
+      stopServingLocally(origin);
       await composed.plugins.close();
       removeDir(root);
     },
   };
-}
-
-/** The in-process app serving `url`'s origin, or undefined for a real server. */
-export function inProcessFetch(url: URL): AppFetch | undefined {
-  return apps.get(url.origin);
 }

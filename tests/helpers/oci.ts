@@ -10,6 +10,7 @@ import { readdirSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:net";
 import type { BerthProcess } from "./server.ts";
+import { localApp } from "./local-apps.ts";
 
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -147,7 +148,8 @@ export async function call(base: string, pathOrUrl: string, init: CallInit = {})
     signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
   };
   if (init.body !== undefined) requestInit.body = init.body;
-  const res = await fetch(url, requestInit);
+  const local = localApp(url);
+  const res = local ? await local(new Request(url, requestInit)) : await fetch(url, requestInit);
   const body = new Uint8Array(await res.arrayBuffer());
   return { req: `${method} ${url.pathname}${url.search}`, status: res.status, headers: res.headers, body, text: text(body) };
 }
@@ -218,8 +220,9 @@ export function expectError(res: Resp, status: number, code: string): ErrorEntry
 
 
 /** Asserts that Berth did not crash and still answers /v2/. */
-export async function expectAlive(berth: BerthProcess): Promise<void> {
-  expect(berth.proc.exitCode, `Berth exited:\n${berth.output().slice(-4000)}`).toBeNull();
+/** Berth still answers (and, for a real process, has not exited). */
+export async function expectAlive(berth: Pick<BerthProcess, "url" | "output"> & { proc?: BerthProcess["proc"] }): Promise<void> {
+  if (berth.proc) expect(berth.proc.exitCode, `Berth exited:\n${berth.output().slice(-4000)}`).toBeNull();
   const res = await call(berth.url, "/v2/", { timeoutMs: 10_000 });
   expect(res.status, show(res)).toBe(200);
 }
