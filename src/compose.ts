@@ -13,6 +13,7 @@ import type { EventSource } from "./hooks/events.ts";
 import type { Logger } from "./log.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
+import { MetadataIndex } from "./metadata/index.ts";
 import { Registry } from "./registry/registry.ts";
 import { createDriver } from "./storage/create.ts";
 import type { StorageDriver } from "./storage/driver.ts";
@@ -30,6 +31,10 @@ export interface ComposedRegistry {
   driver: StorageDriver;
   registry: Registry;
   plugins: StartedPlugins;
+  /** resolves when the metadata index holds the whole storage (at once, unless it was never built) */
+  indexBuilt: Promise<void>;
+  /** stops plugins and closes the metadata index (pull counts written) */
+  close(): Promise<void>;
   /** The HTTP side of a configuration, what SIGHUP rebuilds: access layer, headers, CORS. */
   buildApp(current: Pick<LoadedConfig, "resolved" | "file">, https: boolean): Promise<{ auth: AuthGate | null; app: ReturnType<typeof createApp> }>;
 }
@@ -46,7 +51,16 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     instanceID: crypto.randomUUID(),
     publicUrl: resolved.http.publicUrl,
   };
-  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled }, bus, source);
+  const location = { url: resolved.metadata.url, root: resolved.storage.root, inMemory: resolved.storage.driver === "inmemory" };
+  const index = await MetadataIndex.open(location, { delayMs: resolved.gc.delayMs });
+  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled, gcDelayMs: resolved.gc.delayMs }, bus, source, index);
+  const { recovered, built } = await registry.start({
+    onBuilt: (error) => {
+      if (error === null) log("info", "metadata index built from the storage");
+      else log("error", "metadata index build failed; listings keep coming from the storage", { error: String(error) });
+    },
+  });
+  if (recovered > 0) log("info", "metadata index: settled changes a stop interrupted", { count: recovered });
   const routes = new PluginRoutes();
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
   // what a running registry cannot change without a restart comes from the configuration it started with
@@ -57,5 +71,10 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
     return { auth, app: createApp({ registry, options, log, routes, ...(auth ? { auth } : {}), tls: https, http }) };
   };
-  return { driver, registry, plugins, buildApp };
+  const close = async () => {
+    await plugins.close();
+    await index.close(); // a build still running stops here; the next start builds again
+
+  };
+  return { driver, registry, plugins, indexBuilt: built, buildApp, close };
 }

@@ -32,7 +32,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
   }
   let listener: Listener | null = null;
   const instanceAddr = () => `${hostname()}:${listener?.port ?? address.port}`;
-  const { driver, registry, plugins, buildApp } = await composeRegistry({ loaded, log, instanceAddr });
+  const { driver, registry, plugins, close, buildApp } = await composeRegistry({ loaded, log, instanceAddr });
   const { auth, app } = await buildApp(loaded, tls !== null);
   listener = Listener.open(address, app, tls);
   log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${listener.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
@@ -81,7 +81,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
     stopPurge();
     stopSweep();
     await listener.stop();
-    await plugins.close();
+    await close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -29,6 +29,10 @@ export interface ResolvedConfig {
     mode: string;
     uploads: { purge: boolean; purgeAfterMs: number; purgeIntervalMs: number };
   };
+  /** "" for SQLite beside the storage (or in memory), else a postgres:// URL */
+  metadata: { url: string };
+  /** untaggedMs null keeps untagged manifests */
+  gc: { delayMs: number; intervalMs: number; untaggedMs: number | null };
   limits: { maxManifestBytes: number };
   hooks: { timeoutMs: number; onFailure: Config["hooks"]["on_failure"] };
   /** operators' plugin files (absolute) and the other keys of their entry, handed over as options */
@@ -71,6 +75,12 @@ export function resolveConfig(config: Config): ResolvedConfig {
         purgeAfterMs: parseDuration(storage.uploads.purge_after),
         purgeIntervalMs: parseDuration(storage.uploads.purge_interval),
       },
+    },
+    metadata: { url: config.metadata.url },
+    gc: {
+      delayMs: parseDuration(config.gc.delay),
+      intervalMs: parseDuration(config.gc.interval),
+      untaggedMs: config.gc.untagged === "" ? null : parseDuration(config.gc.untagged),
     },
     limits: { maxManifestBytes: config.limits.max_manifest_bytes },
     hooks: { timeoutMs: parseDuration(hooks.timeout), onFailure: hooks.on_failure },

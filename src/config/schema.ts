@@ -57,6 +57,28 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    metadata: Type.Object(
+      {
+        url: Type.String({
+          default: "",
+          description:
+            'where the metadata index lives: "" for SQLite at <storage.root>/berth/metadata.db (in memory with storage.driver = "inmemory"), or "postgres://user:password@host/db" for PostgreSQL',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    gc: Type.Object(
+      {
+        delay: Duration("24h", "a blob that lost its last reference (or was uploaded and never referenced) is deleted no sooner than this after it was last touched"),
+        interval: Duration("1h", "how often garbage collection runs by itself"),
+        untagged: Type.String({
+          default: "",
+          pattern: "^(|\\d+(ms|s|m|h|d))$",
+          description: 'delete manifests that have had no tag and no pull for this long (e.g. "7d"); "" keeps untagged manifests',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     limits: Type.Object(
       {
         max_manifest_bytes: Type.Integer({ default: 4 * 1024 * 1024, minimum: 1024, description: "largest manifest accepted" }),

@@ -36,7 +36,11 @@ export class Catalog {
   // names pushed while the first walk runs, which it may already have passed
   private readonly addedDuringBuild = new Set<string>();
 
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    /** the names from the metadata index, or null while it is not built (then the tree is walked) */
+    private readonly indexed: () => Promise<string[]> | null = () => null,
+  ) {}
 
   /** Every repository with manifests, sorted by bytes. */
   async all(): Promise<readonly string[]> {
@@ -60,8 +64,9 @@ export class Catalog {
   }
 
   private async build(): Promise<string[]> {
-    const found: string[] = [];
-    for await (const entry of walkRepositories(this.driver)) if (entry.hasManifests) found.push(entry.name);
+    const fromIndex = this.indexed();
+    const found: string[] = fromIndex ? [...(await fromIndex)] : [];
+    if (!fromIndex) for await (const entry of walkRepositories(this.driver)) if (entry.hasManifests) found.push(entry.name);
     for (const name of this.addedDuringBuild) if (!found.includes(name)) found.push(name);
     this.addedDuringBuild.clear();
     this.names = found.sort(compareBytes);

@@ -28,6 +28,8 @@ export interface PreparedManifest {
   bytes: Uint8Array;
   digest: Digest;
   parsed: ParsedManifest;
+  /** the stored size of each blob the manifest references */
+  blobSizes: ReadonlyMap<string, number>;
 }
 
 /**
@@ -52,16 +54,18 @@ export class ManifestStore {
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
     private readonly referrers: ReferrersIndex,
+    /** tag names from the metadata index, or null while it is not built (then the tree) */
+    indexedTags: (repository: string) => Promise<string[]> | null = () => null,
   ) {
-    this.tagLists = new TagLists(driver);
+    this.tagLists = new TagLists(driver, indexedTags);
   }
 
   /**
    * Validates a manifest without storing anything: grammar, digest, referenced content.
    * @throws RegistryError MANIFEST_INVALID, DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN
    */
-  async prepare(repository: string, reference: Reference, bytes: Uint8Array, contentType: string): Promise<PreparedManifest> {
-    const parsed = parseManifest(bytes, contentType);
+  async prepare(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, parsedAlready?: ParsedManifest): Promise<PreparedManifest> {
+    const parsed = parsedAlready ?? parseManifest(bytes, contentType);
     assertDescriptorCount(parsed);
     const algorithm = "digest" in reference ? reference.digest.algorithm : "sha256";
     const digest = digestOf(bytes, algorithm);
@@ -71,8 +75,8 @@ export class ManifestStore {
         detail: { digest: formatDigest(reference.digest) },
       });
     }
-    await this.assertReferencesPresent(repository, parsed);
-    return { repository, reference, bytes, digest, parsed };
+    const blobSizes = await this.assertReferencesPresent(repository, parsed);
+    return { repository, reference, bytes, digest, parsed, blobSizes };
   }
 
   /** Stores a prepared manifest, then points the tag at it; durable when it resolves. */
@@ -192,15 +196,19 @@ export class ManifestStore {
     return stored;
   }
 
-  /** Each distinct digest is looked up once, however often the manifest lists it. */
-  private async assertReferencesPresent(repository: string, parsed: ParsedManifest): Promise<void> {
-    const checkedBlobs = new Set<string>();
+  /**
+   * Each distinct digest is looked up once, however often the manifest lists it.
+   * @returns the stored size of each blob referenced
+   */
+  private async assertReferencesPresent(repository: string, parsed: ParsedManifest): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
     for (const blob of parsed.blobs) {
       if (isForeignLayer(blob.mediaType) && blob.urls?.length) continue;
-      if (checkedBlobs.has(blob.digest)) continue;
-      checkedBlobs.add(blob.digest);
+      if (sizes.has(blob.digest)) continue;
       const digest = parseDigest(blob.digest);
-      if (!(await this.blobs.isLinked(repository, digest)) || (await this.blobs.dataSize(digest)) === null) {
+      const size = (await this.blobs.isLinked(repository, digest)) ? await this.blobs.dataSize(digest) : null;
+      sizes.set(blob.digest, size ?? -1);
+      if (size === null) {
         throw new RegistryError("MANIFEST_BLOB_UNKNOWN", {
           message: `Blob ${blob.digest} referenced by the manifest is not in repository ${repository}; push it first`,
           detail: { digest: blob.digest },
@@ -219,6 +227,7 @@ export class ManifestStore {
         });
       }
     }
+    return sizes;
   }
 
   private unknown(reference: Reference): RegistryError {

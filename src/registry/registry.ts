@@ -4,7 +4,9 @@
  * and the plugin host call only this; its stores and the driver stay private.
  */
 import { type Digest, formatDigest } from "../oci/digest.ts";
-import type { Descriptor } from "../oci/manifest.ts";
+import type { Descriptor, ParsedManifest } from "../oci/manifest.ts";
+import type { RebuildProgress } from "../metadata/rebuild.ts";
+import { Listings } from "./listings.ts";
 import type { HookBus } from "../hooks/bus.ts";
 import { buildEvent, type EventSource, type EventTarget } from "../hooks/events.ts";
 import type { BeforeHookContext, EventAction, RequestInfo } from "../hooks/types.ts";
@@ -15,7 +17,13 @@ import { RegistryError } from "./errors.ts";
 import { blobTarget, manifestTarget } from "./event-targets.ts";
 import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
+import type { MetadataIndex } from "../metadata/index.ts";
+import type { TreeReader } from "../metadata/tree.ts";
+import { parseManifest } from "../oci/manifest.ts";
+import { BlobLocks } from "./blob-locks.ts";
+import { factsOfPush, referencedBlobs } from "./indexing.ts";
 import { ReferrersIndex } from "./referrers.ts";
+import { treeReader } from "./tree-reader.ts";
 import { RepositoryLock } from "./repository-lock.ts";
 import { compareTags, type Page, type PageRequest, pageOf } from "./sorted.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
@@ -30,6 +38,8 @@ export interface HealthReport {
 
 export interface RegistryOptions {
   deleteEnabled: boolean;
+  /** gc.delay: how long an unreferenced blob waits (the index's review times) */
+  gcDelayMs: number;
 }
 
 export class Registry {
@@ -39,23 +49,30 @@ export class Registry {
   private readonly referrers: ReferrersIndex;
   private readonly catalog: Catalog;
   private readonly repositoryLocks = new RepositoryLock();
+  private readonly blobLocks = new BlobLocks();
+  private readonly tree: TreeReader;
+  private readonly listings: Listings;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly options: RegistryOptions,
     private readonly hooks: HookBus,
     private readonly source: EventSource,
+    private readonly index: MetadataIndex,
   ) {
     this.blobs = new BlobStore(driver);
     this.uploads = new UploadStore(driver, this.blobs, new HashPool());
     this.referrers = new ReferrersIndex(driver);
-    this.manifests = new ManifestStore(driver, this.blobs, this.referrers);
-    this.catalog = new Catalog(driver);
+    this.tree = treeReader(driver);
+    this.listings = new Listings(index, this.tree, this.repositoryLocks, options.gcDelayMs);
+    this.manifests = new ManifestStore(driver, this.blobs, this.referrers, (repository) => this.listings.tags(repository));
+    this.catalog = new Catalog(driver, () => this.listings.repositories());
   }
 
   /** HEAD (no hook) or GET (asks blob.get) of a blob linked into the repository. */
   async statBlob(repository: string, digest: Digest, request: RequestInfo, forDownload: boolean): Promise<BlobInfo> {
     const blob = await this.blobs.stat(repository, digest);
+    await this.index.touch(digest);
     if (forDownload) await this.ask({ hook: "blob.get", repository, digest: formatDigest(digest), request });
     return blob;
   }
@@ -65,6 +82,7 @@ export class Registry {
     const blob = await this.blobs.stat(repository, digest);
     await this.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
     await this.repositoryLocks.exclusive(repository, () => this.blobs.unlink(repository, digest));
+    await this.index.blobUnlinked(repository, digest);
     await this.announce("delete", blobTarget(repository, digest, blob.size), request);
   }
 
@@ -87,7 +105,12 @@ export class Registry {
     body: ReadableStream<Uint8Array> | null,
     request: RequestInfo,
   ): Promise<void> {
-    const size = await this.uploads.complete(repository, id, digest, body);
+    // held until the index knows the blob: GC cannot take it between the move and the record
+    const size = await this.blobLocks.shared(formatDigest(digest), async () => {
+      const stored = await this.uploads.complete(repository, id, digest, body);
+      await this.index.blobLinked(repository, digest, stored);
+      return stored;
+    });
     await this.announce("push", blobTarget(repository, digest, size), request);
   }
 
@@ -101,10 +124,15 @@ export class Registry {
    */
   async mountBlob(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
     if (!(await this.blobs.isLinked(from, digest))) return false;
-    const size = await this.blobs.dataSize(digest);
-    if (size === null) return false;
     await this.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
-    await this.blobs.link(repository, digest);
+    const size = await this.blobLocks.shared(formatDigest(digest), async () => {
+      const stored = await this.blobs.dataSize(digest);
+      if (stored === null) return null;
+      await this.blobs.link(repository, digest);
+      await this.index.blobLinked(repository, digest, stored);
+      return stored;
+    });
+    if (size === null) return false;
     await this.announce("mount", { ...blobTarget(repository, digest, size), fromRepository: from }, request);
     return true;
   }
@@ -116,8 +144,12 @@ export class Registry {
     contentType: string,
     request: RequestInfo,
   ): Promise<PreparedManifest> {
-    // shared with other pushes, exclusive of blob deletes: the blobs checked stay linked
-    const manifest = await this.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, request));
+    // The blobs it names are held from their check to the index record (GC waits), and the
+    // repository shared with other pushes, exclusive of blob deletes: the blobs checked stay linked.
+    const parsed = parseManifest(bytes, contentType);
+    const manifest = await this.blobLocks.sharedAll(referencedBlobs(parsed), () =>
+      this.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, parsed, request)),
+    );
     this.catalog.add(repository);
     const tag = "tag" in reference ? reference.tag : undefined;
     await this.announce("push", manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength, tag), request);
@@ -129,9 +161,10 @@ export class Registry {
     reference: Reference,
     bytes: Uint8Array,
     contentType: string,
+    parsed: ParsedManifest,
     request: RequestInfo,
   ): Promise<PreparedManifest> {
-    const manifest = await this.manifests.prepare(repository, reference, bytes, contentType);
+    const manifest = await this.manifests.prepare(repository, reference, bytes, contentType, parsed);
     const tag = "tag" in reference ? reference.tag : undefined;
     if (this.hooks.wants("manifest.put")) {
       const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
@@ -145,7 +178,9 @@ export class Registry {
         request,
       });
     }
-    await this.manifests.store(manifest);
+    const facts = await factsOfPush(this.driver, manifest);
+    const scope = { repository, digest: facts.digest, tag: tag ?? null };
+    await this.index.change(scope, this.tree, () => this.manifests.store(manifest), (tx, _, now) => this.index.manifestPut(tx, facts, tag ?? null, request.actor, now));
     return manifest;
   }
 
@@ -161,6 +196,7 @@ export class Registry {
       mediaType: manifest.mediaType,
       request,
     });
+    if (isPull) this.index.pulled(repository, manifest.digest);
     if (isPull) await this.announce("pull", manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength, tag), request);
     return manifest;
   }
@@ -178,13 +214,22 @@ export class Registry {
         throw error;
       });
       await this.ask({ hook: "tag.delete", repository, tag: reference.tag, digest: formatDigest(digest), request });
-      await this.manifests.deleteTag(repository, reference.tag);
+      const { tag } = reference;
+      await this.repositoryLocks.shared(repository, () =>
+        this.index.change({ repository, digest: null, tag }, this.tree, () => this.manifests.deleteTag(repository, tag), (tx, _, now) =>
+          this.index.tagDeleted(tx, repository, tag, request.actor, now),
+        ),
+      );
       await this.announce("delete", manifestTarget(repository, digest, "", 0, reference.tag), request);
       return;
     }
     const existing = await this.manifests.get(repository, reference);
     await this.ask({ hook: "manifest.delete", repository, digest: formatDigest(existing.digest), mediaType: existing.mediaType, request });
-    await this.manifests.delete(repository, reference.digest);
+    await this.repositoryLocks.shared(repository, () =>
+      this.index.change({ repository, digest: formatDigest(existing.digest), tag: null }, this.tree, () => this.manifests.delete(repository, reference.digest), (tx, _, now) =>
+        this.index.manifestDeleted(tx, repository, existing.digest, request.actor, now),
+      ),
+    );
     await this.announce("delete", manifestTarget(repository, existing.digest, existing.mediaType, existing.bytes.byteLength), request);
   }
 
@@ -222,7 +267,19 @@ export class Registry {
   }
 
   referrersOf(repository: string, subject: Digest): Promise<Descriptor[]> {
-    return this.referrers.list(repository, subject);
+    return this.listings.referrers(repository, subject) ?? this.referrers.list(repository, subject);
+  }
+
+  /** Settles interrupted changes; builds the index in the background when it never was (see listings.ts). */
+  async start(options: { onBuilt?: (error: unknown) => void } = {}): Promise<{ recovered: number; built: Promise<void> }> {
+    const started = await this.listings.start(options.onBuilt);
+    const swept = started.built.then(() => this.listings.sweep()).then((names) => names.forEach((name) => this.catalog.add(name)));
+    return { ...started, built: swept };
+  }
+
+  /** Builds the metadata index from the tree (`berth index rebuild`). */
+  rebuildIndex(progress?: (report: RebuildProgress) => void): Promise<RebuildProgress> {
+    return this.listings.rebuild(progress);
   }
 
   /** Removes upload sessions started before `cutoff` in every repository. */

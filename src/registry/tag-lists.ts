@@ -21,7 +21,11 @@ export class TagLists {
   private readonly versions = new Map<string, number>();
   private readonly wholeLists = new Map<string, { version: number; json: string }>();
 
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    /** the names from the metadata index, or null while it is not built */
+    private readonly indexed: (repository: string) => Promise<string[]> | null = () => null,
+  ) {}
 
   /** Tag names in the spec's lexical order (case-insensitive, then by byte to be total). */
   async list(repository: string): Promise<readonly string[]> {
@@ -69,15 +73,20 @@ export class TagLists {
   }
 
   private async read(repository: string): Promise<string[]> {
-    const names = await this.driver.list(paths.tagsRoot(repository));
-    // A tag directory without a current link (a crash mid-write or mid-delete) is no tag.
-    const present = await Promise.all(names.map((tag) => exists(this.driver, paths.tagCurrentLink(repository, tag))));
+    const fromIndex = this.indexed(repository);
+    const names = fromIndex ? await fromIndex : await this.readTree(repository);
     // sort on precomputed keys: 10,000 tags would otherwise lowercase each name ~28 times
     return names
-      .filter((_, i) => present[i])
       .map((name) => ({ name, key: name.toLowerCase() }))
       .sort((a, b) => compareBytes(a.key, b.key) || compareBytes(a.name, b.name))
       .map((entry) => entry.name);
+  }
+
+  private async readTree(repository: string): Promise<string[]> {
+    const names = await this.driver.list(paths.tagsRoot(repository));
+    // A tag directory without a current link (a crash mid-write or mid-delete) is no tag.
+    const present = await Promise.all(names.map((tag) => exists(this.driver, paths.tagCurrentLink(repository, tag))));
+    return names.filter((_, i) => present[i]);
   }
 
   /** Bumped by every tag change in the repository: equal versions mean equal lists. */

@@ -32,6 +32,7 @@ export function isBerthState(path: string): boolean {
 
 export const paths = {
   blobData: (d: Digest) => `${V2}/blobs/${d.algorithm}/${d.hex.slice(0, 2)}/${d.hex}/data`,
+  blobsRoot: () => `${V2}/blobs`,
   blobDir: (d: Digest) => `${V2}/blobs/${d.algorithm}/${d.hex.slice(0, 2)}/${d.hex}`,
   repositoriesRoot: () => `${V2}/repositories`,
   repository: (name: string) => `${V2}/repositories/${name}`,

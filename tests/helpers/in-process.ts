@@ -48,7 +48,7 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     output: () => lines.join(""),
     async stop() {
       stopServingLocally(origin);
-      await composed.plugins.close();
+      await composed.close();
       removeDir(root);
     },
   };

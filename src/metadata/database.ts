@@ -1,0 +1,80 @@
+/**
+ * The metadata index's database through Bun.SQL: SQLite embedded (a file under
+ * <storage.root>/berth/, or memory for the in-memory driver) or PostgreSQL when `metadata.url`
+ * names one. The same statements run on both (schema.ts).
+ *
+ * SQLite has one writer: write transactions are serialised here, so two requests never try to
+ * open one on the same connection. Its commits are synchronous = FULL: a journal entry is
+ * durable before the tree changes (see index.ts).
+ */
+import { SQL } from "bun";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { KeyedLock } from "../registry/keyed-lock.ts";
+import { PRIVATE_DIRECTORY_MODE } from "../storage/modes.ts";
+import { SCHEMA, SCHEMA_VERSION } from "./schema.ts";
+
+export type DatabaseKind = "sqlite" | "postgres";
+
+export interface DatabaseLocation {
+  /** metadata.url: "" for SQLite */
+  url: string;
+  /** the storage root: SQLite lives at <root>/berth/metadata.db */
+  root: string;
+  /** keep SQLite in memory (the in-memory storage driver) */
+  inMemory: boolean;
+}
+
+/** Where SQLite keeps the index of a storage root. */
+export function sqlitePath(root: string): string {
+  return join(root, "berth", "metadata.db");
+}
+
+export class MetadataDatabase {
+  private readonly writes = new KeyedLock();
+
+  private constructor(
+    readonly sql: SQL,
+    readonly kind: DatabaseKind,
+  ) {}
+
+  /** @throws Error naming metadata.url when the database cannot be opened */
+  static async open(location: DatabaseLocation): Promise<MetadataDatabase> {
+    const database =
+      location.url === "" ? new MetadataDatabase(await openSqlite(location), "sqlite") : new MetadataDatabase(await openPostgres(location.url), "postgres");
+    for (const statement of SCHEMA) await database.sql.unsafe(statement);
+    await database.sql`INSERT INTO meta (key, value) VALUES ('schema', ${SCHEMA_VERSION}) ON CONFLICT (key) DO NOTHING`;
+    return database;
+  }
+
+  /** Runs `body` in one transaction (serialised on SQLite). */
+  async write<T>(body: (tx: SQL) => Promise<T>): Promise<T> {
+    if (this.kind === "postgres") return this.sql.begin(body);
+    return this.writes.run("", () => this.sql.begin(body));
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+}
+
+async function openSqlite(location: DatabaseLocation): Promise<SQL> {
+  const filename = location.inMemory ? ":memory:" : sqlitePath(location.root);
+  if (!location.inMemory) mkdirSync(dirname(filename), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+  const sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
+  await sql`PRAGMA journal_mode = WAL`;
+  await sql`PRAGMA synchronous = FULL`;
+  await sql`PRAGMA busy_timeout = 5000`;
+  return sql;
+}
+
+async function openPostgres(url: string): Promise<SQL> {
+  let sql: SQL;
+  try {
+    sql = new SQL(url, { max: 8 });
+    await sql`SELECT 1`;
+  } catch (error) {
+    throw new Error(`Cannot reach the metadata database (metadata.url): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return sql;
+}

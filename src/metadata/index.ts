@@ -1,0 +1,161 @@
+/**
+ * The metadata index: facts the directory tree cannot answer quickly (sizes, dates, tag
+ * history, who references a blob), kept in step with every change the registry makes.
+ *
+ * Crash consistency: a change that touches the tree is journaled first (durably), then made in
+ * the tree, then recorded in the index in one transaction that also removes its journal entry.
+ * A crash in between leaves the entry; `recover` settles it from the tree at the next start, so
+ * no start walks the whole tree. Blob uploads are recorded after the tree without a journal:
+ * losing one only leaves a blob the index does not know (fsck finds it), never a wrong answer.
+ */
+import { formatDigest, type Digest } from "../oci/digest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
+import { type DatabaseLocation, MetadataDatabase } from "./database.ts";
+import type { ManifestFacts } from "./facts.ts";
+import { PullRecorder } from "./pulls.ts";
+import { referrersOf, repositoryKnown, repositoryNames, tagNames } from "./queries.ts";
+import { type JournalEntry, reconcile } from "./reconcile.ts";
+import { optStr, rowsOf, str } from "./rows.ts";
+import type { TreeReader } from "./tree.ts";
+import { deleteManifest, deleteTag, putBlob, putManifest } from "./writes.ts";
+
+export interface IndexOptions {
+  /** gc.delay: how long an unreferenced blob waits after it was last touched */
+  delayMs: number;
+}
+
+/** What a journaled change touches: a manifest and/or tag of a repository, or a blob ("" repository). */
+export type ChangeScope = Omit<JournalEntry, "id">;
+
+export class MetadataIndex {
+  /** blobs waiting for GC review: touching one pushes its review back (checked without a query) */
+  private readonly reviewing = new Set<string>();
+  private readonly pulls: PullRecorder;
+
+  private constructor(
+    readonly database: MetadataDatabase,
+    private readonly options: IndexOptions,
+  ) {
+    this.pulls = new PullRecorder(database);
+  }
+
+  static async open(location: DatabaseLocation, options: IndexOptions): Promise<MetadataIndex> {
+    const index = new MetadataIndex(await MetadataDatabase.open(location), options);
+    for (const row of rowsOf(await index.database.sql`SELECT digest FROM blobs WHERE review_at IS NOT NULL`)) index.reviewing.add(str(row, "digest"));
+    return index;
+  }
+
+  /** True once the index holds the whole tree (after the first rebuild). */
+  async isBuilt(): Promise<boolean> {
+    return rowsOf(await this.database.sql`SELECT value FROM meta WHERE key = 'built_at'`).length > 0;
+  }
+
+  async markBuilt(now = Date.now()): Promise<void> {
+    await this.database.write((tx) => tx`INSERT INTO meta (key, value) VALUES ('built_at', ${String(now)})
+      ON CONFLICT (key) DO UPDATE SET value = ${String(now)}`);
+  }
+
+  /**
+   * Journals `scope`, runs `inTree`, then records the outcome with `inIndex` in one transaction.
+   * When `inTree` fails part-way, the index is settled from the tree at once (or at the next
+   * start, if even that fails) and the error goes on.
+   */
+  async change<T>(scope: ChangeScope, tree: TreeReader, inTree: () => Promise<T>, inIndex: (tx: Bun.SQL, result: T, now: number) => Promise<void>): Promise<T> {
+    const entry: JournalEntry = { id: crypto.randomUUID(), ...scope };
+    await this.database.write((tx) => tx`INSERT INTO journal (id, repository, digest, tag, started_at)
+      VALUES (${entry.id}, ${entry.repository}, ${entry.digest}, ${entry.tag}, ${Date.now()})`);
+    let result: T;
+    try {
+      result = await inTree();
+    } catch (error) {
+      await this.settle(entry, tree).catch(() => undefined); // left for recover() at the next start
+      throw error;
+    }
+    await this.database.write(async (tx) => {
+      await inIndex(tx, result, Date.now());
+      await tx`DELETE FROM journal WHERE id = ${entry.id}`;
+    });
+    return result;
+  }
+
+  /** Settles every change a crash left half done (see the file comment). @returns how many */
+  async recover(tree: TreeReader): Promise<number> {
+    const entries = rowsOf(await this.database.sql`SELECT id, repository, digest, tag FROM journal ORDER BY started_at`).map(
+      (row): JournalEntry => ({ id: str(row, "id"), repository: str(row, "repository"), digest: optStr(row, "digest"), tag: optStr(row, "tag") }),
+    );
+    for (const entry of entries) await this.settle(entry, tree);
+    return entries.length;
+  }
+
+  // --- changes (inside `change`) ------------------------------------------------------------
+
+  async manifestPut(tx: Bun.SQL, facts: ManifestFacts, tag: string | null, actor: string, now: number): Promise<void> {
+    await putManifest(tx, facts, tag, actor, now);
+    this.reviewing.delete(facts.digest);
+    for (const reference of facts.references) this.reviewing.delete(reference.digest);
+  }
+
+  async tagDeleted(tx: Bun.SQL, repository: string, tag: string, actor: string, now: number): Promise<void> {
+    await deleteTag(tx, repository, tag, actor, now);
+  }
+
+  async manifestDeleted(tx: Bun.SQL, repository: string, digest: Digest, actor: string, now: number): Promise<void> {
+    const queued = await deleteManifest(tx, repository, formatDigest(digest), actor, now, now + this.options.delayMs);
+    for (const d of queued) this.reviewing.add(d);
+  }
+
+  // --- changes recorded after the tree, without a journal ---------------------------------
+
+  async blobLinked(repository: string, digest: Digest, size: number): Promise<void> {
+    const d = formatDigest(digest);
+    const now = Date.now();
+    const queued = await this.database.write((tx) => putBlob(tx, repository, d, size, now, now + this.options.delayMs));
+    if (queued) this.reviewing.add(d);
+    else this.reviewing.delete(d);
+  }
+
+  async blobUnlinked(repository: string, digest: Digest): Promise<void> {
+    await this.database.write((tx) => tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`);
+  }
+
+  /** A client used the blob (HEAD, GET, mount, a manifest naming it): its GC review waits again. */
+  async touch(digest: Digest): Promise<void> {
+    const d = formatDigest(digest);
+    if (!this.reviewing.has(d)) return;
+    const reviewAt = Date.now() + this.options.delayMs;
+    await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`);
+  }
+
+  /** Counted in memory and written in batches: a crash may lose the last seconds of counts. */
+  pulled(repository: string, digest: Digest): void {
+    this.pulls.record(repository, formatDigest(digest));
+  }
+
+  // --- reads --------------------------------------------------------------------------------
+
+  repositories(): Promise<string[]> {
+    return repositoryNames(this.database.sql);
+  }
+
+  hasRepository(repository: string): Promise<boolean> {
+    return repositoryKnown(this.database.sql, repository);
+  }
+
+  tags(repository: string): Promise<string[]> {
+    return tagNames(this.database.sql, repository);
+  }
+
+  referrers(repository: string, subject: Digest): Promise<Descriptor[]> {
+    return referrersOf(this.database.sql, repository, formatDigest(subject));
+  }
+
+  async close(): Promise<void> {
+    await this.pulls.close();
+    await this.database.close();
+  }
+
+  private async settle(entry: JournalEntry, tree: TreeReader): Promise<void> {
+    const now = Date.now();
+    await this.database.write((tx) => reconcile(tx, tree, entry, now, now + this.options.delayMs));
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Builds the index from the directory tree (the source of truth): `berth index rebuild`, and
+ * the first start over an existing registry:2 tree, in the background while Berth serves.
+ * Each repository is replaced in one transaction under the caller's repository lock, so pushes
+ * and deletes meanwhile are neither lost nor undone.
+ */
+import type { SQL } from "bun";
+import { formatDigest, parseDigest } from "../oci/digest.ts";
+import { type ManifestFacts, manifestFacts } from "./facts.ts";
+import type { MetadataIndex } from "./index.ts";
+import { rowsOf, str } from "./rows.ts";
+import type { TreeReader } from "./tree.ts";
+import { putManifest, queueIfUnreferenced } from "./writes.ts";
+
+export interface RebuildProgress {
+  phase: "blobs" | "repositories" | "done";
+  blobs: number;
+  repositories: number;
+  manifests: number;
+}
+
+export interface RebuildOptions {
+  /** runs `work` while no change to `repository` can happen (the registry's repository lock) */
+  exclusive?: <T>(repository: string, work: () => Promise<T>) => Promise<T>;
+  progress?: (progress: RebuildProgress) => void;
+  delayMs: number;
+}
+
+const ACTOR = "berth:rebuild";
+const BLOB_BATCH = 500;
+
+export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, options: RebuildOptions): Promise<RebuildProgress> {
+  const db = index.database;
+  const exclusive = options.exclusive ?? (<T>(_: string, work: () => Promise<T>) => work());
+  const progress: RebuildProgress = { phase: "blobs", blobs: 0, repositories: 0, manifests: 0 };
+  const started = Date.now();
+
+  let batch: Array<{ digest: string; size: number }> = [];
+  const flush = async () => {
+    const rows = batch;
+    batch = [];
+    await db.write(async (tx) => {
+      for (const blob of rows) {
+        await tx`INSERT INTO blobs (digest, size, created_at, review_at) VALUES (${blob.digest}, ${blob.size}, ${started}, ${null})
+                 ON CONFLICT (digest) DO UPDATE SET size = ${blob.size}`;
+      }
+    });
+    options.progress?.(progress);
+  };
+  const inTree = new Set<string>();
+  for await (const blob of tree.blobs()) {
+    const digest = formatDigest(blob.digest);
+    inTree.add(digest);
+    batch.push({ digest, size: blob.size });
+    progress.blobs++;
+    if (batch.length >= BLOB_BATCH) await flush();
+  }
+  await flush();
+
+  progress.phase = "repositories";
+  const repositories = new Set<string>();
+  for await (const repository of tree.repositories()) {
+    repositories.add(repository);
+    progress.manifests += await exclusive(repository, () => rebuildRepository(index, tree, repository));
+    progress.repositories++;
+    options.progress?.(progress);
+  }
+
+  await db.write(async (tx) => {
+    for (const row of rowsOf(await tx`SELECT name FROM repositories`)) {
+      const name = str(row, "name");
+      if (!repositories.has(name)) await forgetRepository(tx, name);
+    }
+    // blobs the index knew that are no longer stored, and the queue for those nobody references
+    for (const row of rowsOf(await tx`SELECT digest FROM blobs`)) {
+      const digest = str(row, "digest");
+      if (!inTree.has(digest)) {
+        await tx`DELETE FROM repository_blobs WHERE digest = ${digest}`;
+        await tx`DELETE FROM blobs WHERE digest = ${digest}`;
+      }
+    }
+    const now = Date.now();
+    const unqueued = rowsOf(await tx`SELECT digest FROM blobs WHERE review_at IS NULL`).map((row) => str(row, "digest"));
+    await queueIfUnreferenced(tx, unqueued, now + options.delayMs);
+  });
+  await index.markBuilt();
+  progress.phase = "done";
+  options.progress?.(progress);
+  return progress;
+}
+
+/** Replaces the repository's rows with what the tree holds. @returns its manifest count */
+async function rebuildRepository(index: MetadataIndex, tree: TreeReader, repository: string): Promise<number> {
+  const digests = await tree.manifestDigests(repository);
+  const facts: ManifestFacts[] = [];
+  for (const digest of digests) {
+    const stored = await tree.manifest(repository, digest);
+    if (stored === null) continue;
+    const blobSizes = new Map<string, number>();
+    for (const blob of stored.parsed.blobs) {
+      const size = await tree.blobSize(parseDigest(blob.digest));
+      if (size !== null) blobSizes.set(blob.digest, size);
+    }
+    facts.push(manifestFacts({ repository, digest, bytes: stored.bytes, parsed: stored.parsed, config: stored.config, blobSizes }));
+  }
+  const tags = await tree.tags(repository);
+  const layers = await tree.layers(repository);
+  const now = Date.now();
+  await index.database.write(async (tx) => {
+    await forgetRepository(tx, repository);
+    await tx`INSERT INTO repositories (name, created_at, pushed_at) VALUES (${repository}, ${now}, ${now})`;
+    for (const fact of facts) await putManifest(tx, fact, null, ACTOR, now);
+    for (const { tag, digest } of tags) {
+      await tx`INSERT INTO tags (repository, tag, digest, updated_at) VALUES (${repository}, ${tag}, ${formatDigest(digest)}, ${now})`;
+    }
+    for (const digest of layers) {
+      await tx`INSERT INTO repository_blobs (repository, digest, linked_at) VALUES (${repository}, ${formatDigest(digest)}, ${now})
+               ON CONFLICT (repository, digest) DO NOTHING`;
+    }
+  });
+  return facts.length;
+}
+
+/** Drops a repository's rows (history stays: it is history). */
+async function forgetRepository(tx: SQL, repository: string): Promise<void> {
+  await tx`DELETE FROM manifest_references WHERE repository = ${repository}`;
+  await tx`DELETE FROM manifests WHERE repository = ${repository}`;
+  await tx`DELETE FROM tags WHERE repository = ${repository}`;
+  await tx`DELETE FROM repository_blobs WHERE repository = ${repository}`;
+  await tx`DELETE FROM repositories WHERE name = ${repository}`;
+}
