@@ -13,7 +13,9 @@ import type { EventSource } from "./hooks/events.ts";
 import type { Logger } from "./log.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
+import type { DatabaseLocation } from "./metadata/database.ts";
 import { MetadataIndex } from "./metadata/index.ts";
+import { errnoCode, storageCondition } from "./storage/conditions.ts";
 import { Registry } from "./registry/registry.ts";
 import { createDriver } from "./storage/create.ts";
 import type { StorageDriver } from "./storage/driver.ts";
@@ -52,7 +54,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     publicUrl: resolved.http.publicUrl,
   };
   const location = { url: resolved.metadata.url, root: resolved.storage.root, inMemory: resolved.storage.driver === "inmemory" };
-  const index = await MetadataIndex.open(location, { delayMs: resolved.gc.delayMs });
+  const index = await openIndex(location, resolved.gc.delayMs, log);
   const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled, gcDelayMs: resolved.gc.delayMs }, bus, source, index);
   const { recovered, built } = await registry.start({
     onBuilt: (error) => {
@@ -77,4 +79,17 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
 
   };
   return { driver, registry, plugins, indexBuilt: built, buildApp, close };
+}
+
+/** A read-only storage root still serves pulls: its index is then kept in memory (and built from the tree). */
+async function openIndex(location: DatabaseLocation, delayMs: number, log: Logger): Promise<MetadataIndex> {
+  try {
+    return await MetadataIndex.open(location, { delayMs });
+  } catch (error) {
+    const code = errnoCode(error) ?? "";
+    const readOnly = storageCondition(error) === "read-only" || code === "SQLITE_READONLY" || code === "SQLITE_CANTOPEN" || code === "EACCES";
+    if (location.url !== "" || location.inMemory || !readOnly) throw error;
+    log("warn", "the metadata index cannot be written on this storage root: it is kept in memory and built from the tree", { code });
+    return MetadataIndex.open({ ...location, inMemory: true }, { delayMs });
+  }
 }

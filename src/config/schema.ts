@@ -62,7 +62,8 @@ export const ConfigSchema = Type.Object(
         url: Type.String({
           default: "",
           description:
-            'where the metadata index lives: "" for SQLite at <storage.root>/berth/metadata.db (in memory with storage.driver = "inmemory"), or "postgres://user:password@host/db" for PostgreSQL',
+            'where the metadata index lives: "" for SQLite at <storage.root>/berth/metadata.db (in memory with storage.driver = "inmemory"), "sqlite:/absolute/path.db" elsewhere, or "postgres://user:password@host/db" for PostgreSQL',
+          pattern: "^(|sqlite:/.+|postgres(ql)?://.+)$",
         }),
       },
       { default: {}, additionalProperties: false },

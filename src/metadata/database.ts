@@ -40,8 +40,9 @@ export class MetadataDatabase {
 
   /** @throws Error naming metadata.url when the database cannot be opened */
   static async open(location: DatabaseLocation): Promise<MetadataDatabase> {
-    const database =
-      location.url === "" ? new MetadataDatabase(await openSqlite(location), "sqlite") : new MetadataDatabase(await openPostgres(location.url), "postgres");
+    const database = /^postgres(ql)?:/.test(location.url)
+      ? new MetadataDatabase(await openPostgres(location.url), "postgres")
+      : new MetadataDatabase(await openSqlite(location), "sqlite");
     for (const statement of SCHEMA) await database.sql.unsafe(statement);
     await database.sql`INSERT INTO meta (key, value) VALUES ('schema', ${SCHEMA_VERSION}) ON CONFLICT (key) DO NOTHING`;
     return database;
@@ -58,9 +59,15 @@ export class MetadataDatabase {
   }
 }
 
+/** "" (beside the storage, or memory), or "sqlite:/absolute/path.db" (e.g. on a faster disk) */
+function sqliteFile(location: DatabaseLocation): string {
+  if (location.url.startsWith("sqlite:")) return location.url.slice("sqlite:".length);
+  return location.inMemory ? ":memory:" : sqlitePath(location.root);
+}
+
 async function openSqlite(location: DatabaseLocation): Promise<SQL> {
-  const filename = location.inMemory ? ":memory:" : sqlitePath(location.root);
-  if (!location.inMemory) mkdirSync(dirname(filename), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+  const filename = sqliteFile(location);
+  if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
   const sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
   await sql`PRAGMA journal_mode = WAL`;
   await sql`PRAGMA synchronous = FULL`;

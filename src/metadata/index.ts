@@ -123,7 +123,11 @@ export class MetadataIndex {
     const d = formatDigest(digest);
     if (!this.reviewing.has(d)) return;
     const reviewAt = Date.now() + this.options.delayMs;
-    await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`);
+    try {
+      await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`);
+    } catch {
+      // a read must not fail for it (a full disk): the blob's review is only not pushed back
+    }
   }
 
   /** Counted in memory and written in batches: a crash may lose the last seconds of counts. */

@@ -56,6 +56,9 @@ if (unavailable !== null) console.warn(`full-disk tests skipped: ${unavailable}`
 let work = "";
 let mountPoint = "";
 let mounted = false;
+// the index's SQLite file stays open for writing: it must not live on the disk the tests remount read-only
+const indexDir = tempDir("berth-full-disk-index-");
+afterAll(() => removeDir(indexDir));
 let berth: BerthProcess | undefined;
 const test = testWithServerLog(() => [berth]);
 
@@ -165,7 +168,7 @@ describe.skipIf(unavailable !== null)("a full or read-only disk", () => {
     run(["mount", "-o", "loop", imagePath, mountPoint]);
     mounted = true;
     mkdirSync(root());
-    berth = await startBerth({ root: root() });
+    berth = await startBerth({ root: root(), env: { BERTH_METADATA_URL: `sqlite:${indexDir}/metadata.db` } });
     image = await pushImage(server().url, "full/app", { tag: "v1" });
     shared = await pushBlob(server().url, "full/app", randomBytes(4096));
     const { url } = await startUpload(server().url, "full/chunked");
@@ -286,7 +289,7 @@ describe.skipIf(unavailable !== null)("a full or read-only disk", () => {
     berth = undefined;
     run(["mount", "-o", "remount,ro", mountPoint]);
     try {
-      berth = await startBerth({ root: root() });
+      berth = await startBerth({ root: root(), env: { BERTH_METADATA_URL: `sqlite:${indexDir}/metadata.db` } });
       const manifest = await call(server().url, "/v2/full/app/manifests/v1", { headers: { Accept: MT.ociManifest } });
       expectStatus(manifest, 200);
       expect(bytesEqual(manifest.body, image.bytes)).toBe(true);
