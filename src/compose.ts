@@ -32,6 +32,7 @@ export interface ComposeOptions {
 export interface ComposedRegistry {
   driver: StorageDriver;
   registry: Registry;
+  index: MetadataIndex;
   plugins: StartedPlugins;
   /** resolves when the metadata index holds the whole storage (at once, unless it was never built) */
   indexBuilt: Promise<void>;
@@ -78,7 +79,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     await index.close(); // a build still running stops here; the next start builds again
 
   };
-  return { driver, registry, plugins, indexBuilt: built, buildApp, close };
+  return { driver, registry, index, plugins, indexBuilt: built, buildApp, close };
 }
 
 /** A read-only storage root still serves pulls: its index is then kept in memory (and built from the tree). */

@@ -77,14 +77,16 @@ export class Listings {
     return found;
   }
 
-  /** Checks a repository against the tree once per process (see the file comment). */
+  /**
+   * Checks a repository against the tree once per process (see the file comment). No lock:
+   * callers may hold the repository's; each correction reads the tree when it is written, and
+   * a change running meanwhile records its own outcome after its tree write, so both converge.
+   */
   verify(repository: string): Promise<void> {
     let check = this.verified.get(repository);
     if (!check) {
-      check = this.repositoryLocks
-        .exclusive(repository, async () => {
-          await verifyRepository(this.index, this.tree, repository, this.delayMs);
-        })
+      check = verifyRepository(this.index, this.tree, repository, this.delayMs)
+        .then(() => undefined)
         .catch((error: unknown) => {
           this.verified.delete(repository); // checked again next time
           throw error;

@@ -9,6 +9,7 @@
 import { composeRegistry } from "../../src/compose.ts";
 import { loadConfiguration } from "../../src/config/load.ts";
 import type { Logger } from "../../src/log.ts";
+import type { MetadataIndex } from "../../src/metadata/index.ts";
 import { serveLocally, stopServingLocally } from "./local-apps.ts";
 import { removeDir, tempDir } from "./server.ts";
 
@@ -18,18 +19,24 @@ export interface InProcessBerth {
   /** the local directory Berth keeps process state in (plugins' data); the images are in memory */
   root: string;
   output(): string;
+  /** the metadata index, for tests that look at what it recorded */
+  index: MetadataIndex;
+  /** waits until the index holds the whole storage (the first start over a tree builds it) */
+  indexBuilt: Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface InProcessOptions {
   /** BERTH_* variables, exactly as a real process would read them */
   env?: Record<string, string>;
+  /** a storage root of the caller's (kept on stop); a fresh temp dir, removed on stop, otherwise */
+  root?: string;
 }
 
 let started = 0;
 
 export async function startInProcess(options: InProcessOptions = {}): Promise<InProcessBerth> {
-  const root = tempDir("berth-in-process-");
+  const root = options.root ?? tempDir("berth-in-process-");
   const lines: string[] = [];
   const log: Logger = (level, message, fields = {}) => {
     lines.push(`${level.toUpperCase()} ${message} ${JSON.stringify(fields)}\n`);
@@ -46,10 +53,12 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     host,
     root,
     output: () => lines.join(""),
+    index: composed.index,
+    indexBuilt: composed.indexBuilt,
     async stop() {
       stopServingLocally(origin);
       await composed.close();
-      removeDir(root);
+      if (options.root === undefined) removeDir(root);
     },
   };
 }
