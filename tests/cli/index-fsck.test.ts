@@ -113,9 +113,10 @@ describe.each(metadataBackends())("maintenance commands (%s)", (backend) => {
     const proc = Bun.spawn([...berthCommand(), "index", "rebuild"], { cwd: root, env: berthEnv(env), stdout: "pipe", stderr: "pipe" });
     const reader = proc.stderr.getReader();
     await Promise.race([reader.read(), Bun.sleep(10_000)]); // the first progress line: the rebuild is under way
-    await Bun.sleep(Math.floor(Math.random() * 200));
+    await Bun.sleep(Math.floor(Math.random() * 100)); // somewhere in the repositories (200 transactions)
     proc.kill("SIGKILL");
     await proc.exited;
+    expect(await new Response(proc.stdout).text()).not.toContain("index rebuilt"); // it was killed part-way
 
     const again = await runBerth(["index", "rebuild"], { env, timeoutMs: 60_000 });
     expect(again.stdout).toContain("200 repositories, 200 manifests");
