@@ -1,6 +1,9 @@
 #!/usr/bin/env bun
 /** The berth command: the only file with side effects at import. */
 import { configCheck, configConvert } from "./cli/config.ts";
+import { FSCK_HELP, fsckCommand } from "./cli/fsck.ts";
+import { INDEX_HELP, indexCommand } from "./cli/index-command.ts";
+import { REPO_HELP, repoCommand } from "./cli/repo.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERSION } from "./version.ts";
@@ -14,6 +17,11 @@ Usage:
                                        run serve's checks; print the configuration or the error
   berth config convert CONFIG.YML      print the registry.toml for a registry:2 config.yml
   berth user add|remove|list [NAME]    manage the users of [auth] htpasswd
+  berth index rebuild [--config FILE]  build the metadata index again from the storage
+  berth fsck [--repair] [--config FILE]
+                                       check the storage against the index and every blob
+  berth repo delete NAME [--config FILE]
+                                       delete a whole repository (server stopped)
   berth version                        print the version
   berth <command> --help               help on a command
 
@@ -37,6 +45,9 @@ a non-zero exit. --json prints {"valid": ..., "config": ...} or {"valid": false,
 convert prints the registry.toml equivalent of a registry:2 config.yml, with a comment for
 each key that has no effect in Berth.`,
   user: USER_HELP,
+  index: INDEX_HELP,
+  fsck: FSCK_HELP,
+  repo: REPO_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -65,6 +76,24 @@ function configOption(args: string[], flags: string[] = []): string | undefined 
   return file;
 }
 
+/** Takes `--config FILE` / `--config=FILE` out of `args`; the rest is the command's. */
+function withoutConfig(args: string[]): { file: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "--config") {
+      file = args[++i];
+      if (file === undefined) fail("--config needs a file name");
+    } else if (arg.startsWith("--config=")) {
+      file = arg.slice("--config=".length);
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { file, rest };
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -91,6 +120,18 @@ async function main(argv: string[]): Promise<void> {
     }
     case "user":
       return userCommand(rest);
+    case "index": {
+      const { file, rest: args } = withoutConfig(rest);
+      return indexCommand(args, file);
+    }
+    case "fsck": {
+      const { file, rest: args } = withoutConfig(rest);
+      process.exit(await fsckCommand(args, file));
+    }
+    case "repo": {
+      const { file, rest: args } = withoutConfig(rest);
+      return repoCommand(args, file);
+    }
     case "version":
     case "--version":
       process.stdout.write(`berth ${VERSION}\n`);

@@ -24,6 +24,8 @@ export async function reconcile(tx: SQL, tree: TreeReader, entry: JournalEntry, 
   const digest = entry.digest === null ? null : parseDigest(entry.digest);
   if (entry.repository === "") {
     if (digest) await reconcileBlob(tx, tree, digest, reviewAt);
+  } else if (entry.digest === null && entry.tag === null) {
+    await reconcileRepository(tx, tree, entry.repository, now, reviewAt); // a whole repository (repo delete)
   } else {
     if (digest) await reconcileManifest(tx, tree, entry.repository, digest, now, reviewAt);
     // tags the index has on that digest, and the one the change named
@@ -36,6 +38,35 @@ export async function reconcile(tx: SQL, tree: TreeReader, entry: JournalEntry, 
     for (const tag of tags) await reconcileTag(tx, tree, entry.repository, tag, now);
   }
   await tx`DELETE FROM journal WHERE id = ${entry.id}`;
+}
+
+/**
+ * Brings one repository's rows (manifests, tags, layer links, its catalog entry) in line with
+ * the tree: after a repository delete a crash interrupted, and for `berth fsck --repair`.
+ * A repository left with no manifest and no tag leaves the catalog.
+ */
+export async function reconcileRepository(tx: SQL, tree: TreeReader, repository: string, now: number, reviewAt: number): Promise<void> {
+  const inTree = (await tree.manifestDigests(repository)).map(formatDigest);
+  const indexed = new Set(rowsOf(await tx`SELECT digest FROM manifests WHERE repository = ${repository}`).map((row) => str(row, "digest")));
+  for (const digest of inTree) if (!indexed.delete(digest)) await reconcileManifest(tx, tree, repository, parseDigest(digest), now, reviewAt);
+  for (const digest of indexed) await reconcileManifest(tx, tree, repository, parseDigest(digest), now, reviewAt);
+  const treeTags = await tree.tags(repository);
+  const tags = new Set(rowsOf(await tx`SELECT tag FROM tags WHERE repository = ${repository}`).map((row) => str(row, "tag")));
+  for (const { tag } of treeTags) tags.add(tag);
+  for (const tag of tags) await reconcileTag(tx, tree, repository, tag, now);
+
+  const layers = new Set(rowsOf(await tx`SELECT digest FROM repository_blobs WHERE repository = ${repository}`).map((row) => str(row, "digest")));
+  for (const digest of (await tree.layers(repository)).map(formatDigest)) {
+    if (layers.delete(digest)) continue;
+    await tx`INSERT INTO repository_blobs (repository, digest, linked_at) VALUES (${repository}, ${digest}, ${now}) ON CONFLICT (repository, digest) DO NOTHING`;
+  }
+  for (const digest of layers) await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${digest}`;
+
+  if (inTree.length + treeTags.length > 0) {
+    await tx`INSERT INTO repositories (name, created_at, pushed_at) VALUES (${repository}, ${now}, ${now}) ON CONFLICT (name) DO NOTHING`;
+  } else {
+    await tx`DELETE FROM repositories WHERE name = ${repository}`;
+  }
 }
 
 export async function reconcileManifest(tx: SQL, tree: TreeReader, repository: string, digest: Digest, now: number, reviewAt: number): Promise<void> {
