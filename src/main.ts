@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** The berth command: the only file with side effects at import. */
 import { configCheck, configConvert } from "./cli/config.ts";
+import { GC_HELP, gcCommand } from "./cli/gc.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERSION } from "./version.ts";
@@ -14,6 +15,7 @@ Usage:
                                        run serve's checks; print the configuration or the error
   berth config convert CONFIG.YML      print the registry.toml for a registry:2 config.yml
   berth user add|remove|list [NAME]    manage the users of [auth] htpasswd
+  berth gc [--dry-run] [--config FILE] delete unreferenced blobs now (a server does it itself)
   berth version                        print the version
   berth <command> --help               help on a command
 
@@ -37,6 +39,7 @@ a non-zero exit. --json prints {"valid": ..., "config": ...} or {"valid": false,
 convert prints the registry.toml equivalent of a registry:2 config.yml, with a comment for
 each key that has no effect in Berth.`,
   user: USER_HELP,
+  gc: GC_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -91,6 +94,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case "user":
       return userCommand(rest);
+    case "gc":
+      return gcCommand(configOption(rest, ["--dry-run"]), rest.includes("--dry-run"));
     case "version":
     case "--version":
       process.stdout.write(`berth ${VERSION}\n`);
