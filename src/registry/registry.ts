@@ -240,6 +240,8 @@ export class Registry {
       return;
     }
     const existing = await this.manifests.get(repository, reference);
+    // the first check of a repository against the tree takes its lock exclusively: not under our shared hold
+    await this.listings.tags(repository);
     await this.ask({ hook: "manifest.delete", repository, digest: formatDigest(existing.digest), mediaType: existing.mediaType, request });
     await this.repositoryLocks.shared(repository, () =>
       this.index.change({ repository, digest: formatDigest(existing.digest), tag: null }, this.tree, () => this.manifests.delete(repository, reference.digest), (tx, _, now) =>
