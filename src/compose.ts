@@ -11,6 +11,7 @@ import type { LoadedConfig, ResolvedConfig } from "./config/load.ts";
 import { HookBus } from "./hooks/bus.ts";
 import type { EventSource } from "./hooks/events.ts";
 import type { Logger } from "./log.ts";
+import { addGcRoutes } from "./gc/routes.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
 import type { DatabaseLocation } from "./metadata/database.ts";
@@ -56,7 +57,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   };
   const location = { url: resolved.metadata.url, root: resolved.storage.root, inMemory: resolved.storage.driver === "inmemory" };
   const index = await openIndex(location, resolved.gc.delayMs, log);
-  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled, gcDelayMs: resolved.gc.delayMs }, bus, source, index);
+  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled, gcDelayMs: resolved.gc.delayMs, gcUntaggedMs: resolved.gc.untaggedMs }, bus, source, index);
   const { recovered, built } = await registry.start({
     onBuilt: (error) => {
       if (error === null) log("info", "metadata index built from the storage");
@@ -65,6 +66,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   });
   if (recovered > 0) log("info", "metadata index: settled changes a stop interrupted", { count: recovered });
   const routes = new PluginRoutes();
+  addGcRoutes(routes, registry); // core admin routes: before plugins, so none can take them
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
   // what a running registry cannot change without a restart comes from the configuration it started with
   const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };

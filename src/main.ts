@@ -4,6 +4,7 @@ import { configCheck, configConvert } from "./cli/config.ts";
 import { FSCK_HELP, fsckCommand } from "./cli/fsck.ts";
 import { INDEX_HELP, indexCommand } from "./cli/index-command.ts";
 import { REPO_HELP, repoCommand } from "./cli/repo.ts";
+import { GC_HELP, gcCommand } from "./cli/gc.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERSION } from "./version.ts";
@@ -22,6 +23,7 @@ Usage:
                                        check the storage against the index and every blob
   berth repo delete NAME [--config FILE]
                                        delete a whole repository (server stopped)
+  berth gc [--dry-run] [--config FILE] delete unreferenced blobs now (a server does it itself)
   berth version                        print the version
   berth <command> --help               help on a command
 
@@ -48,6 +50,7 @@ each key that has no effect in Berth.`,
   index: INDEX_HELP,
   fsck: FSCK_HELP,
   repo: REPO_HELP,
+  gc: GC_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -132,6 +135,8 @@ async function main(argv: string[]): Promise<void> {
       const { file, rest: args } = withoutConfig(rest);
       return repoCommand(args, file);
     }
+    case "gc":
+      return gcCommand(configOption(rest, ["--dry-run"]), rest.includes("--dry-run"));
     case "version":
     case "--version":
       process.stdout.write(`berth ${VERSION}\n`);

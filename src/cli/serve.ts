@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { isDeepStrictEqual } from "node:util";
 import { composeRegistry } from "../compose.ts";
 import { type LoadedConfig, loadConfiguration, reloadConfiguration, type ResolvedConfig } from "../config/load.ts";
+import { scheduleGc } from "../gc/schedule.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
 import { applyStorageMode } from "../storage/modes.ts";
@@ -40,6 +41,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
   }
   const stopPurge = resolved.storage.uploads.purge ? schedulePurge(registry, resolved.storage.uploads, log) : () => {};
+  const stopGc = scheduleGc(registry, resolved.gc.intervalMs, log);
   const sweepTemp = driver.sweepTempFiles?.bind(driver);
   const stopSweep = sweepTemp
     ? scheduleTempSweep(() => sweepTemp(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS)), resolved.storage.uploads.purgeIntervalMs, log)
@@ -80,7 +82,9 @@ export async function serve(configFile: string | undefined): Promise<void> {
     log("info", "shutting down", { signal });
     stopPurge();
     stopSweep();
+    const gcStopped = stopGc();
     await listener.stop();
+    await gcStopped;
     await close();
     process.exit(0);
   };

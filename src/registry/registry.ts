@@ -3,7 +3,9 @@
  * deleted in a repository, which before-hooks are asked and which events follow. The API layer
  * and the plugin host call only this; its stores and the driver stay private.
  */
-import { type Digest, formatDigest } from "../oci/digest.ts";
+import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
+import { GarbageCollector, type GcOptions, type GcReport } from "../gc/collector.ts";
+import { type GcStatus, gcStatus } from "../gc/status.ts";
 import type { Descriptor, ParsedManifest } from "../oci/manifest.ts";
 import type { RebuildProgress } from "../metadata/rebuild.ts";
 import { Listings } from "./listings.ts";
@@ -29,7 +31,7 @@ import { compareTags, type Page, type PageRequest, pageOf } from "./sorted.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
 
 // The facade's vocabulary: callers import these from here, never from the stores.
-export type { BlobInfo, ContentRange, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
+export type { BlobInfo, ContentRange, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
 
 export interface HealthReport {
   status: "ok" | "unhealthy";
@@ -40,7 +42,12 @@ export interface RegistryOptions {
   deleteEnabled: boolean;
   /** gc.delay: how long an unreferenced blob waits (the index's review times) */
   gcDelayMs: number;
+  /** gc.untagged: untagged manifests unpulled this long go at GC; null keeps them */
+  gcUntaggedMs?: number | null;
 }
+
+/** Who GC's manifest deletes are by, in events and tag history. */
+const GC_REQUEST: RequestInfo = { id: "", addr: "", host: "", method: "DELETE", useragent: "", actor: "berth:gc" };
 
 export class Registry {
   private readonly blobs: BlobStore;
@@ -52,6 +59,7 @@ export class Registry {
   private readonly blobLocks = new BlobLocks();
   private readonly tree: TreeReader;
   private readonly listings: Listings;
+  private readonly collector: GarbageCollector;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -67,6 +75,14 @@ export class Registry {
     this.listings = new Listings(index, this.tree, this.repositoryLocks, options.gcDelayMs);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, (repository) => this.listings.tags(repository));
     this.catalog = new Catalog(driver, () => this.listings.repositories());
+    this.collector = new GarbageCollector({
+      driver,
+      index,
+      tree: this.tree,
+      blobLocks: this.blobLocks,
+      untaggedMs: options.gcUntaggedMs ?? null,
+      deleteManifest: (repository, digest) => this.deleteManifest(repository, { digest: parseDigest(digest) }, { ...GC_REQUEST, id: crypto.randomUUID() }),
+    });
   }
 
   /** HEAD (no hook) or GET (asks blob.get) of a blob linked into the repository. */
@@ -224,6 +240,8 @@ export class Registry {
       return;
     }
     const existing = await this.manifests.get(repository, reference);
+    // the first check of a repository against the tree takes its lock exclusively: not under our shared hold
+    await this.listings.tags(repository);
     await this.ask({ hook: "manifest.delete", repository, digest: formatDigest(existing.digest), mediaType: existing.mediaType, request });
     await this.repositoryLocks.shared(repository, () =>
       this.index.change({ repository, digest: formatDigest(existing.digest), tag: null }, this.tree, () => this.manifests.delete(repository, reference.digest), (tx, _, now) =>
@@ -280,6 +298,16 @@ export class Registry {
   /** Builds the metadata index from the tree (`berth index rebuild`). */
   rebuildIndex(progress?: (report: RebuildProgress) => void): Promise<RebuildProgress> {
     return this.listings.rebuild(progress);
+  }
+
+  /** One garbage-collection run now (waits for a run in progress first); see src/gc/collector.ts. */
+  collectGarbage(options: GcOptions = {}): Promise<GcReport> {
+    return this.collector.run(options);
+  }
+
+  /** The last GC runs and the blobs waiting for review. */
+  gcStatus(): Promise<GcStatus> {
+    return gcStatus(this.index);
   }
 
   /** Removes upload sessions started before `cutoff` in every repository. */

@@ -1,0 +1,15 @@
+/**
+ * `POST /api/v1/gc` (optional `?dry_run=true`) runs GC now and answers its report;
+ * `GET /api/v1/gc` shows the last runs and what is waiting. They live under /api/, which the
+ * app serves only to admins when [auth] is on (app.ts: auth.guardAdmin).
+ */
+import type { PluginRoutes } from "../plugins-host/routes.ts";
+import type { Registry } from "../registry/registry.ts";
+
+export function addGcRoutes(routes: PluginRoutes, registry: Registry): void {
+  routes.add("POST", "/api/v1/gc", async (_request, { url }) => {
+    const dryRun = ["true", "1"].includes(url.searchParams.get("dry_run") ?? "");
+    return Response.json(await registry.collectGarbage({ dryRun }));
+  });
+  routes.add("GET", "/api/v1/gc", async () => Response.json(await registry.gcStatus()));
+}
