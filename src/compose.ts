@@ -7,7 +7,7 @@
 import { createApp } from "./app.ts";
 import { type AuthGate, createAuth } from "./auth/setup.ts";
 import { configuredPlugins } from "./cli/plugins.ts";
-import type { LoadedConfig, ResolvedConfig } from "./config/load.ts";
+import type { LoadedConfig } from "./config/load.ts";
 import { HookBus } from "./hooks/bus.ts";
 import type { EventSource } from "./hooks/events.ts";
 import type { Logger } from "./log.ts";

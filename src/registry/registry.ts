@@ -6,24 +6,24 @@
 import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
 import { GarbageCollector, type GcOptions, type GcReport } from "../gc/collector.ts";
 import { type GcStatus, gcStatus } from "../gc/status.ts";
-import type { Descriptor, ParsedManifest } from "../oci/manifest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
 import type { RebuildProgress } from "../metadata/rebuild.ts";
 import { Listings } from "./listings.ts";
+import { ManifestOperations } from "./manifest-operations.ts";
+import { RegistryEvents } from "./registry-events.ts";
 import type { HookBus } from "../hooks/bus.ts";
-import { buildEvent, type EventSource, type EventTarget } from "../hooks/events.ts";
-import type { BeforeHookContext, EventAction, RequestInfo } from "../hooks/types.ts";
+import type { EventSource } from "../hooks/events.ts";
+import type { RequestInfo } from "../hooks/types.ts";
 import type { HealthChecks, StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { Catalog, walkRepositories } from "./catalog.ts";
 import { RegistryError } from "./errors.ts";
-import { blobTarget, manifestTarget } from "./event-targets.ts";
+import { blobTarget } from "./event-targets.ts";
 import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
 import type { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
-import { parseManifest } from "../oci/manifest.ts";
 import { BlobLocks } from "./blob-locks.ts";
-import { factsOfPush, referencedBlobs } from "./indexing.ts";
 import { ReferrersIndex } from "./referrers.ts";
 import { treeReader } from "./tree-reader.ts";
 import { RepositoryLock } from "./repository-lock.ts";
@@ -60,14 +60,17 @@ export class Registry {
   private readonly tree: TreeReader;
   private readonly listings: Listings;
   private readonly collector: GarbageCollector;
+  private readonly events: RegistryEvents;
+  private readonly manifestOperations: ManifestOperations;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly options: RegistryOptions,
-    private readonly hooks: HookBus,
-    private readonly source: EventSource,
+    hooks: HookBus,
+    source: EventSource,
     private readonly index: MetadataIndex,
   ) {
+    this.events = new RegistryEvents(hooks, source);
     this.blobs = new BlobStore(driver);
     this.uploads = new UploadStore(driver, this.blobs, new HashPool());
     this.referrers = new ReferrersIndex(driver);
@@ -75,6 +78,8 @@ export class Registry {
     this.listings = new Listings(index, this.tree, this.repositoryLocks, options.gcDelayMs);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, (repository) => this.listings.tags(repository));
     this.catalog = new Catalog(driver, () => this.listings.repositories());
+    const { manifests, catalog, tree, blobLocks, repositoryLocks } = this;
+    this.manifestOperations = new ManifestOperations({ driver, manifests, catalog, index, tree, blobLocks, repositoryLocks }, this.events);
     this.collector = new GarbageCollector({
       driver,
       index,
@@ -89,17 +94,17 @@ export class Registry {
   async statBlob(repository: string, digest: Digest, request: RequestInfo, forDownload: boolean): Promise<BlobInfo> {
     const blob = await this.blobs.stat(repository, digest);
     await this.index.touch(digest);
-    if (forDownload) await this.ask({ hook: "blob.get", repository, digest: formatDigest(digest), request });
+    if (forDownload) await this.events.ask({ hook: "blob.get", repository, digest: formatDigest(digest), request });
     return blob;
   }
 
   async deleteBlob(repository: string, digest: Digest, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
     const blob = await this.blobs.stat(repository, digest);
-    await this.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
+    await this.events.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
     await this.repositoryLocks.exclusive(repository, () => this.blobs.unlink(repository, digest));
     await this.index.blobUnlinked(repository, digest);
-    await this.announce("delete", blobTarget(repository, digest, blob.size), request);
+    await this.events.announce("delete", blobTarget(repository, digest, blob.size), request);
   }
 
   startUpload(repository: string): Promise<string> {
@@ -127,7 +132,7 @@ export class Registry {
       await this.index.blobLinked(repository, digest, stored);
       return stored;
     });
-    await this.announce("push", blobTarget(repository, digest, size), request);
+    await this.events.announce("push", blobTarget(repository, digest, size), request);
   }
 
   cancelUpload(repository: string, id: string): Promise<void> {
@@ -140,7 +145,7 @@ export class Registry {
    */
   async mountBlob(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
     if (!(await this.blobs.isLinked(from, digest))) return false;
-    await this.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
+    await this.events.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
     const size = await this.blobLocks.shared(formatDigest(digest), async () => {
       const stored = await this.blobs.dataSize(digest);
       if (stored === null) return null;
@@ -149,72 +154,18 @@ export class Registry {
       return stored;
     });
     if (size === null) return false;
-    await this.announce("mount", { ...blobTarget(repository, digest, size), fromRepository: from }, request);
+    await this.events.announce("mount", { ...blobTarget(repository, digest, size), fromRepository: from }, request);
     return true;
   }
 
-  async putManifest(
-    repository: string,
-    reference: Reference,
-    bytes: Uint8Array,
-    contentType: string,
-    request: RequestInfo,
-  ): Promise<PreparedManifest> {
-    // The blobs it names are held from their check to the index record (GC waits), and the
-    // repository shared with other pushes, exclusive of blob deletes: the blobs checked stay linked.
-    const parsed = parseManifest(bytes, contentType);
-    const manifest = await this.blobLocks.sharedAll(referencedBlobs(parsed), () =>
-      this.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, parsed, request)),
-    );
-    this.catalog.add(repository);
-    const tag = "tag" in reference ? reference.tag : undefined;
-    await this.announce("push", manifestTarget(repository, manifest.digest, manifest.parsed.mediaType, bytes.byteLength, tag), request);
-    return manifest;
-  }
-
-  private async prepareAndStore(
-    repository: string,
-    reference: Reference,
-    bytes: Uint8Array,
-    contentType: string,
-    parsed: ParsedManifest,
-    request: RequestInfo,
-  ): Promise<PreparedManifest> {
-    const manifest = await this.manifests.prepare(repository, reference, bytes, contentType, parsed);
-    const tag = "tag" in reference ? reference.tag : undefined;
-    if (this.hooks.wants("manifest.put")) {
-      const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
-      await this.ask({
-        hook: "manifest.put",
-        repository,
-        ...(tag === undefined ? {} : { tag }),
-        digest: formatDigest(manifest.digest),
-        mediaType: manifest.parsed.mediaType,
-        manifest: { bytes: bytes.slice(), json }, // a copy: what is stored must match the digest
-        request,
-      });
-    }
-    const facts = await factsOfPush(this.driver, manifest);
-    const scope = { repository, digest: facts.digest, tag: tag ?? null };
-    await this.index.change(scope, this.tree, () => this.manifests.store(manifest), (tx, _, now) => this.index.manifestPut(tx, facts, tag ?? null, request.actor, now));
-    return manifest;
+  /** Validates, stores and indexes a manifest; asks manifest.put, emits push (manifest-operations.ts). */
+  putManifest(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, request: RequestInfo): Promise<PreparedManifest> {
+    return this.manifestOperations.put(repository, reference, bytes, contentType, request);
   }
 
   /** HEAD asks manifest.get too (it reveals the digest) but only a GET is a pull event. */
-  async getManifest(repository: string, reference: Reference, request: RequestInfo, isPull: boolean): Promise<StoredManifest> {
-    const manifest = await this.manifests.get(repository, reference);
-    const tag = "tag" in reference ? reference.tag : undefined;
-    await this.ask({
-      hook: "manifest.get",
-      repository,
-      ...(tag === undefined ? {} : { tag }),
-      digest: formatDigest(manifest.digest),
-      mediaType: manifest.mediaType,
-      request,
-    });
-    if (isPull) this.index.pulled(repository, manifest.digest);
-    if (isPull) await this.announce("pull", manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength, tag), request);
-    return manifest;
+  getManifest(repository: string, reference: Reference, request: RequestInfo, isPull: boolean): Promise<StoredManifest> {
+    return this.manifestOperations.get(repository, reference, request, isPull);
   }
 
   /** A manifest as stored, without asking hooks or emitting a pull (for plugins, the UI, GC). */
@@ -222,33 +173,10 @@ export class Registry {
     return this.manifests.get(repository, reference);
   }
 
+  /** Deletes a tag, or a manifest and every tag naming it; asks tag.delete or manifest.delete, emits delete. */
   async deleteManifest(repository: string, reference: Reference, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
-    if ("tag" in reference) {
-      const digest = await this.manifests.resolve(repository, reference).catch(async (error: unknown) => {
-        await this.manifests.clearGhostTag(repository, reference.tag);
-        throw error;
-      });
-      await this.ask({ hook: "tag.delete", repository, tag: reference.tag, digest: formatDigest(digest), request });
-      const { tag } = reference;
-      await this.repositoryLocks.shared(repository, () =>
-        this.index.change({ repository, digest: null, tag }, this.tree, () => this.manifests.deleteTag(repository, tag), (tx, _, now) =>
-          this.index.tagDeleted(tx, repository, tag, request.actor, now),
-        ),
-      );
-      await this.announce("delete", manifestTarget(repository, digest, "", 0, reference.tag), request);
-      return;
-    }
-    const existing = await this.manifests.get(repository, reference);
-    // the first check of a repository against the tree takes its lock exclusively: not under our shared hold
-    await this.listings.tags(repository);
-    await this.ask({ hook: "manifest.delete", repository, digest: formatDigest(existing.digest), mediaType: existing.mediaType, request });
-    await this.repositoryLocks.shared(repository, () =>
-      this.index.change({ repository, digest: formatDigest(existing.digest), tag: null }, this.tree, () => this.manifests.delete(repository, reference.digest), (tx, _, now) =>
-        this.index.manifestDeleted(tx, repository, existing.digest, request.actor, now),
-      ),
-    );
-    await this.announce("delete", manifestTarget(repository, existing.digest, existing.mediaType, existing.bytes.byteLength), request);
+    await this.manifestOperations.delete(repository, reference, request);
   }
 
   /** Every repository with manifests, sorted by bytes. */
@@ -324,15 +252,6 @@ export class Registry {
     const checks = await this.driver.health();
     const ok = Object.values(checks).every((result) => result === "ok");
     return { status: ok ? "ok" : "unhealthy", checks };
-  }
-
-  private async ask(context: BeforeHookContext): Promise<void> {
-    if (this.hooks.wants(context.hook)) await this.hooks.before(context);
-  }
-
-  /** Returns once durable listeners (the webhook queue) have recorded the event. */
-  private announce(action: EventAction, target: EventTarget, request: RequestInfo): Promise<void> {
-    return this.hooks.emit(buildEvent(this.source, action, target, request));
   }
 
   private async assertRepositoryExists(repository: string): Promise<void> {
