@@ -130,7 +130,7 @@ export interface TagFacts {
   name: string;
   digest: string;
   mediaType: string;
-  /** the manifest, its config and layers (an index: itself and its children's totals) */
+  /** the manifest's bytes, its config and layers (an index: its bytes and its child manifests' bytes) */
   size: number;
   platforms: Platform[];
   /** when the tag was last pointed at this digest */
@@ -174,7 +174,7 @@ export interface ManifestDetails {
   artifactType: string | null;
   /** the manifest's own bytes */
   size: number;
-  /** itself, its config and layers (an index: itself and its children's totals); null before the index knows it */
+  /** its bytes, config and layers (an index: its bytes and its child manifests' bytes); null before the index knows it */
   totalSize: number | null;
   config: BlobEntry | null;
   layers: BlobEntry[];
