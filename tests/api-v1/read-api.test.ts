@@ -105,7 +105,8 @@ describe.each(metadataBackends())("read API on %s", (backend) => {
     expect(body.total).toBe(3);
     expect(body.tags.map((t) => t.name)).toEqual(["A", "b", "c"]);
     const [tagA, tagB, tagC] = body.tags;
-    expect({ ...tagB, pushed_at: typeof tagB?.pushed_at }).toEqual({
+    const shownB: Record<string, unknown> = { ...tagB, pushed_at: typeof tagB?.pushed_at };
+    expect(shownB).toEqual({
       name: "b", digest: x.digest, media_type: MT.ociManifest, size: x.total,
       platforms: [{ os: "linux", architecture: "arm64", variant: "v8" }], pushed_at: "string", pulled_at: null, pull_count: 0,
     });
@@ -154,7 +155,9 @@ describe.each(metadataBackends())("read API on %s", (backend) => {
 
     const res = await api(url, `/api/v1/repositories/team/app/manifests/${m.digest}`);
     expectStatus(res, 200);
-    expect({ ...(res.json as Record<string, unknown>), pushed_at: typeof (res.json as Record<string, unknown>).pushed_at }).toEqual({
+    const details = res.json as Record<string, unknown>;
+    const shown: Record<string, unknown> = { ...details, pushed_at: typeof details.pushed_at };
+    expect(shown).toEqual({
       repository: "team/app",
       digest: m.digest,
       media_type: MT.ociManifest,
