@@ -53,7 +53,7 @@ describe.each(metadataBackends())("read API on %s", (backend) => {
     expect(body.page).toBe(1);
     expect(body.per_page).toBe(50);
     expect(body.total).toBe(3);
-    expect(body.repositories.map((r) => ({ ...r, pushed_at: typeof r.pushed_at }))).toEqual([
+    expect(body.repositories.map((r): Record<string, unknown> => ({ ...r, pushed_at: typeof r.pushed_at }))).toEqual([
       { name: "ns1/alpha", tags: 2, manifests: 2, size: alphaSize, pushed_at: "string", pulled_at: null },
       { name: "ns1/beta", tags: 1, manifests: 1, size: c.total, pushed_at: "string", pulled_at: null },
       { name: "zeta", tags: 0, manifests: 1, size: d.total, pushed_at: "string", pulled_at: null },
