@@ -1,6 +1,7 @@
 /**
- * createApp wires the HTTP surface: /v2/ (the registry API), /auth/token, plugin routes under
- * /api/, /healthz, and one log line per request. It does not listen; serve.ts does.
+ * createApp wires the HTTP surface: /v2/ (the registry API), /auth/token, Berth's read API and
+ * repository deletes under /api/v1/ (src/api-v1), GC and plugin routes under /api/, /healthz,
+ * and one log line per request. It does not listen; serve.ts does.
  *
  * The registry's own paths are dispatched here, by the URL's parsed pathname, before Elysia:
  * Elysia 1.4 finds the path with indexOf("/", 11) and so misroutes every request whose Host
@@ -18,6 +19,8 @@ import type { ApiOptions } from "./api/context.ts";
 import { errorResponse, HttpError, internalError } from "./api/errors.ts";
 import { RegistryError } from "./oci/errors.ts";
 import { createV2Handler } from "./api/v2.ts";
+import { createApiV1Handler } from "./api-v1/handler.ts";
+import { apiV1Need, isApiV1Path } from "./api-v1/routes.ts";
 import type { RequestInfo } from "./hooks/types.ts";
 import type { PluginRoutes } from "./plugins-host/routes.ts";
 import type { Logger } from "./log.ts";
@@ -83,6 +86,9 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     const health = await registry.health();
     return Response.json(health, { status: health.status === "ok" ? 200 : 503 });
   });
+  // core /api/v1 routes declare what each request needs (pull rights, or admin); plugin routes are admin-only
+  const apiV1 = createApiV1Handler(registry, options, log);
+  const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : apiV1);
   const api: Handler = async (request) => routes.handle(request);
   const handleApi = observed(auth ? auth.guardAdmin(api) : api);
   const handleToken = observed(async (request, info) =>
@@ -128,6 +134,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     const path = url.pathname;
     if (handlePreflight && cors?.isPreflight(request, path)) return handlePreflight(request, addressOf);
     if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, addressOf);
+    if (isApiV1Path(path)) return handleApiV1(request, addressOf);
     if (path.startsWith("/api/")) return handleApi(request, addressOf);
     if (path === "/auth/token") return handleToken(request, addressOf);
     if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, addressOf);

@@ -46,7 +46,7 @@ function headersFor(error: RegistryError, options: ApiOptions): Record<string, s
  * A full disk (507) or a read-only or vanished storage root (503) is the server's condition,
  * not the client's fault: a status clients retry later, with the spec's envelope.
  */
-function storageFailure(error: unknown): HttpError | null {
+export function storageFailure(error: unknown): HttpError | null {
   const condition = storageCondition(error);
   if (condition === null) return null;
   return new HttpError("UNKNOWN", { status: condition === "full" ? 507 : 503, message: CONDITION_MESSAGES[condition] });

@@ -9,7 +9,7 @@ import { type AccessEntry, type SigningKey, TokenError, verifyToken } from "./jw
 import { basicCredentials, type Login } from "./login.ts";
 import type { Action, Caller, Policy } from "./policy.ts";
 import { type ChallengeOptions, denied, throttled, unauthorized } from "./responses.ts";
-import { needOf, type Scope } from "./scope.ts";
+import { type Need, needOf, type Scope } from "./scope.ts";
 import type { AuthSettings } from "./settings.ts";
 import type { UserStore } from "./users.ts";
 
@@ -39,7 +39,18 @@ export class AccessController {
   /** Authorizes a /v2/ request; sets info.actor to the caller's name ("" when anonymous). */
   async authorizeV2(request: Request, info: RequestInfo): Promise<Decision> {
     const url = new URL(request.url);
-    const need = needOf(parseRoute(url.pathname), request.method, url);
+    return this.authorize(request, info, needOf(parseRoute(url.pathname), request.method, url), url);
+  }
+
+  /**
+   * Authorizes a request for what it needs, answering as /v2/ does (401 with a challenge, 403);
+   * a catalog need lets the request on with `visible`, the caller's pull rights. Sets info.actor.
+   */
+  async authorize(request: Request, info: RequestInfo, need: Need, url = new URL(request.url)): Promise<Decision> {
+    if (need.kind === "admin") {
+      const refused = await this.authorizeAdmin(request, info);
+      return refused ? { response: refused } : { request };
+    }
     const scopes: Scope[] =
       need.kind === "repository"
         ? [{ type: "repository", name: need.name, actions: need.challenge }]

@@ -41,10 +41,14 @@ export function formatScope(scope: Scope): string {
   return `${scope.type}:${scope.name}:${scope.actions.join(",")}`;
 }
 
-/** What one request needs before it may reach the registry. */
+/**
+ * What one request needs before it may reach the registry: a /v2/ route's (needOf), or what a
+ * core /api/v1 route declares (src/api-v1/routes.ts). `admin`: an admin (registry:admin:*).
+ */
 export type Need =
   | { kind: "signed-in" }
   | { kind: "catalog" }
+  | { kind: "admin" }
   | { kind: "repository"; name: string; action: Action; challenge: Action[]; mountFrom?: string };
 
 export function needOf(route: Route | null, method: string, url: URL): Need {

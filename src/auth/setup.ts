@@ -12,12 +12,13 @@ import type { StorageDriver } from "../storage/driver.ts";
 import { loadSigningKey } from "./keys.ts";
 import { Login } from "./login.ts";
 import { Policy } from "./policy.ts";
+import type { Need } from "./scope.ts";
 import { authSettings } from "./settings.ts";
 import { LoginThrottle } from "./throttle.ts";
 import { TokenService } from "./token-endpoint.ts";
 import { UserStore } from "./users.ts";
 
-/** The /v2/ handler as v2.ts makes it; `visible` filters the catalog. */
+/** The /v2/ handler as v2.ts makes it (and the core /api/v1 one); `visible` filters the catalog. */
 export type V2Handler = (request: Request, info: RequestInfo, visible?: (repository: string) => boolean) => Promise<Response>;
 export type PlainHandler = (request: Request, info: RequestInfo) => Promise<Response>;
 
@@ -25,6 +26,8 @@ export type PlainHandler = (request: Request, info: RequestInfo) => Promise<Resp
 export interface AuthGate {
   /** wraps the /v2/ handler: authorize first, then dispatch */
   guardV2(next: V2Handler): PlainHandler;
+  /** wraps core routes that declare what each request needs (src/api-v1): pull rights, the catalog's, or admin */
+  guard(needOf: (request: Request, url: URL) => Need, next: V2Handler): PlainHandler;
   /** wraps the /api/ plugin routes: admins only */
   guardAdmin(next: PlainHandler): PlainHandler;
   /** GET|POST /auth/token (404 in basic mode) */
@@ -75,6 +78,12 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
   return {
     guardV2: (next) => async (request, info) => {
       const decision = await controller.authorizeV2(request, info);
+      if ("response" in decision) return decision.response;
+      return next(decision.request, info, decision.visible);
+    },
+    guard: (needOf, next) => async (request, info) => {
+      const url = new URL(request.url);
+      const decision = await controller.authorize(request, info, needOf(request, url), url);
       if ("response" in decision) return decision.response;
       return next(decision.request, info, decision.visible);
     },

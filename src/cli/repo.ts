@@ -5,10 +5,8 @@
  * the next start. The blobs only it used wait in the GC queue ([gc] delay), as after a
  * manifest delete.
  */
-import { deleteRepositoryRows } from "../metadata/delete-repository.ts";
 import { assertRepositoryName } from "../oci/name.ts";
-import type { StorageDriver } from "../storage/driver.ts";
-import { paths } from "../storage/paths.ts";
+import { deleteRepository, repositoryPresent } from "../registry/repository-delete.ts";
 import { withStorage } from "./storage-access.ts";
 
 export const REPO_HELP = `Usage: berth repo delete NAME [--config FILE]
@@ -19,17 +17,6 @@ repository uses are freed by the next garbage collection once [gc] delay has pas
 Refused while a server runs on the storage root: stop it, or ask the running server with
 the admin API: DELETE /api/v1/repositories/NAME.`;
 
-/** The tree of one repository, without the repositories nested below it. */
-async function deleteFromTree(driver: StorageDriver, name: string): Promise<void> {
-  // _manifests first: from then on no listing shows the repository, whatever a crash leaves
-  await driver.delete(paths.manifestsRoot(name));
-  await driver.delete(`${paths.repository(name)}/_layers`);
-  await driver.delete(paths.uploadsRoot(name));
-  await driver.delete(`${paths.berthRoot()}/referrers/${name}/_subjects`);
-  await driver.delete(paths.referrersBuilt(name));
-  if ((await driver.list(paths.repository(name))).length === 0) await driver.delete(paths.repository(name));
-}
-
 export async function repoCommand(argv: string[], configFile: string | undefined): Promise<void> {
   const [sub, name, ...extra] = argv;
   if (sub !== "delete") throw new Error(`unknown repo command "${sub ?? ""}" (berth repo delete NAME)`);
@@ -37,15 +24,10 @@ export async function repoCommand(argv: string[], configFile: string | undefined
   if (extra.length > 0) throw new Error(`unexpected argument "${extra[0]}" (see berth repo --help)`);
   assertRepositoryName(name);
   const whileServing = `delete it through the running server: DELETE /api/v1/repositories/${name} (admin)`;
-  await withStorage({ configFile, exclusive: true, whileServing }, async ({ driver, tree, index, delayMs }) => {
+  await withStorage({ configFile, exclusive: true, whileServing }, async ({ driver, tree, index }) => {
     await index.recover(tree);
-    const children = await driver.list(paths.repository(name));
-    const inTree = children.some((child) => child.startsWith("_"));
-    if (!inTree && !(await index.hasRepository(name))) throw new Error(`no repository ${name} in this registry`);
-    let queued: string[] = [];
-    await index.change({ repository: name, digest: null, tag: null }, tree, () => deleteFromTree(driver, name), async (tx, _, now) => {
-      queued = await deleteRepositoryRows(tx, name, "berth:cli", now, now + delayMs);
-    });
+    if (!(await repositoryPresent(driver, index, name))) throw new Error(`no repository ${name} in this registry`);
+    const queued = await deleteRepository({ driver, index, tree }, name, "berth:cli");
     process.stdout.write(`deleted repository ${name}; ${queued.length} blob(s) it alone used wait for garbage collection\n`);
   });
 }

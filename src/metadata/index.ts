@@ -12,6 +12,7 @@ import { formatDigest, type Digest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { type DatabaseLocation, MetadataDatabase } from "./database.ts";
 import type { ManifestFacts } from "./facts.ts";
+import { deleteRepositoryRows } from "./delete-repository.ts";
 import { PullRecorder } from "./pulls.ts";
 import { referrersOf, repositoryKnown, repositoryNames, tagNames } from "./queries.ts";
 import { type JournalEntry, reconcile } from "./reconcile.ts";
@@ -104,6 +105,13 @@ export class MetadataIndex {
     for (const d of queued) this.reviewing.add(d);
   }
 
+  /** A whole repository removed (repository-delete.ts). @returns the blobs queued for GC */
+  async repositoryDeleted(tx: Bun.SQL, repository: string, actor: string, now: number): Promise<string[]> {
+    const queued = await deleteRepositoryRows(tx, repository, actor, now, now + this.options.delayMs);
+    for (const d of queued) this.reviewing.add(d);
+    return queued;
+  }
+
   // --- changes recorded after the tree, without a journal ---------------------------------
 
   async blobLinked(repository: string, digest: Digest, size: number): Promise<void> {
@@ -133,6 +141,11 @@ export class MetadataIndex {
   /** Counted in memory and written in batches: a crash may lose the last seconds of counts. */
   pulled(repository: string, digest: Digest): void {
     this.pulls.record(repository, formatDigest(digest));
+  }
+
+  /** Writes the pull counts gathered so far now (tests, and before reading them back). */
+  flushPulls(): Promise<void> {
+    return this.pulls.flush();
   }
 
   // --- reads --------------------------------------------------------------------------------

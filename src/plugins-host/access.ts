@@ -1,11 +1,27 @@
 /** The registry as plugins see it (PluginContext.registry): reads, and deletes through the rules and hooks. */
 import type { RegistryReader, RegistryWriter, RequestInfo } from "../hooks/types.ts";
 import { formatDigest, looksLikeDigest, parseDigest } from "../oci/digest.ts";
+import { RegistryError } from "../oci/errors.ts";
+import { assertRepositoryName } from "../oci/name.ts";
 import type { Registry } from "../registry/registry.ts";
+
+/** What a plugin asking about an unknown repository or manifest (or a malformed name) gets: null. */
+const ABSENT = new Set(["NAME_UNKNOWN", "NAME_INVALID", "MANIFEST_UNKNOWN", "DIGEST_INVALID"]);
+
+async function orNull<T>(repository: string, read: () => Promise<T>): Promise<T | null> {
+  try {
+    assertRepositoryName(repository);
+    return await read();
+  } catch (error) {
+    if (error instanceof RegistryError && ABSENT.has(error.code)) return null;
+    throw error;
+  }
+}
 
 export function registryAccess(registry: Registry, plugin: string): RegistryReader & RegistryWriter {
   const info: RequestInfo = { id: crypto.randomUUID(), addr: "", host: "", method: "PLUGIN", useragent: `berth-plugin/${plugin}`, actor: `plugin:${plugin}` };
   const reference = (ref: string) => (looksLikeDigest(ref) ? { digest: parseDigest(ref) } : { tag: ref });
+  const everything = { q: "", page: 1, perPage: Number.MAX_SAFE_INTEGER };
   return {
     repositories: () => registry.repositories().then((names) => [...names]),
     tags: (repository) => registry.tags(repository).then((tags) => [...tags]),
@@ -17,6 +33,10 @@ export function registryAccess(registry: Registry, plugin: string): RegistryRead
         return null;
       }
     },
+    repositoryFacts: (repository) => orNull(repository, () => registry.repositoryFactsOf(repository)),
+    tagFacts: (repository) => orNull(repository, () => registry.tagFacts(repository, { ...everything, sort: "name" }).then((page) => page.items)),
+    manifestFacts: (repository, digest) => orNull(repository, () => registry.manifestFacts(repository, parseDigest(digest))),
+    usage: () => registry.usage(),
     deleteTag: (repository, tag) => registry.deleteManifest(repository, { tag }, info),
     deleteManifest: (repository, digest) => registry.deleteManifest(repository, { digest: parseDigest(digest) }, info),
   };

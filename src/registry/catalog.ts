@@ -33,8 +33,9 @@ export async function* walkRepositories(driver: StorageDriver): AsyncGenerator<R
 export class Catalog {
   private names: string[] | null = null;
   private building: Promise<string[]> | null = null;
-  // names pushed while the first walk runs, which it may already have passed
+  // names pushed (or deleted) while the first walk runs, which it may already have passed
   private readonly addedDuringBuild = new Set<string>();
+  private readonly removedDuringBuild = new Set<string>();
 
   constructor(
     private readonly driver: StorageDriver,
@@ -55,6 +56,7 @@ export class Catalog {
 
   /** Records a repository that just received a manifest. */
   add(name: string): void {
+    this.removedDuringBuild.delete(name);
     if (!this.names) {
       if (this.building) this.addedDuringBuild.add(name);
       return; // not built yet: the walk will find it
@@ -63,13 +65,25 @@ export class Catalog {
     if (this.names[index - 1] !== name) this.names.splice(index, 0, name);
   }
 
+  /** Forgets a repository that was deleted as a whole. */
+  remove(name: string): void {
+    this.addedDuringBuild.delete(name);
+    if (!this.names) {
+      if (this.building) this.removedDuringBuild.add(name);
+      return;
+    }
+    const index = upperBound(this.names, name);
+    if (this.names[index - 1] === name) this.names.splice(index - 1, 1);
+  }
+
   private async build(): Promise<string[]> {
     const fromIndex = this.indexed();
     const found: string[] = fromIndex ? [...(await fromIndex)] : [];
     if (!fromIndex) for await (const entry of walkRepositories(this.driver)) if (entry.hasManifests) found.push(entry.name);
     for (const name of this.addedDuringBuild) if (!found.includes(name)) found.push(name);
     this.addedDuringBuild.clear();
-    this.names = found.sort(compareBytes);
+    this.names = found.filter((name) => !this.removedDuringBuild.has(name)).sort(compareBytes);
+    this.removedDuringBuild.clear();
     this.building = null;
     return this.names;
   }

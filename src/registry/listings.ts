@@ -46,6 +46,11 @@ export class Listings {
     return report;
   }
 
+  /** True once the index holds the whole tree: its facts can be read (after `verify`). */
+  get isBuilt(): boolean {
+    return this.built;
+  }
+
   /** Repository names from the index, or null while it is not built (the caller walks the tree). */
   repositories(): Promise<string[]> | null {
     return this.built ? this.index.repositories() : null;

@@ -150,6 +150,11 @@ export class ManifestStore {
     return this.tagLists.json(repository, maxTags);
   }
 
+  /** Drops the cached tag list of a repository deleted as a whole. */
+  forgetRepository(repository: string): void {
+    this.tagLists.forget(repository);
+  }
+
   async repositoryExists(repository: string): Promise<boolean> {
     return exists(this.driver, paths.manifestsRoot(repository));
   }

@@ -13,7 +13,7 @@ import { ManifestOperations } from "./manifest-operations.ts";
 import { RegistryEvents } from "./registry-events.ts";
 import type { HookBus } from "../hooks/bus.ts";
 import type { EventSource } from "../hooks/events.ts";
-import type { RequestInfo } from "../hooks/types.ts";
+import type { ManifestDetails, RepositoryFacts, RequestInfo, TagFacts, UsageFacts } from "../hooks/types.ts";
 import type { HealthChecks, StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { Catalog, walkRepositories } from "./catalog.ts";
@@ -25,6 +25,8 @@ import type { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
 import { BlobLocks } from "./blob-locks.ts";
 import { ReferrersIndex } from "./referrers.ts";
+import { FactReader, type FactsPage, type FactsRequest, type RepositorySort, type TagSort, unknownRepository } from "./repository-facts.ts";
+import { type RepositoryDeleteReport, RepositoryRemoval } from "./repository-delete.ts";
 import { treeReader } from "./tree-reader.ts";
 import { RepositoryLock } from "./repository-lock.ts";
 import { compareTags, type Page, type PageRequest, pageOf } from "./sorted.ts";
@@ -32,6 +34,7 @@ import { type ContentRange, UploadStore } from "./uploads.ts";
 
 // The facade's vocabulary: callers import these from here, never from the stores.
 export type { BlobInfo, ContentRange, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
+export type { FactsPage, FactsRequest, ManifestDetails, RepositoryDeleteReport, RepositoryFacts, RepositorySort, TagFacts, TagSort, UsageFacts };
 
 export interface HealthReport {
   status: "ok" | "unhealthy";
@@ -62,6 +65,8 @@ export class Registry {
   private readonly collector: GarbageCollector;
   private readonly events: RegistryEvents;
   private readonly manifestOperations: ManifestOperations;
+  private readonly facts: FactReader;
+  private readonly removal: RepositoryRemoval;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -78,16 +83,12 @@ export class Registry {
     this.listings = new Listings(index, this.tree, this.repositoryLocks, options.gcDelayMs);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, (repository) => this.listings.tags(repository));
     this.catalog = new Catalog(driver, () => this.listings.repositories());
-    const { manifests, catalog, tree, blobLocks, repositoryLocks } = this;
+    const { manifests, catalog, tree, blobLocks, repositoryLocks, listings } = this;
     this.manifestOperations = new ManifestOperations({ driver, manifests, catalog, index, tree, blobLocks, repositoryLocks }, this.events);
-    this.collector = new GarbageCollector({
-      driver,
-      index,
-      tree: this.tree,
-      blobLocks: this.blobLocks,
-      untaggedMs: options.gcUntaggedMs ?? null,
-      deleteManifest: (repository, digest) => this.deleteManifest(repository, { digest: parseDigest(digest) }, { ...GC_REQUEST, id: crypto.randomUUID() }),
-    });
+    this.facts = new FactReader({ index, catalog, listings, manifests, referrers: (repository, subject) => this.referrersOf(repository, subject) });
+    this.removal = new RepositoryRemoval({ driver, index, tree, manifests, catalog, listings, repositoryLocks }, this.events);
+    const deleteForGc = (repository: string, digest: string) => this.deleteManifest(repository, { digest: parseDigest(digest) }, { ...GC_REQUEST, id: crypto.randomUUID() });
+    this.collector = new GarbageCollector({ driver, index, tree, blobLocks, untaggedMs: options.gcUntaggedMs ?? null, deleteManifest: deleteForGc });
   }
 
   /** HEAD (no hook) or GET (asks blob.get) of a blob linked into the repository. */
@@ -212,6 +213,36 @@ export class Registry {
     return this.manifests.tagsJson(repository, maxTags);
   }
 
+  /** A page of repositories with their facts; `visible` (the caller's pull rights) filters first (repository-facts.ts). */
+  repositoryFacts(request: FactsRequest<RepositorySort>, visible?: (name: string) => boolean): Promise<FactsPage<RepositoryFacts>> {
+    return this.facts.repositories(request, visible);
+  }
+
+  /** @throws RegistryError NAME_UNKNOWN */
+  repositoryFactsOf(repository: string): Promise<RepositoryFacts> {
+    return this.facts.repository(repository);
+  }
+
+  /** @throws RegistryError NAME_UNKNOWN */
+  tagFacts(repository: string, request: FactsRequest<TagSort>): Promise<FactsPage<TagFacts>> {
+    return this.facts.tags(repository, request);
+  }
+
+  /** @throws RegistryError NAME_UNKNOWN, MANIFEST_UNKNOWN */
+  manifestFacts(repository: string, digest: Digest): Promise<ManifestDetails> {
+    return this.facts.manifest(repository, digest);
+  }
+
+  usage(): Promise<UsageFacts> {
+    return this.facts.usage();
+  }
+
+  /** Deletes a whole repository; asks manifest.delete for each manifest, emits delete for each (repository-delete.ts). */
+  deleteRepository(repository: string, request: RequestInfo): Promise<RepositoryDeleteReport> {
+    this.assertDeleteEnabled();
+    return this.removal.delete(repository, request);
+  }
+
   referrersOf(repository: string, subject: Digest): Promise<Descriptor[]> {
     return this.listings.referrers(repository, subject) ?? this.referrers.list(repository, subject);
   }
@@ -255,12 +286,7 @@ export class Registry {
   }
 
   private async assertRepositoryExists(repository: string): Promise<void> {
-    if (!(await this.manifests.repositoryExists(repository))) {
-      throw new RegistryError("NAME_UNKNOWN", {
-        message: `Repository ${repository} is not known to this registry`,
-        detail: { name: repository },
-      });
-    }
+    if (!(await this.manifests.repositoryExists(repository))) throw unknownRepository(repository);
   }
 
   private assertDeleteEnabled(): void {

@@ -72,6 +72,13 @@ export class TagLists {
     if (cached && index >= 0) cached.splice(index, 1);
   }
 
+  /** Drops what is kept of a repository deleted as a whole. */
+  forget(repository: string): void {
+    this.bump(repository);
+    this.lists.delete(repository);
+    this.wholeLists.delete(repository);
+  }
+
   private async read(repository: string): Promise<string[]> {
     const fromIndex = this.indexed(repository);
     const names = fromIndex ? await fromIndex : await this.readTree(repository);
