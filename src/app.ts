@@ -1,7 +1,8 @@
 /**
  * createApp wires the HTTP surface: /v2/ (the registry API), /auth/token, Berth's read API and
  * repository deletes under /api/v1/ (src/api-v1), GC and plugin routes under /api/, /healthz,
- * and one log line per request. It does not listen; serve.ts does.
+ * and one log line per request. It does not listen; serve.ts does. The same wiring, without
+ * the access layer and limited to /api/ and /healthz, answers the admin socket.
  *
  * The registry's own paths are dispatched here, by the URL's parsed pathname, before Elysia:
  * Elysia 1.4 finds the path with indexOf("/", 11) and so misroutes every request whose Host
@@ -42,12 +43,17 @@ export interface AppDeps {
   tls?: boolean;
   /** `http.headers` and `[http.cors]` */
   http?: { headers: HeaderConfig; cors: { origins: string[] } };
+  /**
+   * The admin socket's app: its requests are the operator's on this machine, named `actor` in
+   * the log; there is no access layer, so only /api/ and /healthz are served (not /v2/).
+   */
+  operator?: { actor: string };
 }
 
 type Handler = (request: Request, info: RequestInfo) => Promise<Response>;
 type AddressOf = (request: Request) => string;
 
-export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } } }: AppDeps) {
+export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } }, operator }: AppDeps) {
   const v2 = createV2Handler(registry, options, log);
   const cors = createCors(http.cors);
   const addConfiguredHeaders = configuredHeaders(http.headers, { cors: cors !== null });
@@ -65,7 +71,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
   /** Request id, client address, headers and the access log line, for every route. */
   const observed = (handler: Handler) => async (request: Request, addressOf: AddressOf) => {
     const started = performance.now();
-    const info = requestInfo(request, addressOf(request));
+    const info = requestInfo(request, addressOf(request), operator?.actor ?? "");
     const path = requestUrl(request)?.pathname ?? request.url.slice(0, 200);
     let response: Response;
     try {
@@ -110,6 +116,10 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     return errorResponse(error, request.method);
   });
   const handlePreflight = cors && observed(async (request) => cors.preflight(request));
+  const handleNotForOperator = observed(async (request) => {
+    const error = new RegistryError("NOT_FOUND", { message: "The admin socket serves /api/ and /healthz only; the registry API is on http.addr" });
+    return errorResponse(error, request.method);
+  });
 
   return {
     /** Bun.serve's fetch handler; without a server (in-process tests) the client address is "". */
@@ -132,6 +142,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     const url = requestUrl(request);
     if (url === null) return handleBadTarget(request, addressOf);
     const path = url.pathname;
+    if (operator && !path.startsWith("/api/") && path !== "/healthz") return handleNotForOperator(request, addressOf);
     if (handlePreflight && cors?.isPreflight(request, path)) return handlePreflight(request, addressOf);
     if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, addressOf);
     if (isApiV1Path(path)) return handleApiV1(request, addressOf);
@@ -160,7 +171,7 @@ function addressFrom(server: Server<undefined> | undefined): AddressOf {
   return (request) => server?.requestIP(request)?.address ?? "";
 }
 
-function requestInfo(request: Request, addr: string): RequestInfo {
+function requestInfo(request: Request, addr: string, actor: string): RequestInfo {
   const headers = request.headers;
   return {
     id: headers.get("x-request-id")?.slice(0, 128) ?? crypto.randomUUID(),
@@ -169,7 +180,7 @@ function requestInfo(request: Request, addr: string): RequestInfo {
     host: (headers.get("host") ?? "").slice(0, 256),
     method: request.method,
     useragent: (headers.get("user-agent") ?? "").slice(0, 256),
-    actor: "",
+    actor,
   };
 }
 

@@ -4,7 +4,8 @@
  * the process around it (listener, signals, storage lock, timers); the in-process tests use it
  * as it is, so they exercise the same wiring as the binary.
  */
-import { createApp } from "./app.ts";
+import { type App, createApp } from "./app.ts";
+import { addIndexRoutes } from "./api-v1-admin/index-routes.ts";
 import { type AuthGate, createAuth } from "./auth/setup.ts";
 import { configuredPlugins } from "./cli/plugins.ts";
 import type { LoadedConfig } from "./config/load.ts";
@@ -39,9 +40,15 @@ export interface ComposedRegistry {
   indexBuilt: Promise<void>;
   /** stops plugins and closes the metadata index (pull counts written) */
   close(): Promise<void>;
-  /** The HTTP side of a configuration, what SIGHUP rebuilds: access layer, headers, CORS. */
-  buildApp(current: Pick<LoadedConfig, "resolved" | "file">, https: boolean): Promise<{ auth: AuthGate | null; app: ReturnType<typeof createApp> }>;
+  /**
+   * The HTTP side of a configuration, what SIGHUP rebuilds: access layer, headers, CORS; and
+   * the admin socket's app (the same routes under /api/, the operator's, no access layer).
+   */
+  buildApp(current: Pick<LoadedConfig, "resolved" | "file">, https: boolean): Promise<{ auth: AuthGate | null; app: App; adminApp: App }>;
 }
+
+/** Who the admin socket's requests are by, in the access log (only the server's user can connect). */
+const ADMIN_SOCKET_ACTOR = "berth:admin-socket";
 
 /** @throws Error (ConfigError, PluginLoadError) when a part cannot start */
 export async function composeRegistry({ loaded, log, instanceAddr, driver: given }: ComposeOptions): Promise<ComposedRegistry> {
@@ -66,7 +73,9 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   });
   if (recovered > 0) log("info", "metadata index: settled changes a stop interrupted", { count: recovered });
   const routes = new PluginRoutes();
-  addGcRoutes(routes, registry); // core admin routes: before plugins, so none can take them
+  // core admin routes: before plugins, so none can take them
+  addGcRoutes(routes, registry);
+  addIndexRoutes(routes, registry);
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
   // what a running registry cannot change without a restart comes from the configuration it started with
   const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };
@@ -74,7 +83,8 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   const buildApp: ComposedRegistry["buildApp"] = async (current, https) => {
     const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, log });
     const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
-    return { auth, app: createApp({ registry, options, log, routes, ...(auth ? { auth } : {}), tls: https, http }) };
+    const shared = { registry, options, log, routes, http };
+    return { auth, app: createApp({ ...shared, ...(auth ? { auth } : {}), tls: https }), adminApp: createApp({ ...shared, operator: { actor: ADMIN_SOCKET_ACTOR } }) };
   };
   const close = async () => {
     await plugins.close();

@@ -22,7 +22,7 @@ Usage:
   berth fsck [--repair] [--config FILE]
                                        check the storage against the index and every blob
   berth repo delete NAME [--config FILE]
-                                       delete a whole repository (server stopped)
+                                       delete a whole repository
   berth gc [--dry-run] [--config FILE] delete unreferenced blobs now (a server does it itself)
   berth version                        print the version
   berth <command> --help               help on a command
@@ -30,11 +30,18 @@ Usage:
 Configuration: --config FILE, else $BERTH_CONFIG, else $REGISTRY_CONFIGURATION_PATH, else
 ./registry.toml if present, else built-in defaults (port 5000, data in ./data). The file is
 Berth's registry.toml or registry:2's config.yml. REGISTRY_* variables work as in registry:2;
-BERTH_* variables set any key and win, e.g. BERTH_HTTP_ADDR=127.0.0.1:5000.`,
+BERTH_* variables set any key and win, e.g. BERTH_HTTP_ADDR=127.0.0.1:5000.
+
+index, fsck, repo and gc work on the storage the configuration names, without credentials.
+When a server runs on it, they ask that server through its admin socket
+(<storage.root>/berth/admin.sock, only the server's user may connect); otherwise they lock
+the storage root and work on it themselves.`,
   serve: `Usage: berth serve [--config FILE]
 
 Runs the registry. Stops on SIGTERM or SIGINT after the requests in flight. SIGHUP reloads
-the users file, access rules, webhook endpoints, http.headers and the TLS certificate.`,
+the users file, access rules, webhook endpoints, http.headers and the TLS certificate.
+With the filesystem driver it holds <storage.root>/berth/lock and answers the admin commands
+(berth gc, index rebuild, fsck --repair, repo delete) on <storage.root>/berth/admin.sock.`,
   config: `Usage:
   berth config check [--config FILE] [--json]
   berth config convert CONFIG.YML

@@ -1,7 +1,11 @@
 /**
  * `berth fsck [--repair]`: checks the storage tree against the metadata index both ways and
  * every blob's data against its digest (metadata/fsck.ts). Checking only reads, so it runs
- * beside a server; `--repair` takes the root's lock and makes the index agree with the tree.
+ * beside a server; `--repair` makes the index agree with the tree. With no server it takes the
+ * root's lock and settles each difference found; when a server holds the root the check still
+ * runs here, read-only, and the repair is the server's: it rebuilds its index from the tree
+ * while it serves (POST /api/v1/index/rebuild on the admin socket), each repository under its
+ * lock, since only the server may write its index and it knows which changes are in flight.
  * It never deletes data: a corrupt blob is reported with what to do.
  */
 import { checkIndex, type Finding, type FsckProgress, repairIndex } from "../metadata/fsck.ts";
@@ -9,7 +13,7 @@ import { rowsOf } from "../metadata/rows.ts";
 import { type Digest, parseDigest } from "../oci/digest.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
-import { throttled, withStorage } from "./storage-access.ts";
+import { lockOrServer, storageTarget, throttled, withStorage } from "./storage-access.ts";
 
 export const FSCK_HELP = `Usage: berth fsck [--repair] [--config FILE]
 
@@ -18,9 +22,10 @@ layer links, blobs and their sizes) and re-hashes every blob to check its data a
 digest. Prints progress, each problem found and a summary; exits 0 when everything agrees,
 1 when anything is wrong. Checking only reads: it is safe while a server runs.
 
---repair makes the index agree with the tree (refused while a server runs on the storage
-root: stop it first). It never changes the tree: a blob whose data does not match its digest
-is reported with the manifests that use it and what to do.`;
+--repair makes the index agree with the tree. When a server runs on the storage root, the
+check runs here and the server rebuilds its index from the tree (asked through its admin
+socket, <storage.root>/berth/admin.sock; no credentials). It never changes the tree: a blob
+whose data does not match its digest is reported with the manifests that use it and what to do.`;
 
 /** Re-hashes a blob's data as it streams; null when it is gone meanwhile. */
 async function hashBlob(driver: StorageDriver, digest: Digest): Promise<string | null> {
@@ -54,9 +59,11 @@ function parseArgs(argv: string[]): { repair: boolean } {
 /** @returns the exit code: 0 when nothing is wrong (after the repair, with --repair), 1 otherwise */
 export async function fsckCommand(argv: string[], configFile: string | undefined): Promise<number> {
   const { repair } = parseArgs(argv);
-  const whileServing = "run berth fsck without --repair (checking is safe while it runs)";
-  return withStorage({ configFile, exclusive: repair, whileServing }, async ({ index, tree, driver, delayMs, root }) => {
-    if (repair) await index.recover(tree);
+  const target = storageTarget(configFile);
+  const server = repair ? lockOrServer(target.root) : null;
+  const locked = repair && server === null;
+  return withStorage(target, async ({ index, tree, driver, delayMs, root }) => {
+    if (locked) await index.recover(tree);
     if (!(await index.isBuilt())) {
       process.stdout.write("fsck: the metadata index has not been built yet: run berth index rebuild (or start berth, which builds it)\n");
       return 1;
@@ -65,7 +72,7 @@ export async function fsckCommand(argv: string[], configFile: string | undefined
     const findings = await checkIndex(index, tree, {
       hash: (digest) => hashBlob(driver, digest),
       progress: (progress) => print(progressLine(progress), progress.phase === "done"),
-      settleMs: repair ? 0 : 1_000,
+      settleMs: locked ? 0 : 1_000, // no second look when nothing else can write
     });
     for (const finding of findings) process.stdout.write(`${finding.indexOnly ? "index" : "storage"}: ${finding.message}\n`);
     const indexOnly = findings.filter((finding) => finding.indexOnly).length;
@@ -74,11 +81,15 @@ export async function fsckCommand(argv: string[], configFile: string | undefined
       process.stdout.write("fsck: clean: the index agrees with the storage and every blob matches its digest\n");
       return 0;
     }
-    if (repair && indexOnly > 0) {
+    if (server && indexOnly > 0) {
+      server.announce();
+      const rebuilt = await server.rebuildIndex();
+      process.stdout.write(`fsck: repaired ${indexOnly} difference(s): the server rebuilt its index from the storage (${rebuilt.repositories} repositories, ${rebuilt.manifests} manifests, ${rebuilt.blobs} blobs)\n`);
+    } else if (repair && indexOnly > 0) {
       await repairIndex(index, tree, findings, delayMs);
       process.stdout.write(`fsck: repaired ${indexOnly} difference(s) in the index from the storage\n`);
     } else if (indexOnly > 0) {
-      process.stdout.write(`fsck: ${indexOnly} difference(s) between the index and the storage: berth fsck --repair fixes the index (with the server stopped)\n`);
+      process.stdout.write(`fsck: ${indexOnly} difference(s) between the index and the storage: berth fsck --repair fixes the index\n`);
     }
     if (storage > 0) {
       process.stdout.write(`fsck: ${storage} problem(s) in the storage itself, which --repair does not change:\n`);

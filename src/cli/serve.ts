@@ -11,6 +11,7 @@ import { applyStorageMode } from "../storage/modes.ts";
 import { lockStorageRoot } from "../storage/root-lock.ts";
 import { scheduleTempSweep, TEMP_FILE_MAX_AGE_MS } from "../storage/temp-files.ts";
 import { VERSION } from "../version.ts";
+import { AdminSocket } from "./admin-socket.ts";
 import { Listener } from "./listener.ts";
 import { type Checked, isLoopback, preflight } from "./preflight.ts";
 import { keysNeedingRestart, serialised } from "./reload.ts";
@@ -27,16 +28,20 @@ export async function serve(configFile: string | undefined): Promise<void> {
   applyStorageMode(resolved.storage.mode); // before anything is created under the root
   // the root also holds this process's local state (plugins' data) whatever the driver
   mkdirSync(root, { recursive: true });
+  let rootLocked = false;
   if (resolved.storage.driver === "filesystem") {
     const lock = lockStorageRoot(root);
     if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
+    rootLocked = lock.held;
   }
   let listener: Listener | null = null;
   const instanceAddr = () => `${hostname()}:${listener?.port ?? address.port}`;
   const { driver, registry, plugins, close, buildApp } = await composeRegistry({ loaded, log, instanceAddr });
-  const { auth, app } = await buildApp(loaded, tls !== null);
+  const { auth, app, adminApp } = await buildApp(loaded, tls !== null);
   listener = Listener.open(address, app, tls);
-  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${listener.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, ...(auth ? auth.describe() : { auth: "off" }) });
+  // only the lock's holder owns the socket's path (a second server was refused the lock above)
+  const adminSocket = rootLocked ? AdminSocket.open(root, adminApp, log) : null;
+  log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${listener.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, admin_socket: adminSocket?.path ?? "none", ...(auth ? auth.describe() : { auth: "off" }) });
   if (!auth && !isLoopback(address.hostname)) {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
   }
@@ -69,6 +74,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
       nextTls = checked.tls;
     }
     listener.use(built.app);
+    adminSocket?.use(built.adminApp);
     if (!isDeepStrictEqual(next.config.webhook, running.loaded.config.webhook) && !(await plugins.reload("webhook", next.config.webhook))) {
       log("warn", "webhook endpoints were off at start: adding them needs a restart", { key: "webhook" });
     }
@@ -83,7 +89,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
     stopPurge();
     stopSweep();
     const gcStopped = stopGc();
-    await listener.stop();
+    await Promise.all([listener.stop(), adminSocket?.stop()]);
     await gcStopped;
     await close();
     process.exit(0);

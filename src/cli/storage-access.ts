@@ -2,17 +2,19 @@
  * What the maintenance commands (`berth index rebuild`, `berth fsck`, `berth repo delete`)
  * share: the storage and metadata index that `serve` would use, found through the same
  * `--config` / `BERTH_*` settings, and the storage root's lock. A command that changes the
- * tree or the index takes the lock `serve` holds, for as long as it runs, so that it never
- * writes beside a running server (and a server cannot start while it works).
+ * tree or the index either takes the lock `serve` holds, for as long as it runs, so that it
+ * never writes beside a running server (and a server cannot start while it works), or, when a
+ * server holds it, asks that server over its admin socket (server-client.ts).
  */
 import { existsSync } from "node:fs";
-import { loadConfiguration } from "../config/load.ts";
+import { loadConfiguration, type ResolvedConfig } from "../config/load.ts";
 import { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
 import { treeReader } from "../registry/tree-reader.ts";
 import { createDriver } from "../storage/create.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { lockStorageRoot, RootLockedError } from "../storage/root-lock.ts";
+import { ServerClient } from "./server-client.ts";
 
 export interface StorageAccess {
   root: string;
@@ -24,34 +26,46 @@ export interface StorageAccess {
   close(): Promise<void>;
 }
 
-export interface AccessOptions {
-  configFile: string | undefined;
-  /** take the root's lock (the command writes); refused while a server holds it */
-  exclusive: boolean;
-  /** what to suggest instead when a server holds the root, e.g. "run berth fsck without --repair" */
-  whileServing: string;
+/** The configured storage a command works on. */
+export interface StorageTarget {
+  resolved: ResolvedConfig;
+  root: string;
 }
 
 /**
- * Opens the configured storage and index.
- * @throws Error with a message for the operator: no storage there, a server holds the root,
- *   the index cannot be opened
+ * Reads the configuration as `serve` would.
+ * @throws Error with a message for the operator: not a filesystem storage, no storage there
  */
-export async function openStorage(options: AccessOptions): Promise<StorageAccess> {
-  const { resolved } = loadConfiguration(options.configFile === undefined ? {} : { path: options.configFile });
+export function storageTarget(configFile: string | undefined): StorageTarget {
+  const { resolved } = loadConfiguration(configFile === undefined ? {} : { path: configFile });
   const { root, driver: kind } = resolved.storage;
   if (kind !== "filesystem") throw new Error(`storage.driver is "${kind}": there is no stored registry to work on`);
   if (!existsSync(root)) throw new Error(`no storage at ${root} (storage.root): nothing to work on`);
-  if (options.exclusive) {
-    try {
-      const lock = lockStorageRoot(root);
-      if (!lock.held) throw new Error(`cannot lock the storage root (${lock.path}: read-only, or no flock): refusing to change it`);
-    } catch (error) {
-      if (!(error instanceof RootLockedError)) throw error;
-      const who = error.pid === null ? "" : ` (PID ${error.pid})`;
-      throw new Error(`a server is running on this root${who}: ${root}; stop it or ${options.whileServing}`);
-    }
+  return { resolved, root };
+}
+
+/**
+ * For a command that changes the storage: takes the root's lock (held until the process
+ * exits), or finds the server that holds it.
+ * @returns null when this process holds the lock; else a client of the holder's admin socket
+ * @throws Error when no lock can be taken here (read-only root, no flock)
+ */
+export function lockOrServer(root: string): ServerClient | null {
+  try {
+    const lock = lockStorageRoot(root);
+    if (!lock.held) throw new Error(`cannot lock the storage root (${lock.path}: read-only, or no flock): refusing to change it`);
+    return null;
+  } catch (error) {
+    if (!(error instanceof RootLockedError)) throw error;
+    return new ServerClient(root, error.pid);
   }
+}
+
+/**
+ * Opens the configured storage and index (no lock: see lockOrServer).
+ * @throws Error when the index cannot be opened
+ */
+export async function openStorage({ resolved, root }: StorageTarget): Promise<StorageAccess> {
   const driver = createDriver(resolved.storage);
   const delayMs = resolved.gc.delayMs;
   const index = await MetadataIndex.open({ url: resolved.metadata.url, root, inMemory: false }, { delayMs });
@@ -59,8 +73,8 @@ export async function openStorage(options: AccessOptions): Promise<StorageAccess
 }
 
 /** Runs `work` with the storage open, closing the index however it ends. */
-export async function withStorage<T>(options: AccessOptions, work: (access: StorageAccess) => Promise<T>): Promise<T> {
-  const access = await openStorage(options);
+export async function withStorage<T>(target: StorageTarget, work: (access: StorageAccess) => Promise<T>): Promise<T> {
+  const access = await openStorage(target);
   try {
     return await work(access);
   } finally {

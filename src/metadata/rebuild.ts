@@ -66,19 +66,33 @@ export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, optio
     options.progress?.(progress);
   }
 
-  await db.write(async (tx) => {
-    for (const row of rowsOf(await tx`SELECT name FROM repositories`)) {
-      const name = str(row, "name");
-      if (!repositories.has(name)) await forgetRepository(tx, name);
-    }
-    // blobs the index knew that are no longer stored, and the queue for those nobody references
-    for (const row of rowsOf(await tx`SELECT digest FROM blobs`)) {
-      const digest = str(row, "digest");
-      if (!inTree.has(digest)) {
-        await tx`DELETE FROM repository_blobs WHERE digest = ${digest}`;
-        await tx`DELETE FROM blobs WHERE digest = ${digest}`;
+  // Repositories the index has and the walk did not see: gone, or created (while the registry
+  // serves) after the walk went past their name. Look again under the lock: forgetting one that
+  // exists would drop its references, and GC would then take blobs its manifests use.
+  for (const row of rowsOf(await db.sql`SELECT name FROM repositories`)) {
+    const name = str(row, "name");
+    if (repositories.has(name)) continue;
+    await exclusive(name, async () => {
+      if (await inTreeNow(tree, name)) {
+        progress.manifests += await rebuildRepository(index, tree, name);
+        progress.repositories++;
+      } else {
+        await db.write((tx) => forgetRepository(tx, name));
       }
+    });
+  }
+  // blobs the index knew that are no longer stored (one uploaded after the walk is kept)
+  const gone: string[] = [];
+  for (const row of rowsOf(await db.sql`SELECT digest FROM blobs`)) {
+    const digest = str(row, "digest");
+    if (!inTree.has(digest) && (await tree.blobSize(parseDigest(digest))) === null) gone.push(digest);
+  }
+  await db.write(async (tx) => {
+    for (const digest of gone) {
+      await tx`DELETE FROM repository_blobs WHERE digest = ${digest}`;
+      await tx`DELETE FROM blobs WHERE digest = ${digest}`;
     }
+    // the queue for the blobs nobody references
     const now = Date.now();
     const unqueued = rowsOf(await tx`SELECT digest FROM blobs WHERE review_at IS NULL`).map((row) => str(row, "digest"));
     await queueIfUnreferenced(tx, unqueued, now + options.delayMs);
@@ -119,6 +133,11 @@ async function rebuildRepository(index: MetadataIndex, tree: TreeReader, reposit
     }
   });
   return facts.length;
+}
+
+/** Whether the tree holds the repository's manifests or tags now (what the walk would list, and fsck looks for). */
+async function inTreeNow(tree: TreeReader, repository: string): Promise<boolean> {
+  return (await tree.manifestDigests(repository)).length > 0 || (await tree.tags(repository)).length > 0;
 }
 
 /** Drops a repository's rows (history stays: it is history). */

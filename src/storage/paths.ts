@@ -64,4 +64,6 @@ export const paths = {
   berthRoot: () => BERTH,
   /** held (flock) by the one Berth process serving this root */
   rootLock: () => `berth/lock`,
+  /** the unix socket on which that process answers the operator's commands (berth gc, ...) */
+  adminSocket: () => `berth/admin.sock`,
 };
