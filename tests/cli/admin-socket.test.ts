@@ -201,7 +201,7 @@ describe.each(metadataBackends())("maintenance commands beside a running server 
 });
 
 describe("berth repo delete beside a running server", () => {
-  test("berth repo delete sends DELETE /api/v1/repositories/NAME to the server and reports its answer", async () => {
+  test("berth repo delete asks the server (DELETE /api/v1/repositories/NAME): a missing repository is reported, a real one leaves catalog and tree", async () => {
     const root = ownRoot("berth-admin-repo-");
     const berth = await servers.started(startBerth({ root }));
     const missing = await runBerth(["repo", "delete", "nobody/here"], { env: { BERTH_STORAGE_ROOT: root } });
@@ -211,6 +211,16 @@ describe("berth repo delete beside a running server", () => {
     expect(missing.code).toBe(1);
     await waitForOutput(berth, "path=/api/v1/repositories/nobody/here");
     expect(berth.output()).toMatch(/method=DELETE path=\/api\/v1\/repositories\/nobody\/here status=404 .*actor=berth:admin-socket/);
+
+    const kept = await pushImage(berth.url, "team/kept", { tag: "v1" });
+    await pushImage(berth.url, "team/gone", { tag: "v1" });
+    const deleted = await runBerth(["repo", "delete", "team/gone"], { env: { BERTH_STORAGE_ROOT: root } });
+    expect(deleted.stdout).toContain("deleted repository team/gone");
+    expect(deleted.code).toBe(0);
+    expect(JSON.parse((await call(berth.url, "/v2/_catalog")).text)).toEqual({ repositories: ["team/kept"] });
+    expect((await call(berth.url, "/v2/team/gone/tags/list")).status).toBe(404);
+    expect((await call(berth.url, `/v2/team/kept/manifests/${kept.digest}`)).status).toBe(200);
+    expect(existsSync(join(root, V2, "repositories/team/gone/_manifests"))).toBe(false);
     await servers.stopped(berth);
   }, 60_000);
 });
