@@ -26,6 +26,7 @@ export function addIndexRoutes(routes: PluginRoutes, registry: Registry): void {
     };
     const run = previous.then(rebuild);
     previous = run.catch(() => undefined);
-    return Response.json(await run);
+    const summary = await run;
+    return Response.json({ repositories: summary.repositories, manifests: summary.manifests, blobs: summary.blobs, duration_ms: summary.durationMs });
   });
 }

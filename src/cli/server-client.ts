@@ -71,7 +71,7 @@ export class ServerClient {
     const fields = fieldsOf(await this.request("POST", "/api/v1/index/rebuild"));
     if (fields === null) throw new Error("the server did not answer a rebuild summary");
     const count = (name: string) => numberField(fields, name);
-    return { repositories: count("repositories"), manifests: count("manifests"), blobs: count("blobs"), durationMs: count("durationMs") };
+    return { repositories: count("repositories"), manifests: count("manifests"), blobs: count("blobs"), durationMs: count("duration_ms") };
   }
 
   /** POST /api/v1/gc: one GC run now on the server. */
@@ -85,10 +85,10 @@ export class ServerClient {
     const text = (item: Record<string, unknown>, name: string) => (typeof item[name] === "string" ? item[name] : "");
     const errors = fields.errors;
     return {
-      dryRun: fields.dryRun === true,
-      blobsDeleted: numberField(fields, "blobsDeleted"),
-      bytesFreed: numberField(fields, "bytesFreed"),
-      manifestsDeleted: numberField(fields, "manifestsDeleted"),
+      dryRun: fields.dry_run === true,
+      blobsDeleted: numberField(fields, "blobs_deleted"),
+      bytesFreed: numberField(fields, "bytes_freed"),
+      manifestsDeleted: numberField(fields, "manifests_deleted"),
       blobs: list("blobs").map((item) => ({ digest: text(item, "digest"), size: numberField(item, "size") })),
       manifests: list("manifests").map((item) => ({ repository: text(item, "repository"), digest: text(item, "digest") })),
       errors: Array.isArray(errors) ? errors.filter((error): error is string => typeof error === "string") : [],

@@ -5,11 +5,12 @@
  */
 import type { PluginRoutes } from "../plugins-host/routes.ts";
 import type { Registry } from "../registry/registry.ts";
+import { gcReportJson, gcStatusJson } from "./json.ts";
 
 export function addGcRoutes(routes: PluginRoutes, registry: Registry): void {
   routes.add("POST", "/api/v1/gc", async (_request, { url }) => {
     const dryRun = ["true", "1"].includes(url.searchParams.get("dry_run") ?? "");
-    return Response.json(await registry.collectGarbage({ dryRun }));
+    return Response.json(gcReportJson(await registry.collectGarbage({ dryRun })));
   });
-  routes.add("GET", "/api/v1/gc", async () => Response.json(await registry.gcStatus()));
+  routes.add("GET", "/api/v1/gc", async () => Response.json(gcStatusJson(await registry.gcStatus())));
 }

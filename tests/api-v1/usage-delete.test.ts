@@ -31,7 +31,7 @@ async function start(backend: string, env: Record<string, string> = {}): Promise
 }
 
 interface GcStatus {
-  waitingCount: number;
+  waiting_count: number;
   waiting: Array<{ digest: string; size: number }>;
 }
 
@@ -112,9 +112,9 @@ describe.each(metadataBackends())("usage and repository deletes on %s", (backend
     const gone = await pushKnownImage(url, "gone/app", "v1", { layers: [shared, randomBytes(333)] });
     const kept = await pushKnownImage(url, "kept/app", "v1", { layers: [shared] });
     expectStatus(await api(url, "/api/v1/repositories/gone/app", { method: "DELETE" }), 202);
-    const report = JSON.parse((await call(url, "/api/v1/gc", { method: "POST" })).text) as { blobsDeleted: number; bytesFreed: number };
-    expect(report.blobsDeleted).toBe(3);
-    expect(report.bytesFreed).toBe(gone.total - shared.byteLength);
+    const report = JSON.parse((await call(url, "/api/v1/gc", { method: "POST" })).text) as { blobs_deleted: number; bytes_freed: number };
+    expect(report.blobs_deleted).toBe(3);
+    expect(report.bytes_freed).toBe(gone.total - shared.byteLength);
     for (const blob of [kept.config, ...kept.layers]) expect(await blobExists(url, "kept/app", blob.digest)).toBe(200);
     expectStatus(await getManifest(url, "kept/app", "v1"), 200);
   });

@@ -9,10 +9,10 @@ import {
 } from "../helpers/oci.ts";
 
 interface Report {
-  dryRun: boolean;
-  blobsDeleted: number;
-  bytesFreed: number;
-  manifestsDeleted: number;
+  dry_run: boolean;
+  blobs_deleted: number;
+  bytes_freed: number;
+  manifests_deleted: number;
   blobs: Array<{ digest: string; size: number }>;
   manifests: Array<{ repository: string; digest: string }>;
 }
@@ -35,9 +35,9 @@ describe("online GC", () => {
     const repo = uniqueName("gc/keep");
     const blob = await pushBlob(berth.url, repo, randomBytes(100));
     const report = await gc(berth.url);
-    expect(report.blobsDeleted).toBe(0);
+    expect(report.blobs_deleted).toBe(0);
     expect(await blobExists(berth.url, repo, blob.digest)).toBe(200);
-    const status = JSON.parse((await call(berth.url, "/api/v1/gc")).text) as { waiting: Array<{ digest: string; size: number; reviewAt: string }>; runs: Array<{ blobsDeleted: number }> };
+    const status = JSON.parse((await call(berth.url, "/api/v1/gc")).text) as { waiting: Array<{ digest: string; size: number; review_at: string }>; runs: Array<{ blobs_deleted: number }> };
     expect(status.waiting.map((w) => w.digest)).toContain(blob.digest);
     expect(status.runs.length).toBeGreaterThan(0);
   });
@@ -49,13 +49,13 @@ describe("online GC", () => {
     const config = await pushBlob(berth.url, repo, randomBytes(50));
     const layer = await pushBlob(berth.url, repo, randomBytes(300));
     const dry = await gc(berth.url, true);
-    expect(dry.dryRun).toBe(true);
+    expect(dry.dry_run).toBe(true);
     expect(dry.blobs.map((b) => b.digest).sort()).toEqual([config.digest, layer.digest].sort());
     expect(await blobExists(berth.url, repo, layer.digest)).toBe(200);
 
     const report = await gc(berth.url);
-    expect(report.blobsDeleted).toBe(2);
-    expect(report.bytesFreed).toBe(350);
+    expect(report.blobs_deleted).toBe(2);
+    expect(report.bytes_freed).toBe(350);
     expect(await blobExists(berth.url, repo, layer.digest)).toBe(404);
     const manifest = serialize({
       schemaVersion: 2, mediaType: MT.ociManifest,
@@ -88,7 +88,7 @@ describe("online GC", () => {
     expectStatus(await call(berth.url, `/v2/${repo}/manifests/${a.digest}`, { method: "DELETE" }), 202);
     const report = await gc(berth.url);
     expect(report.blobs.map((x) => x.digest).sort()).toEqual([a.config.digest, a.own.digest, a.digest].sort());
-    expect(report.bytesFreed).toBe(a.config.size + a.own.size + a.size);
+    expect(report.bytes_freed).toBe(a.config.size + a.own.size + a.size);
     for (const blob of [shared, b.config, b.own]) expect(await blobExists(berth.url, repo, blob.digest)).toBe(200);
     expectStatus(await getManifest(berth.url, repo, "b"), 200);
   });
@@ -98,7 +98,7 @@ describe("online GC", () => {
     const repo = uniqueName("gc/pinned");
     const image = await pushImage(berth.url, repo);
     await Bun.sleep(20);
-    expect((await gc(berth.url)).manifestsDeleted).toBe(0);
+    expect((await gc(berth.url)).manifests_deleted).toBe(0);
     expectStatus(await getManifest(berth.url, repo, image.digest), 200);
   });
 
