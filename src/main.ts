@@ -70,19 +70,9 @@ function fail(message: string): never {
 
 /** Reads `--config FILE` / `--config=FILE` (and the flags allowed); refuses any other option. */
 function configOption(args: string[], flags: string[] = []): string | undefined {
-  let file: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (flags.includes(arg)) continue;
-    if (arg === "--config") {
-      file = args[++i];
-      if (file === undefined) fail("--config needs a file name");
-    } else if (arg.startsWith("--config=")) {
-      file = arg.slice("--config=".length);
-    } else {
-      fail(`unknown argument "${arg}" (see berth --help)`);
-    }
-  }
+  const { file, rest } = withoutConfig(args);
+  const unknown = rest.find((arg) => !flags.includes(arg));
+  if (unknown !== undefined) fail(`unknown argument "${unknown}" (see berth --help)`);
   return file;
 }
 

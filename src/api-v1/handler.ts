@@ -4,15 +4,13 @@
  * PAGINATION_NUMBER_INVALID…), a full or read-only disk 507/503, anything else a logged 500.
  */
 import type { ApiOptions } from "../api/context.ts";
-import { errorResponse, internalError, methodNotAllowed } from "../api/errors.ts";
+import { errorResponse, methodNotAllowed } from "../api/errors.ts";
+import { failureOf } from "../api/failures.ts";
 import { repositoryName } from "../api/reference.ts";
-import { storageFailure } from "../api/v2.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import { parseDigest } from "../oci/digest.ts";
-import { RegistryError } from "../oci/errors.ts";
 import type { Registry } from "../registry/registry.ts";
-import { errnoCode } from "../storage/conditions.ts";
 import { deleteJson, manifestJson, repositoryJson, tagJson, usageJson } from "./json.ts";
 import { listQuery, nextPage, pageFields } from "./query.ts";
 import { parseApiV1Route } from "./routes.ts";
@@ -36,13 +34,7 @@ export function createApiV1Handler(registry: Registry, options: ApiOptions, log:
     try {
       return await dispatch({ request, url, registry, options, info, visible });
     } catch (error) {
-      const storage = storageFailure(error);
-      if (storage) {
-        log("error", storage.message, { id: info.id, method: request.method, path: url.pathname, error: errnoCode(error) ?? String(error) });
-      } else if (!(error instanceof RegistryError)) {
-        log("error", "request failed", { id: info.id, method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
-      }
-      return errorResponse(storage ?? (error instanceof RegistryError ? error : internalError()), request.method);
+      return errorResponse(failureOf(error, log, { request, url, info }), request.method);
     }
   };
 }

@@ -4,10 +4,10 @@ import type { Logger } from "../log.ts";
 import { RegistryError } from "../oci/errors.ts";
 import { UploadOffsetMismatch } from "../registry/errors.ts";
 import type { Registry } from "../registry/registry.ts";
-import { CONDITION_MESSAGES, errnoCode, storageCondition } from "../storage/conditions.ts";
 import { handleBlob } from "./blobs.ts";
 import type { ApiOptions, HandlerContext } from "./context.ts";
-import { errorResponse, HttpError, internalError, methodNotAllowed } from "./errors.ts";
+import { errorResponse, methodNotAllowed } from "./errors.ts";
+import { failureOf } from "./failures.ts";
 import { handleManifest } from "./manifests.ts";
 import { handleReferrers } from "./referrers.ts";
 import { parseRoute } from "./route.ts";
@@ -22,13 +22,7 @@ export function createV2Handler(registry: Registry, options: ApiOptions, log: Lo
     try {
       response = await dispatch({ request, url, registry, options, info }, visible);
     } catch (error) {
-      const storage = storageFailure(error);
-      if (storage) {
-        log("error", storage.message, { id: info.id, method: request.method, path: url.pathname, error: errnoCode(error) ?? String(error) });
-      } else if (!(error instanceof RegistryError)) {
-        log("error", "request failed", { id: info.id, method: request.method, path: url.pathname, error: String((error as Error)?.stack ?? error) });
-      }
-      const registryError = storage ?? (error instanceof RegistryError ? error : internalError());
+      const registryError = failureOf(error, log, { request, url, info });
       response = errorResponse(registryError, request.method, headersFor(registryError, options));
     }
     response.headers.set("Docker-Distribution-API-Version", "registry/2.0");
@@ -40,16 +34,6 @@ export function createV2Handler(registry: Registry, options: ApiOptions, log: Lo
 function headersFor(error: RegistryError, options: ApiOptions): Record<string, string> {
   if (error instanceof UploadOffsetMismatch) return uploadHeaders(options, error.repository, error.uploadId, error.offset);
   return {};
-}
-
-/**
- * A full disk (507) or a read-only or vanished storage root (503) is the server's condition,
- * not the client's fault: a status clients retry later, with the spec's envelope.
- */
-export function storageFailure(error: unknown): HttpError | null {
-  const condition = storageCondition(error);
-  if (condition === null) return null;
-  return new HttpError("UNKNOWN", { status: condition === "full" ? 507 : 503, message: CONDITION_MESSAGES[condition] });
 }
 
 async function dispatch(ctx: HandlerContext, visible?: (name: string) => boolean): Promise<Response> {

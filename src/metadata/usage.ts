@@ -30,34 +30,30 @@ export function namespaceOf(repository: string): string {
   return slash < 0 ? repository : repository.slice(0, slash);
 }
 
-async function repositoryBytes(sql: SQL): Promise<RepositoryBytes[]> {
-  const rows = await sql`
+/** Each (repository, blob) a repository references once, and in how many repositories each blob is. */
+const REFERENCES = `
     WITH refs AS (
       SELECT repository, digest, max(size) AS size FROM (
         SELECT repository, digest, size FROM manifests
         UNION ALL
         SELECT repository, child AS digest, size FROM manifest_references WHERE kind = 'blob'
       ) AS r GROUP BY repository, digest
-    ), spread AS (SELECT digest, count(*) AS n FROM refs GROUP BY digest)
+    ), spread AS (SELECT digest, count(*) AS n FROM refs GROUP BY digest)`;
+
+async function repositoryBytes(sql: SQL): Promise<RepositoryBytes[]> {
+  const rows = await sql.unsafe(`${REFERENCES}
     SELECT refs.repository AS repository, CAST(sum(refs.size) AS BIGINT) AS size,
            CAST(sum(CASE WHEN spread.n = 1 THEN refs.size ELSE 0 END) AS BIGINT) AS unique_size
     FROM refs JOIN spread ON spread.digest = refs.digest
-    GROUP BY refs.repository`;
+    GROUP BY refs.repository`);
   return rowsOf(rows).map((row) => ({ name: str(row, "repository"), size: num(row, "size"), unique: num(row, "unique_size") }));
 }
 
 async function sharedReferences(sql: SQL): Promise<SharedReference[]> {
-  const rows = await sql`
-    WITH refs AS (
-      SELECT repository, digest, max(size) AS size FROM (
-        SELECT repository, digest, size FROM manifests
-        UNION ALL
-        SELECT repository, child AS digest, size FROM manifest_references WHERE kind = 'blob'
-      ) AS r GROUP BY repository, digest
-    ), spread AS (SELECT digest, count(*) AS n FROM refs GROUP BY digest)
+  const rows = await sql.unsafe(`${REFERENCES}
     SELECT refs.repository AS repository, refs.digest AS digest, refs.size AS size
     FROM refs JOIN spread ON spread.digest = refs.digest
-    WHERE spread.n > 1`;
+    WHERE spread.n > 1`);
   return rowsOf(rows).map((row) => ({ repository: str(row, "repository"), digest: str(row, "digest"), size: num(row, "size") }));
 }
 

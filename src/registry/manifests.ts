@@ -6,10 +6,11 @@ import { RegistryError } from "../oci/errors.ts";
 import { type Digest, digestOf, formatDigest, parseDigest } from "../oci/digest.ts";
 import { isForeignLayer, type ManifestMediaType } from "../oci/media-types.ts";
 import { type ParsedManifest, parseManifest } from "../oci/manifest.ts";
-import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
+import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
 import { KeyedLock } from "./keyed-lock.ts";
+import { readManifestBlob } from "./manifest-bytes.ts";
 import { ManifestCache } from "./manifest-cache.ts";
 import { TagLists } from "./tag-lists.ts";
 import { exists, readLink, writeLink } from "./links.ts";
@@ -183,19 +184,9 @@ export class ManifestStore {
     const key = formatDigest(digest);
     const cached = this.cache.get(key);
     if (cached) return cached;
-    let bytes: Uint8Array;
-    try {
-      bytes = await this.driver.getContent(paths.blobData(digest));
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return null;
-      throw error;
-    }
-    let parsed: ParsedManifest;
-    try {
-      parsed = parseManifest(bytes, "");
-    } catch {
-      return null; // bytes under a revision link that are not a manifest we serve
-    }
+    const found = await readManifestBlob(this.driver, digest);
+    if (found === null) return null; // gone, or bytes under a revision link that are not a manifest we serve
+    const { bytes, parsed } = found;
     const stored: StoredManifest = { digest, bytes, mediaType: parsed.mediaType, parsed };
     this.cache.set(key, stored);
     return stored;

@@ -1,12 +1,12 @@
 /** The directory tree as the metadata index reads it (src/metadata/tree.ts), over the driver. */
 import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
-import { type ParsedManifest, parseManifest } from "../oci/manifest.ts";
 import type { TreeManifest, TreeReader } from "../metadata/tree.ts";
 import { imageConfigDigest } from "../metadata/facts.ts";
 import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import { walkRepositories } from "./catalog.ts";
 import { exists, readLink } from "./links.ts";
+import { readManifestBlob } from "./manifest-bytes.ts";
 
 /** An image config larger than this is not read for labels (real ones are a few KiB). */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -42,19 +42,9 @@ export function treeReader(driver: StorageDriver): TreeReader {
     manifestDigests: (repository) => digestsUnder(driver, paths.manifestRevisionsRoot(repository)),
     async manifest(repository, digest): Promise<TreeManifest | null> {
       if (!(await exists(driver, paths.manifestRevisionLink(repository, digest)))) return null;
-      let bytes: Uint8Array;
-      try {
-        bytes = await driver.getContent(paths.blobData(digest));
-      } catch (error) {
-        if (error instanceof PathNotFoundError) return null;
-        throw error;
-      }
-      let parsed: ParsedManifest;
-      try {
-        parsed = parseManifest(bytes, "");
-      } catch {
-        return null; // not a manifest Berth serves
-      }
+      const found = await readManifestBlob(driver, digest);
+      if (found === null) return null;
+      const { bytes, parsed } = found;
       const configDigest = imageConfigDigest(parsed);
       let config: Uint8Array | null = null;
       if (configDigest !== null) {
