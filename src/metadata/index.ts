@@ -5,8 +5,9 @@
  * Crash consistency: a change that touches the tree is journaled first (durably), then made in
  * the tree, then recorded in the index in one transaction that also removes its journal entry.
  * A crash in between leaves the entry; `recover` settles it from the tree at the next start, so
- * no start walks the whole tree. Blob uploads are recorded after the tree without a journal:
- * losing one only leaves a blob the index does not know (fsck finds it), never a wrong answer.
+ * no start walks the whole tree. Blob uploads, mounts and unlinks are journaled too: a crash
+ * between the tree and the index would otherwise leave a link the index does not know, which
+ * fsck reports and GC never removes.
  */
 import { formatDigest, type Digest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
@@ -104,19 +105,19 @@ export class MetadataIndex {
     for (const d of queued) this.reviewing.add(d);
   }
 
-  // --- changes recorded after the tree, without a journal ---------------------------------
-
-  async blobLinked(repository: string, digest: Digest, size: number): Promise<void> {
+  /** A blob pushed or mounted into the repository: queued for GC while nothing references it. */
+  async blobLinked(tx: Bun.SQL, repository: string, digest: Digest, size: number, now: number): Promise<void> {
     const d = formatDigest(digest);
-    const now = Date.now();
-    const queued = await this.database.write((tx) => putBlob(tx, repository, d, size, now, now + this.options.delayMs));
+    const queued = await putBlob(tx, repository, d, size, now, now + this.options.delayMs);
     if (queued) this.reviewing.add(d);
     else this.reviewing.delete(d);
   }
 
-  async blobUnlinked(repository: string, digest: Digest): Promise<void> {
-    await this.database.write((tx) => tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`);
+  async blobUnlinked(tx: Bun.SQL, repository: string, digest: Digest): Promise<void> {
+    await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`;
   }
+
+  // --- outside the journal -----------------------------------------------------------------
 
   /** A client used the blob (HEAD, GET, mount, a manifest naming it): its GC review waits again. */
   async touch(digest: Digest): Promise<void> {
