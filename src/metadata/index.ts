@@ -42,8 +42,17 @@ export class MetadataIndex {
 
   static async open(location: DatabaseLocation, options: IndexOptions): Promise<MetadataIndex> {
     const index = new MetadataIndex(await MetadataDatabase.open(location), options);
-    for (const row of rowsOf(await index.database.sql`SELECT digest FROM blobs WHERE review_at IS NOT NULL`)) index.reviewing.add(str(row, "digest"));
+    await index.loadReviewQueue();
     return index;
+  }
+
+  /**
+   * Reads which blobs wait for GC review (what `touch` checks) after changes made outside the
+   * methods that keep it: a rebuild, settling from the tree, a repository checked against it.
+   * Only adds: one that left the queue meanwhile costs `touch` an update that changes nothing.
+   */
+  async loadReviewQueue(): Promise<void> {
+    for (const row of rowsOf(await this.database.sql`SELECT digest FROM blobs WHERE review_at IS NOT NULL`)) this.reviewing.add(str(row, "digest"));
   }
 
   /** True once the index holds the whole tree (after the first rebuild). */
@@ -69,7 +78,9 @@ export class MetadataIndex {
     try {
       result = await inTree();
     } catch (error) {
-      await this.settle(entry, tree).catch(() => undefined); // left for recover() at the next start
+      await this.settle(entry, tree)
+        .then(() => this.loadReviewQueue())
+        .catch(() => undefined); // left for recover() at the next start
       throw error;
     }
     await this.database.write(async (tx) => {
@@ -85,6 +96,7 @@ export class MetadataIndex {
       (row): JournalEntry => ({ id: str(row, "id"), repository: str(row, "repository"), digest: optStr(row, "digest"), tag: optStr(row, "tag") }),
     );
     for (const entry of entries) await this.settle(entry, tree);
+    if (entries.length > 0) await this.loadReviewQueue();
     return entries.length;
   }
 

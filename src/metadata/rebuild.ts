@@ -84,6 +84,7 @@ export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, optio
     const unqueued = rowsOf(await tx`SELECT digest FROM blobs WHERE review_at IS NULL`).map((row) => str(row, "digest"));
     await queueIfUnreferenced(tx, unqueued, now + options.delayMs);
   });
+  await index.loadReviewQueue();
   await index.markBuilt();
   progress.phase = "done";
   options.progress?.(progress);
