@@ -5,7 +5,8 @@
  *
  * SQLite has one writer: write transactions are serialised here, so two requests never try to
  * open one on the same connection. Its commits are synchronous = FULL: a journal entry is
- * durable before the tree changes (see index.ts).
+ * durable before the tree changes (see index.ts). PostgreSQL runs them concurrently and may
+ * end one to break a deadlock: that one is run again.
  */
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
@@ -48,14 +49,30 @@ export class MetadataDatabase {
     return database;
   }
 
-  /** Runs `body` in one transaction (serialised on SQLite). */
+  /** Runs `body` in one transaction (serialised on SQLite; again when PostgreSQL ends it to break a deadlock). */
   async write<T>(body: (tx: SQL) => Promise<T>): Promise<T> {
-    if (this.kind === "postgres") return this.sql.begin(body);
+    if (this.kind === "postgres") return runAgainOnConflict(() => this.sql.begin(body));
     return this.writes.run("", () => this.sql.begin(body));
   }
 
   async close(): Promise<void> {
     await this.sql.close();
+  }
+}
+
+/** SQLSTATEs after which PostgreSQL asks for the transaction to be run again: deadlock detected, serialization failure. */
+const RUN_AGAIN = new Set(["40P01", "40001"]);
+const MAX_RUNS = 5;
+
+async function runAgainOnConflict<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let run = 1; ; run++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      const state = error instanceof Error && "errno" in error ? String(error.errno) : "";
+      if (run >= MAX_RUNS || !RUN_AGAIN.has(state)) throw error;
+      await Bun.sleep(Math.random() * 20 * run); // apart, so the same two do not meet again at once
+    }
   }
 }
 

@@ -5,8 +5,9 @@
  * Crash consistency: a change that touches the tree is journaled first (durably), then made in
  * the tree, then recorded in the index in one transaction that also removes its journal entry.
  * A crash in between leaves the entry; `recover` settles it from the tree at the next start, so
- * no start walks the whole tree. Blob uploads are recorded after the tree without a journal:
- * losing one only leaves a blob the index does not know (fsck finds it), never a wrong answer.
+ * no start walks the whole tree. Blob uploads, mounts and unlinks are journaled too: a crash
+ * between the tree and the index would otherwise leave a link the index does not know, which
+ * fsck reports and GC never removes.
  */
 import { formatDigest, type Digest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
@@ -42,8 +43,17 @@ export class MetadataIndex {
 
   static async open(location: DatabaseLocation, options: IndexOptions): Promise<MetadataIndex> {
     const index = new MetadataIndex(await MetadataDatabase.open(location), options);
-    for (const row of rowsOf(await index.database.sql`SELECT digest FROM blobs WHERE review_at IS NOT NULL`)) index.reviewing.add(str(row, "digest"));
+    await index.loadReviewQueue();
     return index;
+  }
+
+  /**
+   * Reads which blobs wait for GC review (what `touch` checks) after changes made outside the
+   * methods that keep it: a rebuild, settling from the tree, a repository checked against it.
+   * Only adds: one that left the queue meanwhile costs `touch` an update that changes nothing.
+   */
+  async loadReviewQueue(): Promise<void> {
+    for (const row of rowsOf(await this.database.sql`SELECT digest FROM blobs WHERE review_at IS NOT NULL`)) this.reviewing.add(str(row, "digest"));
   }
 
   /** True once the index holds the whole tree (after the first rebuild). */
@@ -69,7 +79,9 @@ export class MetadataIndex {
     try {
       result = await inTree();
     } catch (error) {
-      await this.settle(entry, tree).catch(() => undefined); // left for recover() at the next start
+      await this.settle(entry, tree)
+        .then(() => this.loadReviewQueue())
+        .catch(() => undefined); // left for recover() at the next start
       throw error;
     }
     await this.database.write(async (tx) => {
@@ -85,6 +97,7 @@ export class MetadataIndex {
       (row): JournalEntry => ({ id: str(row, "id"), repository: str(row, "repository"), digest: optStr(row, "digest"), tag: optStr(row, "tag") }),
     );
     for (const entry of entries) await this.settle(entry, tree);
+    if (entries.length > 0) await this.loadReviewQueue();
     return entries.length;
   }
 
@@ -112,19 +125,19 @@ export class MetadataIndex {
     return queued;
   }
 
-  // --- changes recorded after the tree, without a journal ---------------------------------
-
-  async blobLinked(repository: string, digest: Digest, size: number): Promise<void> {
+  /** A blob pushed or mounted into the repository: queued for GC while nothing references it. */
+  async blobLinked(tx: Bun.SQL, repository: string, digest: Digest, size: number, now: number): Promise<void> {
     const d = formatDigest(digest);
-    const now = Date.now();
-    const queued = await this.database.write((tx) => putBlob(tx, repository, d, size, now, now + this.options.delayMs));
+    const queued = await putBlob(tx, repository, d, size, now, now + this.options.delayMs);
     if (queued) this.reviewing.add(d);
     else this.reviewing.delete(d);
   }
 
-  async blobUnlinked(repository: string, digest: Digest): Promise<void> {
-    await this.database.write((tx) => tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`);
+  async blobUnlinked(tx: Bun.SQL, repository: string, digest: Digest): Promise<void> {
+    await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`;
   }
+
+  // --- outside the journal -----------------------------------------------------------------
 
   /** A client used the blob (HEAD, GET, mount, a manifest naming it): its GC review waits again. */
   async touch(digest: Digest): Promise<void> {

@@ -97,6 +97,7 @@ export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, optio
     const unqueued = rowsOf(await tx`SELECT digest FROM blobs WHERE review_at IS NULL`).map((row) => str(row, "digest"));
     await queueIfUnreferenced(tx, unqueued, now + options.delayMs);
   });
+  await index.loadReviewQueue();
   await index.markBuilt();
   progress.phase = "done";
   options.progress?.(progress);
@@ -120,16 +121,24 @@ async function rebuildRepository(index: MetadataIndex, tree: TreeReader, reposit
   const tags = await tree.tags(repository);
   const layers = await tree.layers(repository);
   const now = Date.now();
+  const linked = new Set(layers.map(formatDigest));
   await index.database.write(async (tx) => {
-    await forgetRepository(tx, repository);
+    await forgetManifests(tx, repository);
     await tx`INSERT INTO repositories (name, created_at, pushed_at) VALUES (${repository}, ${now}, ${now})`;
     for (const fact of facts) await putManifest(tx, fact, null, ACTOR, now);
     for (const { tag, digest } of tags) {
       await tx`INSERT INTO tags (repository, tag, digest, updated_at) VALUES (${repository}, ${tag}, ${formatDigest(digest)}, ${now})`;
     }
-    for (const digest of layers) {
-      await tx`INSERT INTO repository_blobs (repository, digest, linked_at) VALUES (${repository}, ${formatDigest(digest)}, ${now})
+    for (const digest of linked) {
+      await tx`INSERT INTO repository_blobs (repository, digest, linked_at) VALUES (${repository}, ${digest}, ${now})
                ON CONFLICT (repository, digest) DO NOTHING`;
+    }
+    // uploads and mounts do not take the repository's lock: a link made since the listing stays
+    for (const row of rowsOf(await tx`SELECT digest FROM repository_blobs WHERE repository = ${repository}`)) {
+      const digest = str(row, "digest");
+      if (!linked.has(digest) && !(await tree.layerLinked(repository, parseDigest(digest)))) {
+        await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${digest}`;
+      }
     }
   });
   return facts.length;
@@ -142,9 +151,14 @@ async function inTreeNow(tree: TreeReader, repository: string): Promise<boolean>
 
 /** Drops a repository's rows (history stays: it is history). */
 async function forgetRepository(tx: SQL, repository: string): Promise<void> {
+  await forgetManifests(tx, repository);
+  await tx`DELETE FROM repository_blobs WHERE repository = ${repository}`;
+}
+
+/** Drops a repository's manifests, tags and catalog entry; its layer links stay. */
+async function forgetManifests(tx: SQL, repository: string): Promise<void> {
   await tx`DELETE FROM manifest_references WHERE repository = ${repository}`;
   await tx`DELETE FROM manifests WHERE repository = ${repository}`;
   await tx`DELETE FROM tags WHERE repository = ${repository}`;
-  await tx`DELETE FROM repository_blobs WHERE repository = ${repository}`;
   await tx`DELETE FROM repositories WHERE name = ${repository}`;
 }

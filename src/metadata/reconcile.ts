@@ -1,7 +1,8 @@
 /**
  * Settles what one journal entry may have left half done: the tree says what is true, and the
- * index is made to agree for that repository's manifest, tag, or (GC) blob. Used at start for
- * entries a crash left, and at once when a change failed part-way.
+ * index is made to agree for that repository's manifest, tag and layer link (a blob pushed,
+ * mounted or unlinked), or for a blob (GC). Used at start for entries a crash left, and at once
+ * when a change failed part-way.
  */
 import type { SQL } from "bun";
 import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
@@ -27,7 +28,10 @@ export async function reconcile(tx: SQL, tree: TreeReader, entry: JournalEntry, 
   } else if (entry.digest === null && entry.tag === null) {
     await reconcileRepository(tx, tree, entry.repository, now, reviewAt); // a whole repository (repo delete)
   } else {
-    if (digest) await reconcileManifest(tx, tree, entry.repository, digest, now, reviewAt);
+    if (digest) {
+      await reconcileManifest(tx, tree, entry.repository, digest, now, reviewAt);
+      await reconcileLayer(tx, tree, entry.repository, digest, now, reviewAt);
+    }
     // tags the index has on that digest, and the one the change named
     const tags = new Set<string>(entry.tag === null ? [] : [entry.tag]);
     if (entry.digest !== null) {
@@ -90,6 +94,22 @@ export async function reconcileTag(tx: SQL, tree: TreeReader, repository: string
   else await putTag(tx, repository, tag, formatDigest(current), ACTOR, now);
 }
 
+/** The repository's _layers link to a blob, and the blob's row when its data is stored. */
+async function reconcileLayer(tx: SQL, tree: TreeReader, repository: string, digest: Digest, now: number, reviewAt: number): Promise<void> {
+  const d = formatDigest(digest);
+  if (!(await tree.layerLinked(repository, digest))) {
+    await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${d}`;
+    return;
+  }
+  const size = await tree.blobSize(digest);
+  if (size !== null) {
+    await tx`INSERT INTO blobs (digest, size, created_at, review_at) VALUES (${d}, ${size}, ${now}, ${null})
+             ON CONFLICT (digest) DO UPDATE SET size = ${size}`;
+  }
+  await tx`INSERT INTO repository_blobs (repository, digest, linked_at) VALUES (${repository}, ${d}, ${now}) ON CONFLICT (repository, digest) DO NOTHING`;
+  await queueIfUnreferenced(tx, [d], reviewAt);
+}
+
 async function reconcileBlob(tx: SQL, tree: TreeReader, digest: Digest, reviewAt: number): Promise<void> {
   const d = formatDigest(digest);
   const size = await tree.blobSize(digest);
@@ -99,5 +119,10 @@ async function reconcileBlob(tx: SQL, tree: TreeReader, digest: Digest, reviewAt
     return;
   }
   await tx`UPDATE blobs SET size = ${size} WHERE digest = ${d}`;
+  // GC removes the links before the data: those it removed before the crash go from the index too
+  for (const row of rowsOf(await tx`SELECT repository FROM repository_blobs WHERE digest = ${d}`)) {
+    const repository = str(row, "repository");
+    if (!(await tree.layerLinked(repository, digest))) await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${d}`;
+  }
   await queueIfUnreferenced(tx, [d], reviewAt);
 }

@@ -25,6 +25,8 @@ export interface TreeReader {
   tag(repository: string, tag: string): Promise<Digest | null>;
   /** digests linked into the repository (_layers) */
   layers(repository: string): Promise<Digest[]>;
+  /** whether the repository has a _layers link naming `digest` */
+  layerLinked(repository: string, digest: Digest): Promise<boolean>;
   /** every blob's data in the store, with its size */
   blobs(): AsyncIterable<{ digest: Digest; size: number }>;
   /** the size of a blob's data, or null when it is not stored */

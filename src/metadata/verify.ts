@@ -38,5 +38,6 @@ export async function verifyRepository(index: MetadataIndex, tree: TreeReader, r
     for (const { tag } of tags) await reconcileTag(tx, tree, repository, tag, now);
     for (const tag of untagged) await reconcileTag(tx, tree, repository, tag, now);
   });
+  await index.loadReviewQueue();
   return changes;
 }

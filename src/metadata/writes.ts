@@ -18,7 +18,8 @@ export async function referenceCount(tx: SQL, digest: string): Promise<number> {
 /** Puts each blob that has no reference left in the GC queue (its review time `reviewAt`). */
 export async function queueIfUnreferenced(tx: SQL, digests: Iterable<string>, reviewAt: number): Promise<string[]> {
   const queued: string[] = [];
-  for (const digest of new Set(digests)) {
+  // in digest order, as putManifest: two transactions on PostgreSQL lock shared blobs' rows alike
+  for (const digest of [...new Set(digests)].sort()) {
     if ((await referenceCount(tx, digest)) > 0) continue;
     await tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${digest} AND review_at IS NULL`;
     queued.push(digest);
@@ -41,8 +42,9 @@ export async function putManifest(tx: SQL, facts: ManifestFacts, tag: string | n
     await tx`INSERT INTO manifest_references (repository, digest, child, kind, size)
              VALUES (${repository}, ${digest}, ${reference.digest}, ${reference.kind}, ${reference.size})`;
   }
-  // the manifest's bytes and every config and layer it names are referenced now
-  const blobs = [{ digest, size: facts.size }, ...facts.references.filter((r) => r.kind === "blob")];
+  // the manifest's bytes and every config and layer it names are referenced now (rows locked in
+  // digest order: pushes sharing layers on PostgreSQL would otherwise deadlock)
+  const blobs = [{ digest, size: facts.size }, ...facts.references.filter((r) => r.kind === "blob")].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   for (const blob of blobs) {
     await tx`INSERT INTO blobs (digest, size, created_at, review_at) VALUES (${blob.digest}, ${blob.size}, ${now}, ${null})
              ON CONFLICT (digest) DO UPDATE SET review_at = NULL`;

@@ -2,7 +2,7 @@
  * Manifest pushes, pulls and deletes as the facade runs them: the locks a push holds, the
  * before-hooks asked, the journaled change to the tree and its index record, the events after.
  */
-import { formatDigest } from "../oci/digest.ts";
+import { digestOf, formatDigest } from "../oci/digest.ts";
 import { type ParsedManifest, parseManifest } from "../oci/manifest.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import type { MetadataIndex } from "../metadata/index.ts";
@@ -39,10 +39,12 @@ export class ManifestOperations {
     contentType: string,
     request: RequestInfo,
   ): Promise<PreparedManifest> {
-    // The blobs it names are held from their check to the index record (GC waits), and the
-    // repository shared with other pushes, exclusive of blob deletes: the blobs checked stay linked.
+    // The blobs it names, and its own bytes (a blob GC may be taking: a manifest deleted and
+    // pushed again), are held from their check to the index record (GC waits); the repository
+    // shared with other pushes, exclusive of blob deletes: the blobs checked stay linked.
     const parsed = parseManifest(bytes, contentType);
-    const manifest = await this.deps.blobLocks.sharedAll(referencedBlobs(parsed), () =>
+    const own = formatDigest(digestOf(bytes, "digest" in reference ? reference.digest.algorithm : "sha256"));
+    const manifest = await this.deps.blobLocks.sharedAll([...referencedBlobs(parsed), own], () =>
       this.deps.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, parsed, request)),
     );
     this.deps.catalog.add(repository);

@@ -14,14 +14,14 @@ import { RegistryEvents } from "./registry-events.ts";
 import type { HookBus } from "../hooks/bus.ts";
 import type { EventSource } from "../hooks/events.ts";
 import type { ManifestDetails, RepositoryFacts, RequestInfo, TagFacts, UsageFacts } from "../hooks/types.ts";
-import type { HealthChecks, StorageDriver } from "../storage/driver.ts";
+import type { StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { Catalog, walkRepositories } from "./catalog.ts";
 import { RegistryError } from "./errors.ts";
 import { blobTarget } from "./event-targets.ts";
 import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
-import type { MetadataIndex } from "../metadata/index.ts";
+import type { ChangeScope, MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
 import { BlobLocks } from "./blob-locks.ts";
 import { ReferrersIndex } from "./referrers.ts";
@@ -31,22 +31,15 @@ import { treeReader } from "./tree-reader.ts";
 import { RepositoryLock } from "./repository-lock.ts";
 import { compareTags, type Page, type PageRequest, pageOf } from "./sorted.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
+import type { HealthReport, RegistryOptions } from "./options.ts";
 
 // The facade's vocabulary: callers import these from here, never from the stores.
-export type { BlobInfo, ContentRange, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
+export type { BlobInfo, ContentRange, HealthReport, RegistryOptions, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
 export type { FactsPage, FactsRequest, ManifestDetails, RepositoryDeleteReport, RepositoryFacts, RepositorySort, TagFacts, TagSort, UsageFacts };
 
-export interface HealthReport {
-  status: "ok" | "unhealthy";
-  checks: HealthChecks;
-}
-
-export interface RegistryOptions {
-  deleteEnabled: boolean;
-  /** gc.delay: how long an unreferenced blob waits (the index's review times) */
-  gcDelayMs: number;
-  /** gc.untagged: untagged manifests unpulled this long go at GC; null keeps them */
-  gcUntaggedMs?: number | null;
+/** A journaled change to a repository's link to a blob (metadata/reconcile.ts settles it from the tree). */
+function layerScope(repository: string, digest: Digest): ChangeScope {
+  return { repository, digest: formatDigest(digest), tag: null };
 }
 
 /** Who GC's manifest deletes are by, in events and tag history. */
@@ -103,8 +96,9 @@ export class Registry {
     this.assertDeleteEnabled();
     const blob = await this.blobs.stat(repository, digest);
     await this.events.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
-    await this.repositoryLocks.exclusive(repository, () => this.blobs.unlink(repository, digest));
-    await this.index.blobUnlinked(repository, digest);
+    await this.repositoryLocks.exclusive(repository, () =>
+      this.index.change(layerScope(repository, digest), this.tree, () => this.blobs.unlink(repository, digest), (tx) => this.index.blobUnlinked(tx, repository, digest)),
+    );
     await this.events.announce("delete", blobTarget(repository, digest, blob.size), request);
   }
 
@@ -128,11 +122,11 @@ export class Registry {
     request: RequestInfo,
   ): Promise<void> {
     // held until the index knows the blob: GC cannot take it between the move and the record
-    const size = await this.blobLocks.shared(formatDigest(digest), async () => {
-      const stored = await this.uploads.complete(repository, id, digest, body);
-      await this.index.blobLinked(repository, digest, stored);
-      return stored;
-    });
+    const size = await this.blobLocks.shared(formatDigest(digest), () =>
+      this.uploads.complete(repository, id, digest, body, (stored, moveAndLink) =>
+        this.index.change(layerScope(repository, digest), this.tree, moveAndLink, (tx, _, now) => this.index.blobLinked(tx, repository, digest, stored, now)),
+      ),
+    );
     await this.events.announce("push", blobTarget(repository, digest, size), request);
   }
 
@@ -150,8 +144,8 @@ export class Registry {
     const size = await this.blobLocks.shared(formatDigest(digest), async () => {
       const stored = await this.blobs.dataSize(digest);
       if (stored === null) return null;
-      await this.blobs.link(repository, digest);
-      await this.index.blobLinked(repository, digest, stored);
+      const link = () => this.blobs.link(repository, digest);
+      await this.index.change(layerScope(repository, digest), this.tree, link, (tx, _, now) => this.index.blobLinked(tx, repository, digest, stored, now));
       return stored;
     });
     if (size === null) return false;

@@ -72,6 +72,10 @@ export function treeReader(driver: StorageDriver): TreeReader {
       }
       return linked;
     },
+    async layerLinked(repository, digest) {
+      const link = await readLink(driver, paths.layerLink(repository, digest));
+      return link !== null && formatDigest(link) === formatDigest(digest);
+    },
     async *blobs() {
       const root = paths.blobsRoot();
       for await (const entry of driver.walk(root)) {

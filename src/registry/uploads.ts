@@ -91,6 +91,7 @@ export class UploadStore {
   /**
    * Appends an optional last chunk, verifies the digest and moves the data into the blob
    * store, linked into the repository. On a wrong digest the upload is discarded.
+   * `place` runs the move and link once the data is verified (the registry journals them).
    * @returns the blob's size
    */
   async complete(
@@ -98,6 +99,7 @@ export class UploadStore {
     id: string,
     digest: Digest,
     body: ReadableStream<Uint8Array> | null,
+    place: (size: number, moveAndLink: () => Promise<void>) => Promise<void> = (_, moveAndLink) => moveAndLink(),
   ): Promise<number> {
     return this.locks.run(id, async () => {
       await this.offset(repository, id);
@@ -110,10 +112,12 @@ export class UploadStore {
           detail: { digest: formatDigest(digest) },
         });
       }
-      if ((await this.blobs.dataSize(digest)) === null) {
-        await this.driver.move(paths.uploadData(repository, id), paths.blobData(digest));
-      }
-      await this.blobs.link(repository, digest);
+      await place(size, async () => {
+        if ((await this.blobs.dataSize(digest)) === null) {
+          await this.driver.move(paths.uploadData(repository, id), paths.blobData(digest));
+        }
+        await this.blobs.link(repository, digest);
+      });
       await this.discard(repository, id);
       return size;
     });
