@@ -62,7 +62,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function parseGcReport(text: string): GcRunReport {
   const value: unknown = JSON.parse(text);
   if (!isRecord(value)) throw new Error(`GC report is not an object: ${text}`);
-  const { dryRun, blobsDeleted, bytesFreed, manifestsDeleted, blobs, errors } = value;
+  const { dry_run: dryRun, blobs_deleted: blobsDeleted, bytes_freed: bytesFreed, manifests_deleted: manifestsDeleted, blobs, errors } = value;
   if (typeof dryRun !== "boolean" || typeof blobsDeleted !== "number" || typeof bytesFreed !== "number" || typeof manifestsDeleted !== "number") {
     throw new Error(`GC report lacks its counts: ${text}`);
   }
@@ -89,8 +89,8 @@ export async function waitingBlobs(base: string): Promise<Map<string, number>> {
   if (!isRecord(value) || !Array.isArray(value.waiting)) throw new Error(`GET /api/v1/gc has no waiting list: ${res.text}`);
   const waiting = new Map<string, number>();
   for (const entry of value.waiting) {
-    if (!isRecord(entry) || typeof entry.digest !== "string" || typeof entry.reviewAt !== "string") throw new Error(`bad waiting entry: ${res.text}`);
-    waiting.set(entry.digest, Date.parse(entry.reviewAt));
+    if (!isRecord(entry) || typeof entry.digest !== "string" || typeof entry.review_at !== "string") throw new Error(`bad waiting entry: ${res.text}`);
+    waiting.set(entry.digest, Date.parse(entry.review_at));
   }
   return waiting;
 }
