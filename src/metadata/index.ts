@@ -5,8 +5,11 @@
  * Crash consistency: a change that touches the tree is journaled first (durably), then made in
  * the tree, then recorded in the index in one transaction that also removes its journal entry.
  * A crash in between leaves the entry; `recover` settles it from the tree at the next start, so
- * no start walks the whole tree. Blob uploads are recorded after the tree without a journal:
- * losing one only leaves a blob the index does not know (fsck finds it), never a wrong answer.
+ * no start walks the whole tree. That record need not wait for the disk: if a power cut loses
+ * it, the entry it removed is still there and is settled the same way. Blob uploads are
+ * recorded after the tree without a journal, and without waiting for the disk either: losing
+ * one only leaves a blob the index does not know (fsck finds it), never a wrong answer; the
+ * next durable commit (a manifest push's journal entry) puts it on disk.
  */
 import { formatDigest, type Digest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
@@ -71,10 +74,14 @@ export class MetadataIndex {
       await this.settle(entry, tree).catch(() => undefined); // left for recover() at the next start
       throw error;
     }
-    await this.database.write(async (tx) => {
-      await inIndex(tx, result, Date.now());
-      await tx`DELETE FROM journal WHERE id = ${entry.id}`;
-    });
+    // not durable: until it is on disk, the journal entry stands for it (see the file comment)
+    await this.database.write(
+      async (tx) => {
+        await inIndex(tx, result, Date.now());
+        await tx`DELETE FROM journal WHERE id = ${entry.id}`;
+      },
+      { durable: false },
+    );
     return result;
   }
 
@@ -109,13 +116,14 @@ export class MetadataIndex {
   async blobLinked(repository: string, digest: Digest, size: number): Promise<void> {
     const d = formatDigest(digest);
     const now = Date.now();
-    const queued = await this.database.write((tx) => putBlob(tx, repository, d, size, now, now + this.options.delayMs));
+    const queued = await this.database.write((tx) => putBlob(tx, repository, d, size, now, now + this.options.delayMs), { durable: false });
     if (queued) this.reviewing.add(d);
     else this.reviewing.delete(d);
   }
 
   async blobUnlinked(repository: string, digest: Digest): Promise<void> {
-    await this.database.write((tx) => tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`);
+    // a lost unlink only leaves GC a link to delete that is gone already
+    await this.database.write((tx) => tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`, { durable: false });
   }
 
   /** A client used the blob (HEAD, GET, mount, a manifest naming it): its GC review waits again. */
@@ -124,7 +132,9 @@ export class MetadataIndex {
     if (!this.reviewing.has(d)) return;
     const reviewAt = Date.now() + this.options.delayMs;
     try {
-      await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`);
+      // not durable: a read must not wait for the disk, and a lost delay only makes a review come
+      // sooner, where GC checks the references again under the blob's lock
+      await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`, { durable: false });
     } catch {
       // a read must not fail for it (a full disk): the blob's review is only not pushed back
     }
