@@ -79,14 +79,15 @@ export async function runBench(config: BenchConfig, log: (line: string) => void)
   const forgetData = onInterrupt(() => data.remove());
   try {
     for (const [index, group] of groups.entries()) {
+      // the baseline (an older Berth) only runs the groups that compare against it
+      const targets = config.targets.filter((t) => t !== "baseline" || group.baseline === true);
       try {
         await group.prepare?.(config, data, log);
       } catch (error) {
         log(`${group.name}: preparation failed: ${errorText(error)}`);
-        for (const target of config.targets) failures.push({ id: group.name, target, error: errorText(error) });
+        for (const target of targets) failures.push({ id: group.name, target, error: errorText(error) });
         continue;
       }
-      const targets = config.targets.filter((t) => t !== "baseline" || group.baseline === true);
       const order = index % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
         log(`${group.name} → ${target}`);

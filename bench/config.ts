@@ -114,7 +114,7 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
   };
 }
 
-/** The whole benchmark as the issue describes it (roughly 15-25 minutes on 2 cores). */
+/** The whole benchmark as the issues describe it (roughly 20-30 minutes on 2 cores). */
 export function fullConfig(): BenchConfig {
   return {
     ...base(),
