@@ -24,7 +24,9 @@ import { docker } from "./workloads/docker.ts";
 import { catalog, tags } from "./workloads/listing.ts";
 import { manifest } from "./workloads/manifest.ts";
 import { pull } from "./workloads/pull.ts";
+import { indexGroup } from "./workloads/index.ts";
 import { pushChunked, pushMonolithic } from "./workloads/push.ts";
+import { pushImages } from "./workloads/push-image.ts";
 import { rssPush } from "./workloads/rss.ts";
 import { start } from "./workloads/start.ts";
 
@@ -33,10 +35,12 @@ export const ALL_GROUPS: readonly WorkloadGroup[] = [
   start,
   pushMonolithic,
   pushChunked,
+  pushImages,
   pull,
   manifest,
   catalog,
   tags,
+  indexGroup,
   docker,
   rssPush,
 ];
@@ -75,14 +79,16 @@ export async function runBench(config: BenchConfig, log: (line: string) => void)
   const forgetData = onInterrupt(() => data.remove());
   try {
     for (const [index, group] of groups.entries()) {
+      // the baseline (an older Berth) only runs the groups that compare against it
+      const targets = config.targets.filter((t) => t !== "baseline" || group.baseline === true);
       try {
         await group.prepare?.(config, data, log);
       } catch (error) {
         log(`${group.name}: preparation failed: ${errorText(error)}`);
-        for (const target of config.targets) failures.push({ id: group.name, target, error: errorText(error) });
+        for (const target of targets) failures.push({ id: group.name, target, error: errorText(error) });
         continue;
       }
-      const order = index % 2 === 0 ? config.targets : [...config.targets].reverse();
+      const order = index % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
         log(`${group.name} → ${target}`);
         const ctx: GroupContext = {
@@ -95,6 +101,7 @@ export async function runBench(config: BenchConfig, log: (line: string) => void)
             let w = workloads.get(row.id);
             if (!w) {
               w = { id: row.id, group: group.name, label: row.label, op: row.op, metrics: row.metrics, results: {} };
+              if (row.comparable === false) w.comparable = false;
               workloads.set(row.id, w);
             }
             w.results[target] = measurement;

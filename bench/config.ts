@@ -16,9 +16,11 @@ export const GROUPS = [
   "push-mono",
   "push-chunked",
   "pull",
+  "push-image",
   "manifest",
   "catalog",
   "tags",
+  "index",
   "docker",
   "rss-push",
 ] as const;
@@ -50,6 +52,12 @@ export interface BenchConfig {
   listDurationSec: number;
   /** concurrency of set-up requests (creating repositories and tags) */
   setupConcurrency: number;
+  /** docker-style image pushes (HEAD, POST, PATCH, PUT per blob, then the manifest) from concurrent clients */
+  imagePush: { layerBytes: number; clients: number; ops: number };
+  /** GC over a tree of `blobs` blobs of which `unreferenced` have no manifest (the rest are live) */
+  gc: { blobs: number; unreferenced: number };
+  /** repositories in the tree `berth index rebuild` indexes (one tagged image each, as the catalog's set-up) */
+  rebuildRepos: number;
   docker: { layers: number; layerBytes: number } | null;
   rssPushBytes: number;
   ddCountMiB: number;
@@ -60,6 +68,8 @@ export interface BenchConfig {
   /** where results are written */
   outDir: string;
   berthCommand: string[];
+  /** an older Berth (`--baseline-bin`), the "baseline" target of the push rows; null: none */
+  baselineCommand: string[] | null;
   distributionBin: string;
   berthEnv: Record<string, string>;
   /** "auto": wrk for GET rows when installed; "bun": the Bun raw-socket client for every row */
@@ -84,6 +94,9 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
     listMaxRequests: 20_000,
     listDurationSec: 10,
     setupConcurrency: 8,
+    imagePush: { layerBytes: MiB, clients: 16, ops: 320 },
+    gc: { blobs: 10_000, unreferenced: 1_000 },
+    rebuildRepos: 10_000,
     docker: { layers: 4, layerBytes: 50 * 1000 * 1000 },
     rssPushBytes: GiB,
     ddCountMiB: 256,
@@ -92,6 +105,7 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
     workDir: tmpdir(),
     outDir: join(repoRoot, "bench/results"),
     berthCommand: [join(repoRoot, "dist/berth")],
+    baselineCommand: null,
     distributionBin: "/usr/bin/docker-registry",
     // Distribution runs with log level error and no access log; Berth gets the same
     berthEnv: { BERTH_LOG_LEVEL: "error" },
@@ -100,7 +114,7 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
   };
 }
 
-/** The whole benchmark as the issue describes it (roughly 15-25 minutes on 2 cores). */
+/** The whole benchmark as the issues describe it (roughly 20-30 minutes on 2 cores). */
 export function fullConfig(): BenchConfig {
   return {
     ...base(),
@@ -139,6 +153,9 @@ export function quickConfig(): BenchConfig {
     warmupSec: 0.2,
     catalogRepos: 300,
     tagCount: 300,
+    imagePush: { layerBytes: MiB, clients: 16, ops: 64 },
+    gc: { blobs: 1_000, unreferenced: 100 },
+    rebuildRepos: 1_000,
     listMaxRequests: 2000,
     listDurationSec: 1,
     docker: { layers: 4, layerBytes: 2 * 1000 * 1000 },

@@ -8,19 +8,26 @@ export interface ExecResult {
   stderr: string;
   /** user+system CPU of the program and the children it waited for */
   cpuSec: number;
+  /** the program's peak resident set, bytes (NaN when unknown) */
+  maxRssBytes: number;
   wallMs: number;
 }
 
-export async function exec(
-  argv: string[],
-  options: { timeoutMs: number; env?: Record<string, string>; cwd?: string },
-): Promise<ExecResult> {
+export interface ExecOptions {
+  timeoutMs: number;
+  /** added to this process's environment, or the whole environment when `inheritEnv` is false */
+  env?: Record<string, string>;
+  inheritEnv?: boolean;
+  cwd?: string;
+}
+
+export async function exec(argv: string[], options: ExecOptions): Promise<ExecResult> {
   const t0 = performance.now();
   const proc = Bun.spawn(argv, {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, ...options.env },
+    env: options.inheritEnv === false ? { ...options.env } : { ...process.env, ...options.env },
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const killer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs);
@@ -32,14 +39,11 @@ export async function exec(
   clearTimeout(killer);
   const usage = proc.resourceUsage();
   const cpuSec = usage ? Number(usage.cpuTime.total) / 1e6 : 0;
-  return { code, stdout, stderr, cpuSec, wallMs: performance.now() - t0 };
+  return { code, stdout, stderr, cpuSec, maxRssBytes: usage?.maxRSS ?? Number.NaN, wallMs: performance.now() - t0 };
 }
 
 /** Like exec, but throws with the output when the exit code is not 0. */
-export async function execOk(
-  argv: string[],
-  options: { timeoutMs: number; env?: Record<string, string>; cwd?: string },
-): Promise<ExecResult> {
+export async function execOk(argv: string[], options: ExecOptions): Promise<ExecResult> {
   const result = await exec(argv, options);
   if (result.code !== 0) {
     throw new Error(`${argv.join(" ")} exited with ${result.code}: ${result.stderr.slice(-1500)}${result.stdout.slice(-500)}`);

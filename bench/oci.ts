@@ -81,6 +81,23 @@ export class RegistryClient {
     await (await expect(res, [201], `PUT chunked ${repo}`)).arrayBuffer();
   }
 
+  /**
+   * A blob as docker (distribution's client) pushes it: HEAD (absent), POST, one PATCH with the
+   * whole body and no Content-Range (streamed), PUT ?digest= with an empty body.
+   */
+  async pushStreamed(repo: string, body: Blob | string, digest: string): Promise<void> {
+    const head = await fetch(this.url(`/v2/${repo}/blobs/${digest}`), { method: "HEAD" });
+    await head.arrayBuffer();
+    if (head.status !== 404) throw new RegistryError(`HEAD blob ${repo}@${digest}: HTTP ${head.status}, expected 404`);
+    const upload = await this.startUpload(repo);
+    const patched = await fetch(upload, { method: "PATCH", body, headers: { "content-type": OCTET } });
+    await (await expect(patched, [202], `PATCH ${repo}`)).arrayBuffer();
+    const done = this.location(patched);
+    done.searchParams.set("digest", digest);
+    const res = await fetch(done, { method: "PUT", headers: { "content-length": "0" } });
+    await (await expect(res, [201], `PUT ${repo}`)).arrayBuffer();
+  }
+
   /** Cross-repository mount; false when the registry answered with an upload session instead. */
   async mount(repo: string, from: string, digest: string): Promise<boolean> {
     const query = `mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
@@ -161,10 +178,12 @@ export function describe(body: string, mediaType: string): Descriptor {
   return { mediaType, digest: digestOf(body), size: new TextEncoder().encode(body).byteLength };
 }
 
-export type UploadMode = "monolithic" | "chunked";
+/** monolithic: POST + PUT ?digest=; chunked: POST, PATCH per chunk, PUT; streamed: as docker does (see pushStreamed) */
+export type UploadMode = "monolithic" | "chunked" | "streamed";
 
 /**
- * Pushes a one-layer image: layer blob (monolithic or chunked), config blob, manifest by tag.
+ * Pushes a one-layer image: layer blob (as `mode` says), config blob (monolithic, or streamed as
+ * docker does), manifest by tag.
  * Returns the bytes sent (layer + config + manifest).
  */
 export async function pushImage(
@@ -177,10 +196,12 @@ export async function pushImage(
 ): Promise<number> {
   const layerDesc: Descriptor = { mediaType: OCI_LAYER, digest: layer.digest, size: layer.size };
   if (mode === "chunked") await client.pushChunked(repo, layer, chunkBytes);
+  else if (mode === "streamed") await client.pushStreamed(repo, Bun.file(layer.path), layer.digest);
   else await client.pushMonolithic(repo, Bun.file(layer.path), layer.digest);
   const config = imageConfig([layerDesc], `${repo}:${tag}:${layer.digest}`);
   const configDesc = describe(config, OCI_CONFIG);
-  await client.pushMonolithic(repo, config, configDesc.digest);
+  if (mode === "streamed") await client.pushStreamed(repo, config, configDesc.digest);
+  else await client.pushMonolithic(repo, config, configDesc.digest);
   const manifest = imageManifest(configDesc, [layerDesc]);
   await client.putManifest(repo, tag, manifest);
   return layer.size + configDesc.size + manifest.length;

@@ -1,6 +1,7 @@
 /**
  * The Markdown report: header with the machine, the targets, then one table row per
- * (workload, metric) with Berth, Distribution, Berth ÷ Distribution, unit, target and note.
+ * (workload, metric) with Berth, Distribution, Berth ÷ Distribution (and, in a run with a
+ * baseline binary, the baseline and Berth ÷ baseline), unit, target and note.
  */
 import { METRIC_UNITS, machineLine, num, times } from "./format.ts";
 import { ratio } from "./targets.ts";
@@ -28,19 +29,22 @@ function note(w: WorkloadResult): string {
   };
   side("B", w.results.berth);
   side("D", w.results.distribution);
+  side("base", w.results.baseline);
   return parts.join(" · ");
 }
 
-function workloadRows(w: WorkloadResult, targets: readonly TargetCheck[]): string[] {
+function workloadRows(w: WorkloadResult, targets: readonly TargetCheck[], withBaseline: boolean): string[] {
   return w.metrics.map((metric, i) => {
     const checks = targets.filter((t) => t.workloadId === w.id && t.metric === metric);
     const target = checks.map((t) => t.threshold).join("; ");
     const pass = checks.map((t) => `${passText(t.pass)}${t.value === null ? "" : ` (${targetValue(t)})`}`).join("; ");
+    const baseline = withBaseline ? [num(w.results.baseline?.[metric]), times(ratio(w, metric, "baseline"))] : [];
     const cols = [
       i === 0 ? w.label : "",
       num(w.results.berth?.[metric]),
       num(w.results.distribution?.[metric]),
       times(ratio(w, metric)),
+      ...baseline,
       METRIC_UNITS[metric],
       target,
       pass,
@@ -69,16 +73,25 @@ export function renderMarkdown(result: BenchResult, groupTitles: ReadonlyMap<str
   for (const t of result.targets) {
     lines.push(`| ${[t.description, targetValue(t), t.threshold, passText(t.pass), t.note ?? ""].map(cell).join(" | ")} |`);
   }
+  // the baseline's columns appear only in a run that measured one (--baseline-bin)
+  const withBaseline = result.workloads.some((w) => w.results.baseline !== undefined);
   lines.push("", "## Results", "");
-  lines.push("| workload | Berth | Distribution | ratio | unit | target | pass | note |");
-  lines.push("| --- | ---: | ---: | ---: | --- | --- | --- | --- |");
+  if (withBaseline) {
+    lines.push(`Baseline: ${result.config.baselineCommand?.join(" ") ?? "?"} (an older Berth); ÷ base = Berth ÷ baseline.`, "");
+    lines.push("| workload | Berth | Distribution | ratio | baseline | ÷ base | unit | target | pass | note |");
+    lines.push("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |");
+  } else {
+    lines.push("| workload | Berth | Distribution | ratio | unit | target | pass | note |");
+    lines.push("| --- | ---: | ---: | ---: | --- | --- | --- | --- |");
+  }
+  const empty = " |".repeat(withBaseline ? 10 : 8);
   let group = "";
   for (const w of result.workloads) {
     if (w.group !== group) {
       group = w.group;
-      lines.push(`| **${cell(groupTitles.get(group) ?? group)}** | | | | | | | |`);
+      lines.push(`| **${cell(groupTitles.get(group) ?? group)}**${empty}`);
     }
-    lines.push(...workloadRows(w, result.targets));
+    lines.push(...workloadRows(w, result.targets, withBaseline));
   }
   if (result.failures.length > 0) {
     lines.push("", "## Failures", "");

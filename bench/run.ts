@@ -16,8 +16,11 @@ const HELP = `Usage: bun bench/run.ts [options]
   --quick               small sizes and short durations (under 2 minutes)
   --only a,b            run only these groups: ${GROUPS.join(", ")}
   --skip a,b            skip these groups
-  --targets a,b         berth,distribution (default both)
+  --targets a,b         berth,distribution,baseline (default berth,distribution, plus
+                        baseline when --baseline-bin is given)
   --berth-bin PATH      use this Berth binary (default dist/berth, rebuilt when stale)
+  --baseline-bin PATH   an older Berth binary: the push groups also run against it, and the
+                        report adds its column and Berth ÷ baseline
   --berth-env K=V       extra environment for Berth (repeatable)
   --client auto|bun     auto: wrk for manifest GET rows when installed; bun: Bun client for all
   --duration SEC        seconds per manifest row and per list row
@@ -44,6 +47,7 @@ export function configFromArgs(argv: string[]): BenchConfig | null {
       skip: { type: "string" },
       targets: { type: "string" },
       "berth-bin": { type: "string" },
+      "baseline-bin": { type: "string" },
       "berth-env": { type: "string", multiple: true },
       client: { type: "string" },
       duration: { type: "string" },
@@ -61,7 +65,10 @@ export function configFromArgs(argv: string[]): BenchConfig | null {
   if (only) config.groups = only;
   config.groups = config.groups.filter((g) => !skip.includes(g));
   if (only || skip.length) config.mode = "custom";
-  config.targets = list<TargetName>(values.targets, TARGETS, "target") ?? config.targets;
+  if (values["baseline-bin"]) config.baselineCommand = [resolve(values["baseline-bin"])];
+  const defaultTargets: TargetName[] = config.baselineCommand ? [...config.targets, "baseline"] : config.targets;
+  config.targets = list<TargetName>(values.targets, TARGETS, "target") ?? defaultTargets;
+  if (config.targets.includes("baseline") && !config.baselineCommand) throw new TypeError("The baseline target needs --baseline-bin PATH");
   if (values["berth-bin"]) config.berthCommand = [resolve(values["berth-bin"])];
   for (const pair of values["berth-env"] ?? []) {
     const eq = pair.indexOf("=");

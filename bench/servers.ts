@@ -54,7 +54,7 @@ export function distributionConfig(root: string, addr: string): string {
 }
 
 /** The caller's environment without variables that would reconfigure either registry. */
-function inheritedEnv(): Record<string, string> {
+export function inheritedEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith("BERTH_") && !key.startsWith("REGISTRY_")) env[key] = value;
@@ -62,8 +62,15 @@ function inheritedEnv(): Record<string, string> {
   return env;
 }
 
+/** The program a Berth target runs: this tree's binary, or the older one given as the baseline. */
+export function berthProgram(target: Exclude<TargetName, "distribution">, config: BenchConfig): string[] {
+  if (target === "berth") return config.berthCommand;
+  if (!config.baselineCommand) throw new Error("the baseline target needs --baseline-bin");
+  return config.baselineCommand;
+}
+
 function command(target: TargetName, config: BenchConfig, dir: string, root: string, host: string): string[] {
-  if (target === "berth") return [...config.berthCommand, "serve"];
+  if (target !== "distribution") return [...berthProgram(target, config), "serve"];
   const configPath = join(dir, "config.yml");
   writeFileSync(configPath, distributionConfig(root, host));
   return [config.distributionBin, "serve", configPath];

@@ -7,13 +7,15 @@ import type { BenchConfig } from "./config.ts";
 import { GiB, MiB, sizeId, sizeLabel } from "./config.ts";
 import type { Measurement, MetricKey, Reference, TargetCheck, WorkloadResult } from "./types.ts";
 
-export function ratio(workload: WorkloadResult | undefined, metric: MetricKey): number | null {
+/** Berth ÷ `other` (Distribution by default, or the baseline binary); null when either is missing. */
+export function ratio(workload: WorkloadResult | undefined, metric: MetricKey, other: "distribution" | "baseline" = "distribution"): number | null {
+  if (workload?.comparable === false) return null;
   const berth = workload?.results.berth?.[metric];
-  const dist = workload?.results.distribution?.[metric];
-  if (berth === undefined || dist === undefined || !Number.isFinite(berth) || !Number.isFinite(dist) || dist === 0) {
+  const them = workload?.results[other]?.[metric];
+  if (berth === undefined || them === undefined || !Number.isFinite(berth) || !Number.isFinite(them) || them === 0) {
     return null;
   }
-  return berth / dist;
+  return berth / them;
 }
 
 function largest(sizes: readonly { bytes: number }[]): number {
@@ -44,6 +46,7 @@ function ratioSpec(
   op: ">=" | "<=",
   limit: number,
   note?: string,
+  other: "distribution" | "baseline" = "distribution",
 ): Spec {
   return {
     id,
@@ -51,7 +54,7 @@ function ratioSpec(
     workloadId,
     metric,
     threshold: `${op} ${limit}×`,
-    value: (find) => ratio(find(workloadId), metric),
+    value: (find) => ratio(find(workloadId), metric, other),
     pass: (v) => (op === ">=" ? v >= limit : v <= limit),
     note,
   };
@@ -71,6 +74,12 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
   const dd = reference.ddMbPerSec;
   const c64 = config.manifestConcurrency.includes(64) ? 64 : Math.max(...config.manifestConcurrency);
   const c64note = c64 === 64 ? undefined : `judged at ${c64} connections; the target is for 64`;
+  const image = config.imagePush;
+  const imageId = `push-image-${sizeId(image.layerBytes)}-c${image.clients}`;
+  const imageLabel = `image push ${sizeLabel(image.layerBytes)}, ${image.clients} clients: images/s`;
+  const imageNote = image.layerBytes === MiB && image.clients === 16 ? undefined : "the target is for 1 MiB at 16 clients";
+  const smallPush = Math.min(...config.pushSizes.map((s) => s.bytes));
+  const beforeNote = "no more than 10 % slower than the baseline binary (--baseline-bin); n/a without one";
   return [
     ratioSpec("manifest-get-c64", `manifest GET by tag, ${c64} conn: req/s`, `manifest-get-tag-c${c64}`, "opsPerSec", ">=", 10, c64note),
     ratioSpec("manifest-head-c64", `manifest HEAD by tag, ${c64} conn: req/s`, `manifest-head-tag-c${c64}`, "opsPerSec", ">=", 10, c64note),
@@ -88,6 +97,9 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
       pass: (v) => v >= 0.8,
       note: proxyNote(push, 256 * MiB),
     },
+    ratioSpec("push-image", imageLabel, imageId, "opsPerSec", ">=", 1.5, imageNote),
+    ratioSpec("push-image-before", `${imageLabel}, Berth ÷ baseline`, imageId, "opsPerSec", ">=", 0.9, beforeNote, "baseline"),
+    ratioSpec("push-mono-before", `monolithic push ${sizeLabel(smallPush)}: MB/s, Berth ÷ baseline`, `push-mono-${sizeId(smallPush)}`, "mbPerSec", ">=", 0.9, beforeNote, "baseline"),
     ratioSpec("pull-1g-ratio", `pull ${sizeLabel(pull)}: MB/s`, pullId, "mbPerSec", ">=", 1, proxyNote(pull, GiB)),
     ratioSpec("pull-1g-cpu", `pull ${sizeLabel(pull)}: server CPU s`, pullId, "serverCpuSec", "<=", 0.5, proxyNote(pull, GiB)),
     ratioSpec("catalog", `catalog first page, ${config.catalogRepos} repos: req/s (= 1 / mean latency)`, "catalog", "opsPerSec", ">=", 20, config.catalogRepos === 10_000 ? undefined : "the target is for 10,000 repositories"),

@@ -6,12 +6,16 @@
  */
 import type { BenchConfig } from "./config.ts";
 
-/** The two registries compared in one run. */
-export type TargetName = "berth" | "distribution";
-export const TARGETS: readonly TargetName[] = ["berth", "distribution"];
+/**
+ * The registries compared in one run: Berth and Distribution, and optionally "baseline", an
+ * older Berth binary (`--baseline-bin`) that the push rows also run against to show what a
+ * change costs.
+ */
+export type TargetName = "berth" | "distribution" | "baseline";
+export const TARGETS: readonly TargetName[] = ["berth", "distribution", "baseline"];
 
 /** Which program generated the load for a row. */
-export type LoadTool = "wrk" | "bun-raw" | "bun-fetch" | "docker" | "dd" | "spawn";
+export type LoadTool = "wrk" | "bun-raw" | "bun-fetch" | "docker" | "dd" | "spawn" | "cli";
 
 /** What limited a row, judged from CPU use of both sides (they share the machine's cores). */
 export type Bottleneck = "client" | "server" | "shared-cpu" | "io-or-latency";
@@ -65,6 +69,8 @@ export interface WorkloadResult {
   op: string;
   /** metrics worth printing for this workload, first one is charted */
   metrics: MetricKey[];
+  /** false when the two registries did different things (no ratio is printed) */
+  comparable?: boolean;
   results: Partial<Record<TargetName, Measurement>>;
 }
 

@@ -16,6 +16,8 @@ export interface RowInfo {
   /** what one operation is */
   op: string;
   metrics: MetricKey[];
+  /** false when the registries did different things (e.g. Distribution has no index to rebuild) */
+  comparable?: boolean;
 }
 
 export interface GroupContext {
@@ -33,6 +35,8 @@ export interface WorkloadGroup {
   name: GroupName;
   /** section title in the report */
   title: string;
+  /** also runs against the baseline target (an older Berth, --baseline-bin) */
+  baseline?: boolean;
   /** untimed, once per run, before any server starts (e.g. generate data files) */
   prepare?(config: BenchConfig, data: DataCache, log: (line: string) => void): Promise<void> | void;
   /** measures every row of the group against ctx.target */

@@ -10,11 +10,12 @@ import { pushImage } from "../oci.ts";
 import type { WorkloadGroup } from "./common.ts";
 import { fetchOutcome, TRANSFER_METRICS, timedOps, withServer } from "./common.ts";
 
-function pushGroup(mode: UploadMode): WorkloadGroup {
+function pushGroup(mode: Exclude<UploadMode, "streamed">): WorkloadGroup {
   const short = mode === "monolithic" ? "mono" : "chunked";
   return {
     name: mode === "monolithic" ? "push-mono" : "push-chunked",
     title: mode === "monolithic" ? "Push, monolithic (POST + PUT ?digest=)" : "Push, chunked (POST, PATCH…, PUT)",
+    baseline: true,
     prepare(config, data, log) {
       for (const { bytes, ops } of config.pushSizes) {
         log(`generating ${ops} × ${sizeLabel(bytes)} random blobs`);

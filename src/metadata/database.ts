@@ -4,9 +4,10 @@
  * names one. The same statements run on both (schema.ts).
  *
  * SQLite has one writer: write transactions are serialised here, so two requests never try to
- * open one on the same connection. Its commits are synchronous = FULL: a journal entry is
- * durable before the tree changes (see index.ts). PostgreSQL runs them concurrently and may
- * end one to break a deadlock: that one is run again.
+ * open one on the same connection. A commit is durable when `write` resolves (synchronous =
+ * FULL): a journal entry is on disk before the tree changes (see index.ts). A write that a
+ * journal entry or the tree already covers may skip that wait (`durable: false`). PostgreSQL
+ * runs transactions concurrently and may end one to break a deadlock: that one is run again.
  */
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
@@ -31,8 +32,24 @@ export function sqlitePath(root: string): string {
   return join(root, "berth", "metadata.db");
 }
 
+export interface WriteOptions {
+  /**
+   * false: `write` resolves before the commit is on disk (SQLite synchronous = NORMAL,
+   * PostgreSQL synchronous_commit = off), sparing an fsync that bun:sqlite makes on the event
+   * loop's thread. A power cut may then lose this commit and later ones, never an earlier one
+   * or a part of one: both write their log in commit order, and the next durable commit puts
+   * everything before it on disk. A killed process loses nothing (the log is in the page
+   * cache). Default true.
+   */
+  durable?: boolean;
+}
+
+type Synchronous = "FULL" | "NORMAL";
+
 export class MetadataDatabase {
   private readonly writes = new KeyedLock();
+  /** SQLite's current `PRAGMA synchronous` (openSqlite sets FULL) */
+  private synchronous: Synchronous = "FULL";
 
   private constructor(
     readonly sql: SQL,
@@ -49,10 +66,31 @@ export class MetadataDatabase {
     return database;
   }
 
-  /** Runs `body` in one transaction (serialised on SQLite; again when PostgreSQL ends it to break a deadlock). */
-  async write<T>(body: (tx: SQL) => Promise<T>): Promise<T> {
-    if (this.kind === "postgres") return runAgainOnConflict(() => this.sql.begin(body));
-    return this.writes.run("", () => this.sql.begin(body));
+  /**
+   * Runs `body` in one transaction (serialised on SQLite; again when PostgreSQL ends it to break
+   * a deadlock); durable when it resolves unless told otherwise.
+   */
+  async write<T>(body: (tx: SQL) => Promise<T>, { durable = true }: WriteOptions = {}): Promise<T> {
+    if (this.kind === "postgres") {
+      if (durable) return runAgainOnConflict(() => this.sql.begin(body));
+      return runAgainOnConflict(() =>
+        this.sql.begin(async (tx) => {
+          await tx`SET LOCAL synchronous_commit TO OFF`;
+          return body(tx);
+        }),
+      );
+    }
+    return this.writes.run("", async () => {
+      // per connection, not per transaction: set between transactions, under the write lock
+      await this.setSynchronous(durable ? "FULL" : "NORMAL");
+      return this.sql.begin(body);
+    });
+  }
+
+  private async setSynchronous(wanted: Synchronous): Promise<void> {
+    if (this.synchronous === wanted) return;
+    await this.sql.unsafe(`PRAGMA synchronous = ${wanted}`);
+    this.synchronous = wanted;
   }
 
   async close(): Promise<void> {

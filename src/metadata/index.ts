@@ -7,7 +7,9 @@
  * A crash in between leaves the entry; `recover` settles it from the tree at the next start, so
  * no start walks the whole tree. Blob uploads, mounts and unlinks are journaled too: a crash
  * between the tree and the index would otherwise leave a link the index does not know, which
- * fsck reports and GC never removes.
+ * fsck reports and GC never removes. The record after the tree change need not wait for the
+ * disk: if a power cut loses it, the journal entry it removed is still there and is settled the
+ * same way.
  */
 import { formatDigest, type Digest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
@@ -84,10 +86,14 @@ export class MetadataIndex {
         .catch(() => undefined); // left for recover() at the next start
       throw error;
     }
-    await this.database.write(async (tx) => {
-      await inIndex(tx, result, Date.now());
-      await tx`DELETE FROM journal WHERE id = ${entry.id}`;
-    });
+    // not durable: until it is on disk, the journal entry stands for it (see the file comment)
+    await this.database.write(
+      async (tx) => {
+        await inIndex(tx, result, Date.now());
+        await tx`DELETE FROM journal WHERE id = ${entry.id}`;
+      },
+      { durable: false },
+    );
     return result;
   }
 
@@ -145,7 +151,9 @@ export class MetadataIndex {
     if (!this.reviewing.has(d)) return;
     const reviewAt = Date.now() + this.options.delayMs;
     try {
-      await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`);
+      // not durable: a read must not wait for the disk, and a lost delay only makes a review come
+      // sooner, where GC checks the references again under the blob's lock
+      await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`, { durable: false });
     } catch {
       // a read must not fail for it (a full disk): the blob's review is only not pushed back
     }

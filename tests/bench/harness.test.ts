@@ -19,10 +19,13 @@ describe("bench harness", () => {
   test("a tiny run against Berth writes JSON, Markdown and SVG of the expected shape", async () => {
     const config = quickConfig();
     config.targets = ["berth"];
-    config.groups = ["env", "push-mono", "manifest"];
+    config.groups = ["env", "push-mono", "push-image", "manifest", "index"];
     config.mode = "custom";
     config.berthCommand = berthCommand();
     config.pushSizes = [{ bytes: 64 * 1024, ops: 2 }];
+    config.imagePush = { layerBytes: 64 * 1024, clients: 2, ops: 4 };
+    config.gc = { blobs: 90, unreferenced: 9 };
+    config.rebuildRepos = 20;
     config.manifestConcurrency = [2];
     config.manifestDurationSec = 0.3;
     config.warmupSec = 0;
@@ -43,7 +46,9 @@ describe("bench harness", () => {
     expect(json.machine.nproc).toBeGreaterThan(0);
     expect(json.reference.ddRuns).toHaveLength(1);
     const ids = json.workloads.map((w) => w.id);
-    expect(ids).toEqual(expect.arrayContaining(["start", "push-mono-64KiB", "manifest-get-tag-c2", "manifest-head-digest-c2"]));
+    expect(ids).toEqual(
+      expect.arrayContaining(["start", "push-mono-64KiB", "push-image-64KiB-c2", "manifest-get-tag-c2", "manifest-head-digest-c2", "gc-90", "index-rebuild-20"]),
+    );
     for (const w of json.workloads) {
       const m = w.results.berth;
       expect(m).toBeDefined();
@@ -55,6 +60,12 @@ describe("bench harness", () => {
     const push = json.workloads.find((w) => w.id === "push-mono-64KiB")?.results.berth;
     expect(push?.bytes).toBeGreaterThanOrEqual(2 * 64 * 1024);
     expect(push?.tool).toBe("bun-fetch");
+    const images = json.workloads.find((w) => w.id === "push-image-64KiB-c2")?.results.berth;
+    expect(images?.ops).toBe(4);
+    expect(images?.bytes).toBeGreaterThanOrEqual(4 * 64 * 1024); // every client's bytes counted
+    // GC and rebuild run as offline commands; the rebuild has no Distribution counterpart to divide by
+    expect(json.workloads.find((w) => w.id === "gc-90")?.results.berth?.tool).toBe("cli");
+    expect(json.workloads.find((w) => w.id === "index-rebuild-20")?.comparable).toBe(false);
     expect(json.targets.map((t) => t.id)).toContain("manifest-head-c64");
     expect(json.targets.find((t) => t.id === "start")?.pass).not.toBeNull();
 
