@@ -16,6 +16,7 @@ import type { Descriptor } from "../oci/manifest.ts";
 import { type DatabaseLocation, MetadataDatabase } from "./database.ts";
 import type { ManifestFacts } from "./facts.ts";
 import { deleteRepositoryRows } from "./delete-repository.ts";
+import { JournalWriter } from "./journal-writer.ts";
 import { PullRecorder } from "./pulls.ts";
 import { referrersOf, repositoryKnown, repositoryNames, tagNames } from "./queries.ts";
 import { type JournalEntry, reconcile } from "./reconcile.ts";
@@ -35,12 +36,14 @@ export class MetadataIndex {
   /** blobs waiting for GC review: touching one pushes its review back (checked without a query) */
   private readonly reviewing = new Set<string>();
   private readonly pulls: PullRecorder;
+  private readonly journal: JournalWriter;
 
   private constructor(
     readonly database: MetadataDatabase,
     private readonly options: IndexOptions,
   ) {
     this.pulls = new PullRecorder(database);
+    this.journal = new JournalWriter(database);
   }
 
   static async open(location: DatabaseLocation, options: IndexOptions): Promise<MetadataIndex> {
@@ -72,11 +75,21 @@ export class MetadataIndex {
    * Journals `scope`, runs `inTree`, then records the outcome with `inIndex` in one transaction.
    * When `inTree` fails part-way, the index is settled from the tree at once (or at the next
    * start, if even that fails) and the error goes on.
+   *
+   * The journal entry is on disk before the tree changes (group-committed with concurrent
+   * changes: journal-writer.ts), unless `durableJournal` is false: then a killed process still
+   * loses nothing, and only a power cut may lose the entry (for a blob link: a link the index
+   * does not know, which fsck reports and `fsck --repair` records).
    */
-  async change<T>(scope: ChangeScope, tree: TreeReader, inTree: () => Promise<T>, inIndex: (tx: Bun.SQL, result: T, now: number) => Promise<void>): Promise<T> {
+  async change<T>(
+    scope: ChangeScope,
+    tree: TreeReader,
+    inTree: () => Promise<T>,
+    inIndex: (tx: Bun.SQL, result: T, now: number) => Promise<void>,
+    { durableJournal = true }: { durableJournal?: boolean } = {},
+  ): Promise<T> {
     const entry: JournalEntry = { id: crypto.randomUUID(), ...scope };
-    await this.database.write((tx) => tx`INSERT INTO journal (id, repository, digest, tag, started_at)
-      VALUES (${entry.id}, ${entry.repository}, ${entry.digest}, ${entry.tag}, ${Date.now()})`);
+    await this.journal.add(entry, durableJournal);
     let result: T;
     try {
       result = await inTree();
