@@ -4,23 +4,16 @@
  * MANIFEST_BLOB_UNKNOWN and nothing of it is stored, and pushing the blob again lets it in.
  * On SQLite and, when the tests' PostgreSQL runs, on PostgreSQL.
  */
-import { afterAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startDistribution } from "../helpers/distribution.ts";
 import { blobStoreBytes, imageOf, pullComplete, pushBuiltImage, randomLayer, runGc, testStorage, uniqueConfig, waitingBlobs } from "../helpers/gc.ts";
 import { blobExists, call, expectError, expectStatus, getManifest, hexOf, MT, pushBlob, putManifest } from "../helpers/oci.ts";
 import { metadataBackends } from "../helpers/postgres.ts";
-import { RunningServers } from "../helpers/process.ts";
-import { startBerth, testWithServerLog, waitForOutput } from "../helpers/server.ts";
+import { startBerth, serverSuite, waitForOutput } from "../helpers/server.ts";
 
-const servers = new RunningServers();
-const test = testWithServerLog(() => servers.list());
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  await servers.stopAll();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { servers, cleanups, test } = serverSuite();
 
 function blobFile(root: string, digest: string): string {
   const hex = hexOf(digest);

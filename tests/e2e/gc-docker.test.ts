@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startDistribution, type DistributionProcess } from "../helpers/distribution.ts";
-import { buildTestImage, docker, ensureDocker, imageExists, pullImage, pushImage, removeImage, runImage, tagImage, type TestImage } from "../helpers/docker.ts";
+import { buildImage, buildTestImage, ensureDocker, imageExists, pullImage, pushImage, removeImage, runImage, tagImage, type TestImage } from "../helpers/docker.ts";
 import { blobStoreBytes, pullComplete, type PulledImage, runGc } from "../helpers/gc.ts";
 import { blobExists, call, expectStatus, getManifest } from "../helpers/oci.ts";
 import { type BerthProcess, removeDir, startBerth, tempDir, withServerLog } from "../helpers/server.ts";
@@ -24,11 +24,7 @@ async function buildOnBase(base: TestImage, name: string): Promise<TestImage> {
     mkdirSync(join(dir, "etc"));
     writeFileSync(join(dir, "etc/berth-version"), `${text}\n`);
     writeFileSync(join(dir, "Dockerfile"), [`FROM ${base.tag}`, "COPY etc/berth-version /etc/berth-version", ""].join("\n"));
-    await docker(["build", "--quiet", "--tag", tag, dir], { timeoutMs: 90_000 });
-    const inspect = await docker(["image", "inspect", "--format", "{{.Id}} {{len .RootFS.Layers}}", tag]);
-    const [imageId, layers] = inspect.stdout.trim().split(" ");
-    if (!imageId || !layers) throw new Error(`Unexpected docker image inspect output: ${inspect.stdout}`);
-    return { tag, id: imageId, text, layers: Number(layers) };
+    return await buildImage(dir, tag, text);
   } finally {
     removeDir(dir);
   }

@@ -4,26 +4,19 @@
  * hold everything, what was there and what was pushed meanwhile; fsck is clean. On SQLite and,
  * when the tests' PostgreSQL runs, on PostgreSQL.
  */
-import { afterAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { startDistribution } from "../helpers/distribution.ts";
 import { imageOf, pullComplete, pushBuiltImage, randomLayer, testStorage, uniqueConfig } from "../helpers/gc.ts";
 import { call, expectStatus, localUrl, pushImage, tagsOf, waitFor } from "../helpers/oci.ts";
 import { metadataBackends } from "../helpers/postgres.ts";
-import { RunningServers } from "../helpers/process.ts";
 import { writeRepositories } from "../helpers/registry-tree.ts";
-import { runBerth, startBerth, testWithServerLog, waitForOutput } from "../helpers/server.ts";
+import { runBerth, startBerth, serverSuite, waitForOutput } from "../helpers/server.ts";
 
 /** enough repositories that the build is still running while the test pushes and pulls */
 const BULK = 600;
 const BUILT = "metadata index built from the storage";
 
-const servers = new RunningServers();
-const test = testWithServerLog(() => servers.list());
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  await servers.stopAll();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { servers, cleanups, test } = serverSuite();
 
 /** Every name the catalog lists, following its Link pages (at most 50). */
 async function catalog(base: string): Promise<string[]> {

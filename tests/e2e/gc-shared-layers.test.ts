@@ -5,21 +5,14 @@
  * own bytes, the other image pulls whole, fsck is clean, and Distribution 2.8.2 serves what is
  * left from the same root.
  */
-import { afterAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { startDistribution } from "../helpers/distribution.ts";
 import { blobStoreBytes, imageBytes, imageOf, pullComplete, pushBuiltImage, randomLayer, testStorage, uniqueConfig } from "../helpers/gc.ts";
 import { blobExists, call, expectStatus, getManifest } from "../helpers/oci.ts";
 import { metadataBackends } from "../helpers/postgres.ts";
-import { RunningServers } from "../helpers/process.ts";
-import { runBerth, startBerth, testWithServerLog } from "../helpers/server.ts";
+import { runBerth, startBerth, serverSuite } from "../helpers/server.ts";
 
-const servers = new RunningServers();
-const test = testWithServerLog(() => servers.list());
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  await servers.stopAll();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { servers, cleanups, test } = serverSuite();
 
 describe.each(metadataBackends())("GC of an image sharing layers (%s)", (backend) => {
   test("deleting one image and running berth gc frees exactly its own bytes; the other pulls, and Distribution serves it", async () => {

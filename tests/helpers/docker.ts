@@ -164,14 +164,19 @@ export async function buildTestImage(options: { name?: string; text?: string } =
         "",
       ].join("\n"),
     );
-    await docker(["build", "--quiet", "--tag", tag, dir], { timeoutMs: 90_000 });
-    const inspect = await docker(["image", "inspect", "--format", "{{.Id}} {{len .RootFS.Layers}}", tag]);
-    const [imageId, layers] = inspect.stdout.trim().split(" ");
-    if (!imageId || !layers) throw new Error(`Unexpected docker image inspect output: ${inspect.stdout}`);
-    return { tag, id: imageId, text, layers: Number(layers) };
+    return await buildImage(dir, tag, text);
   } finally {
     removeDir(dir);
   }
+}
+
+/** Builds the Dockerfile in `dir` as `tag`; its id and layer count as docker reports them. */
+export async function buildImage(dir: string, tag: string, text: string): Promise<TestImage> {
+  await docker(["build", "--quiet", "--tag", tag, dir], { timeoutMs: 90_000 });
+  const inspect = await docker(["image", "inspect", "--format", "{{.Id}} {{len .RootFS.Layers}}", tag]);
+  const [imageId, layers] = inspect.stdout.trim().split(" ");
+  if (!imageId || !layers) throw new Error(`Unexpected docker image inspect output: ${inspect.stdout}`);
+  return { tag, id: imageId, text, layers: Number(layers) };
 }
 
 export async function tagImage(source: string, target: string): Promise<void> {

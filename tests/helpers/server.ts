@@ -8,8 +8,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { test as bunTest } from "bun:test";
-import { type Exited, portOf, runToExit, type ServerProcess, startServer } from "./process.ts";
+import { afterAll, test as bunTest } from "bun:test";
+import { type Exited, portOf, RunningServers, runToExit, type ServerProcess, startServer } from "./process.ts";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
 
@@ -155,4 +155,18 @@ export function testWithServerLog(servers: () => ({ output(): string } | undefin
       bunTest.each<unknown[]>(cases)(name, (...args: unknown[]) => withServerLog(servers, () => body(...(args as T)))(), timeoutMs);
     };
   return Object.assign(test, { each });
+}
+
+/**
+ * The servers a test file starts, stopped after all its tests, then its clean-ups (last first);
+ * `test` appends the servers' output to a failure.
+ */
+export function serverSuite() {
+  const servers = new RunningServers();
+  const cleanups: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    await servers.stopAll();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return { servers, cleanups, test: testWithServerLog(() => servers.list()) };
 }
