@@ -16,7 +16,7 @@ import { addGcRoutes } from "./gc/routes.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
 import type { DatabaseLocation } from "./metadata/database.ts";
-import { MetadataIndex } from "./metadata/index.ts";
+import { type IndexOptions, MetadataIndex } from "./metadata/index.ts";
 import { errnoCode, storageCondition } from "./storage/conditions.ts";
 import { Registry } from "./registry/registry.ts";
 import { createDriver } from "./storage/create.ts";
@@ -63,7 +63,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     publicUrl: resolved.http.publicUrl,
   };
   const location = { url: resolved.metadata.url, root: resolved.storage.root, inMemory: resolved.storage.driver === "inmemory" };
-  const index = await openIndex(location, resolved.gc.delayMs, log);
+  const index = await openIndex(location, { delayMs: resolved.gc.delayMs, syncTree: () => driver.sync() }, log);
   const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled, gcDelayMs: resolved.gc.delayMs, gcUntaggedMs: resolved.gc.untaggedMs }, bus, source, index);
   const { recovered, built } = await registry.start({
     onBuilt: (error) => {
@@ -95,14 +95,14 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
 }
 
 /** A read-only storage root still serves pulls: its index is then kept in memory (and built from the tree). */
-async function openIndex(location: DatabaseLocation, delayMs: number, log: Logger): Promise<MetadataIndex> {
+async function openIndex(location: DatabaseLocation, options: IndexOptions, log: Logger): Promise<MetadataIndex> {
   try {
-    return await MetadataIndex.open(location, { delayMs });
+    return await MetadataIndex.open(location, options);
   } catch (error) {
     const code = errnoCode(error) ?? "";
     const readOnly = storageCondition(error) === "read-only" || code === "SQLITE_READONLY" || code === "SQLITE_CANTOPEN" || code === "EACCES";
     if (location.url !== "" || location.inMemory || !readOnly) throw error;
     log("warn", "the metadata index cannot be written on this storage root: it is kept in memory and built from the tree", { code });
-    return MetadataIndex.open({ ...location, inMemory: true }, { delayMs });
+    return MetadataIndex.open({ ...location, inMemory: true }, options);
   }
 }

@@ -68,7 +68,7 @@ export function lockOrServer(root: string): ServerClient | null {
 export async function openStorage({ resolved, root }: StorageTarget): Promise<StorageAccess> {
   const driver = createDriver(resolved.storage);
   const delayMs = resolved.gc.delayMs;
-  const index = await MetadataIndex.open({ url: resolved.metadata.url, root, inMemory: false }, { delayMs });
+  const index = await MetadataIndex.open({ url: resolved.metadata.url, root, inMemory: false }, { delayMs, syncTree: () => driver.sync() });
   return { root, driver, tree: treeReader(driver), index, delayMs, close: () => index.close() };
 }
 

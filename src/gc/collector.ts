@@ -11,15 +11,18 @@
  */
 import type { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
-import { referenceCount } from "../metadata/writes.ts";
+import { isReferenced } from "../metadata/writes.ts";
 import { parseDigest } from "../oci/digest.ts";
 import type { BlobLocks } from "../registry/blob-locks.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
+import { forEachConcurrently } from "../util/concurrently.ts";
 import { recordRunEnd, recordRunStart, repositoriesLinking, stillDue, type UntaggedManifest, untaggedManifests, waitingBlobs } from "./queries.ts";
 
 /** At most this many blobs per run: the next run takes the rest. */
 const MAX_BLOBS_PER_RUN = 100_000;
+/** Deletions at once: each ends with a flush of the storage, which concurrent ones share. */
+const AT_ONCE = 16;
 
 export interface GcOptions {
   dryRun?: boolean;
@@ -105,45 +108,45 @@ export class GarbageCollector {
   private async collectManifests(report: GcReport, dryRun: boolean, progress: GcOptions["progress"]): Promise<void> {
     if (this.deps.untaggedMs === null) return;
     const candidates = await untaggedManifests(this.deps.index.database.sql, Date.now() - this.deps.untaggedMs);
-    for (const manifest of candidates) {
+    await forEachConcurrently(candidates, AT_ONCE, async (manifest) => {
       if (!dryRun) {
         try {
           await this.deps.deleteManifest(manifest.repository, manifest.digest);
         } catch (error) {
           report.errors.push(`manifest ${manifest.repository}@${manifest.digest}: ${error instanceof Error ? error.message : String(error)}`);
-          continue;
+          return;
         }
       }
       report.manifests.push(manifest);
       report.manifestsDeleted++;
       progress?.({ kind: "manifest", ...manifest });
-    }
+    });
   }
 
   private async collectBlobs(report: GcReport, dryRun: boolean, progress: GcOptions["progress"]): Promise<void> {
     const now = Date.now();
     const due = await waitingBlobs(this.deps.index.database.sql, now, MAX_BLOBS_PER_RUN);
-    for (const blob of due) {
+    await forEachConcurrently(due, AT_ONCE, async (blob) => {
       let freed: number | null;
       try {
         freed = await this.deps.blobLocks.exclusive(blob.digest, () => this.collectBlob(blob.digest, now, dryRun));
       } catch (error) {
         report.errors.push(`blob ${blob.digest}: ${error instanceof Error ? error.message : String(error)}`);
-        continue;
+        return;
       }
-      if (freed === null) continue;
+      if (freed === null) return;
       report.blobs.push({ digest: blob.digest, size: freed });
       report.blobsDeleted++;
       report.bytesFreed += freed;
       progress?.({ kind: "blob", digest: blob.digest, size: freed });
-    }
+    });
   }
 
   /** Under the blob's exclusive lock. @returns the bytes freed, or null when the blob stays */
   private async collectBlob(digest: string, now: number, dryRun: boolean): Promise<number | null> {
     const { index, tree, driver } = this.deps;
     const sql = index.database.sql;
-    if (!(await stillDue(sql, digest, now)) || (await referenceCount(sql, digest)) > 0) return null;
+    if (!(await stillDue(sql, digest, now)) || (await isReferenced(sql, digest))) return null;
     const parsed = parseDigest(digest);
     const size = await tree.blobSize(parsed);
     if (dryRun) return size ?? 0;

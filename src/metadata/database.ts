@@ -4,16 +4,19 @@
  * names one. The same statements run on both (schema.ts).
  *
  * SQLite has one writer: write transactions are serialised here, so two requests never try to
- * open one on the same connection. A commit is durable when `write` resolves (synchronous =
- * FULL): a journal entry is on disk before the tree changes (see index.ts). A write that a
- * journal entry or the tree already covers may skip that wait (`durable: false`). PostgreSQL
- * runs transactions concurrently and may end one to break a deadlock: that one is run again.
+ * open one on the same connection. It commits without an fsync (WAL, synchronous = NORMAL: an
+ * fsync there would stop the event loop); a durable write then waits for the file system's
+ * sync barrier, one syncfs shared with concurrent writes and with the storage tree when both
+ * are on one disk (storage/sync-barrier.ts). A write that a journal entry or the tree already
+ * covers may skip that wait (`durable: false`). PostgreSQL runs transactions concurrently and
+ * may end one to break a deadlock: that one is run again.
  */
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { KeyedLock } from "../registry/keyed-lock.ts";
 import { PRIVATE_DIRECTORY_MODE } from "../storage/modes.ts";
+import { type SyncBarrier, syncBarrierFor } from "../storage/sync-barrier.ts";
 import { SCHEMA, SCHEMA_VERSION } from "./schema.ts";
 
 export type DatabaseKind = "sqlite" | "postgres";
@@ -34,33 +37,31 @@ export function sqlitePath(root: string): string {
 
 export interface WriteOptions {
   /**
-   * false: `write` resolves before the commit is on disk (SQLite synchronous = NORMAL,
-   * PostgreSQL synchronous_commit = off), sparing an fsync that bun:sqlite makes on the event
-   * loop's thread. A power cut may then lose this commit and later ones, never an earlier one
-   * or a part of one: both write their log in commit order, and the next durable commit puts
-   * everything before it on disk. A killed process loses nothing (the log is in the page
-   * cache). Default true.
+   * false: `write` resolves before the commit is on disk (PostgreSQL: synchronous_commit = off;
+   * SQLite: without waiting for the sync barrier). A power cut may then lose this commit and
+   * later ones, never an earlier one or a part of one: both write their log in commit order,
+   * and the next durable commit puts everything before it on disk. A killed process loses
+   * nothing (the log is in the page cache). Default true.
    */
   durable?: boolean;
 }
 
-type Synchronous = "FULL" | "NORMAL";
-
 export class MetadataDatabase {
   private readonly writes = new KeyedLock();
-  /** SQLite's current `PRAGMA synchronous` (openSqlite sets FULL) */
-  private synchronous: Synchronous = "FULL";
 
   private constructor(
     readonly sql: SQL,
     readonly kind: DatabaseKind,
+    /** the barrier of the SQLite file's file system; null in memory and on PostgreSQL */
+    private readonly barrier: SyncBarrier | null,
   ) {}
 
   /** @throws Error naming metadata.url when the database cannot be opened */
   static async open(location: DatabaseLocation): Promise<MetadataDatabase> {
+    const file = sqliteFile(location);
     const database = /^postgres(ql)?:/.test(location.url)
-      ? new MetadataDatabase(await openPostgres(location.url), "postgres")
-      : new MetadataDatabase(await openSqlite(location), "sqlite");
+      ? new MetadataDatabase(await openPostgres(location.url), "postgres", null)
+      : new MetadataDatabase(await openSqlite(file), "sqlite", file === ":memory:" ? null : syncBarrierFor(dirname(file)));
     for (const statement of SCHEMA) await database.sql.unsafe(statement);
     await database.sql`INSERT INTO meta (key, value) VALUES ('schema', ${SCHEMA_VERSION}) ON CONFLICT (key) DO NOTHING`;
     return database;
@@ -80,17 +81,18 @@ export class MetadataDatabase {
         }),
       );
     }
-    return this.writes.run("", async () => {
-      // per connection, not per transaction: set between transactions, under the write lock
-      await this.setSynchronous(durable ? "FULL" : "NORMAL");
-      return this.sql.begin(body);
-    });
+    const result = await this.writes.run("", () => this.sql.begin(body));
+    if (durable) await this.persist();
+    return result;
   }
 
-  private async setSynchronous(wanted: Synchronous): Promise<void> {
-    if (this.synchronous === wanted) return;
-    await this.sql.unsafe(`PRAGMA synchronous = ${wanted}`);
-    this.synchronous = wanted;
+  /**
+   * Puts every commit made so far on disk: SQLite's log through its file system's sync barrier
+   * (PostgreSQL's durable commits are on disk when they resolve; its relaxed ones are covered
+   * by a journal entry, index.ts).
+   */
+  async persist(): Promise<void> {
+    await this.barrier?.sync();
   }
 
   async close(): Promise<void> {
@@ -120,12 +122,11 @@ function sqliteFile(location: DatabaseLocation): string {
   return location.inMemory ? ":memory:" : sqlitePath(location.root);
 }
 
-async function openSqlite(location: DatabaseLocation): Promise<SQL> {
-  const filename = sqliteFile(location);
+async function openSqlite(filename: string): Promise<SQL> {
   if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
   const sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
   await sql`PRAGMA journal_mode = WAL`;
-  await sql`PRAGMA synchronous = FULL`;
+  await sql`PRAGMA synchronous = NORMAL`; // durable commits wait for the sync barrier instead (see the file comment)
   await sql`PRAGMA busy_timeout = 5000`;
   return sql;
 }

@@ -7,9 +7,12 @@
  * A crash in between leaves the entry; `recover` settles it from the tree at the next start, so
  * no start walks the whole tree. Blob uploads, mounts and unlinks are journaled too: a crash
  * between the tree and the index would otherwise leave a link the index does not know, which
- * fsck reports and GC never removes. The record after the tree change need not wait for the
- * disk: if a power cut loses it, the journal entry it removed is still there and is settled the
- * same way.
+ * fsck reports and GC never removes.
+ *
+ * The tree change and its record do not wait for the disk one by one: the change ends with one
+ * sync of the storage and the database (a shared syncfs when they are on one disk), and only
+ * then is the client answered. If a power cut comes first, the journal entry is still on disk
+ * and is settled from whatever of the tree change reached the disk.
  */
 import { formatDigest, type Digest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
@@ -27,6 +30,8 @@ import { deleteManifest, deleteTag, putBlob, putManifest } from "./writes.ts";
 export interface IndexOptions {
   /** gc.delay: how long an unreferenced blob waits after it was last touched */
   delayMs: number;
+  /** Makes the storage's relaxed writes durable (StorageDriver.sync): the end of every change. */
+  syncTree: () => Promise<void>;
 }
 
 /** What a journaled change touches: a manifest and/or tag of a repository, or a blob ("" repository). */
@@ -79,7 +84,8 @@ export class MetadataIndex {
    * The journal entry is on disk before the tree changes (group-committed with concurrent
    * changes: journal-writer.ts), unless `durableJournal` is false: then a killed process still
    * loses nothing, and only a power cut may lose the entry (for a blob link: a link the index
-   * does not know, which fsck reports and `fsck --repair` records).
+   * does not know, which fsck reports and `fsck --repair` records). `inTree` may write without
+   * waiting for the disk: its writes and the record are on disk when `change` resolves.
    */
   async change<T>(
     scope: ChangeScope,
@@ -99,7 +105,7 @@ export class MetadataIndex {
         .catch(() => undefined); // left for recover() at the next start
       throw error;
     }
-    // not durable: until it is on disk, the journal entry stands for it (see the file comment)
+    // not durable on its own: until it is on disk, the journal entry stands for it
     await this.database.write(
       async (tx) => {
         await inIndex(tx, result, Date.now());
@@ -107,6 +113,8 @@ export class MetadataIndex {
       },
       { durable: false },
     );
+    // one flush for both when they share a disk: the barriers are per file system
+    await Promise.all([this.options.syncTree(), this.database.persist()]);
     return result;
   }
 

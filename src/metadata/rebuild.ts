@@ -2,7 +2,10 @@
  * Builds the index from the directory tree (the source of truth): `berth index rebuild`, and
  * the first start over an existing registry:2 tree, in the background while Berth serves.
  * Each repository is replaced in one transaction under the caller's repository lock, so pushes
- * and deletes meanwhile are neither lost nor undone.
+ * and deletes meanwhile are neither lost nor undone. Repositories are read a few at a time (the
+ * tree walk waits for the disk) and committed without waiting for it: the rebuild is marked
+ * done with a durable commit at the end, which puts all of them on disk; a crash before that
+ * leaves the index not built, and the next start rebuilds.
  */
 import type { SQL } from "bun";
 import { formatDigest, parseDigest } from "../oci/digest.ts";
@@ -10,6 +13,7 @@ import { type ManifestFacts, manifestFacts } from "./facts.ts";
 import type { MetadataIndex } from "./index.ts";
 import { rowsOf, str } from "./rows.ts";
 import type { TreeReader } from "./tree.ts";
+import { forEachConcurrently } from "../util/concurrently.ts";
 import { putManifest, queueIfUnreferenced } from "./writes.ts";
 
 export interface RebuildProgress {
@@ -28,6 +32,9 @@ export interface RebuildOptions {
 
 const ACTOR = "berth:rebuild";
 const BLOB_BATCH = 500;
+const REPOSITORIES_AT_ONCE = 8;
+/** the rebuild's commits: made durable by markBuilt's at the end (see the file comment) */
+const RELAXED = { durable: false };
 
 export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, options: RebuildOptions): Promise<RebuildProgress> {
   const db = index.database;
@@ -44,7 +51,7 @@ export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, optio
         await tx`INSERT INTO blobs (digest, size, created_at, review_at) VALUES (${blob.digest}, ${blob.size}, ${started}, ${null})
                  ON CONFLICT (digest) DO UPDATE SET size = ${blob.size}`;
       }
-    });
+    }, RELAXED);
     options.progress?.(progress);
   };
   const inTree = new Set<string>();
@@ -59,12 +66,13 @@ export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, optio
 
   progress.phase = "repositories";
   const repositories = new Set<string>();
-  for await (const repository of tree.repositories()) {
+  await forEachConcurrently(tree.repositories(), REPOSITORIES_AT_ONCE, async (repository) => {
     repositories.add(repository);
-    progress.manifests += await exclusive(repository, () => rebuildRepository(index, tree, repository));
+    const manifests = await exclusive(repository, () => rebuildRepository(index, tree, repository));
+    progress.manifests += manifests;
     progress.repositories++;
     options.progress?.(progress);
-  }
+  });
 
   // Repositories the index has and the walk did not see: gone, or created (while the registry
   // serves) after the walk went past their name. Look again under the lock: forgetting one that
@@ -74,10 +82,11 @@ export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, optio
     if (repositories.has(name)) continue;
     await exclusive(name, async () => {
       if (await inTreeNow(tree, name)) {
-        progress.manifests += await rebuildRepository(index, tree, name);
+        const manifests = await rebuildRepository(index, tree, name);
+        progress.manifests += manifests;
         progress.repositories++;
       } else {
-        await db.write((tx) => forgetRepository(tx, name));
+        await db.write((tx) => forgetRepository(tx, name), RELAXED);
       }
     });
   }
@@ -96,7 +105,7 @@ export async function rebuildIndex(index: MetadataIndex, tree: TreeReader, optio
     const now = Date.now();
     const unqueued = rowsOf(await tx`SELECT digest FROM blobs WHERE review_at IS NULL`).map((row) => str(row, "digest"));
     await queueIfUnreferenced(tx, unqueued, now + options.delayMs);
-  });
+  }, RELAXED);
   await index.loadReviewQueue();
   await index.markBuilt();
   progress.phase = "done";
@@ -140,7 +149,7 @@ async function rebuildRepository(index: MetadataIndex, tree: TreeReader, reposit
         await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${digest}`;
       }
     }
-  });
+  }, RELAXED);
   return facts.length;
 }
 

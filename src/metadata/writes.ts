@@ -7,12 +7,16 @@ import type { SQL } from "bun";
 import type { ManifestFacts } from "./facts.ts";
 import { num, rowsOf, str } from "./rows.ts";
 
-/** References to a blob: as a config or layer of a manifest, or as a manifest's own bytes. */
-export async function referenceCount(tx: SQL, digest: string): Promise<number> {
+/**
+ * Whether anything references the blob: a manifest as its config or layer, or a manifest's own
+ * bytes. EXISTS, not count: a base layer shared by thousands of repositories must not cost a
+ * scan of all its references on every push that mounts it.
+ */
+export async function isReferenced(tx: SQL, digest: string): Promise<boolean> {
   const [row] = rowsOf(await tx`
-    SELECT (SELECT count(*) FROM manifest_references WHERE child = ${digest} AND kind = 'blob')
-         + (SELECT count(*) FROM manifests WHERE digest = ${digest}) AS refs`);
-  return row ? num(row, "refs") : 0;
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM manifest_references WHERE child = ${digest} AND kind = 'blob')
+                  OR EXISTS (SELECT 1 FROM manifests WHERE digest = ${digest}) THEN 1 ELSE 0 END AS referenced`);
+  return row !== undefined && num(row, "referenced") === 1;
 }
 
 /** Puts each blob that has no reference left in the GC queue (its review time `reviewAt`). */
@@ -20,7 +24,7 @@ export async function queueIfUnreferenced(tx: SQL, digests: Iterable<string>, re
   const queued: string[] = [];
   // in digest order, as putManifest: two transactions on PostgreSQL lock shared blobs' rows alike
   for (const digest of [...new Set(digests)].sort()) {
-    if ((await referenceCount(tx, digest)) > 0) continue;
+    if (await isReferenced(tx, digest)) continue;
     await tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${digest} AND review_at IS NULL`;
     queued.push(digest);
   }
@@ -78,7 +82,7 @@ export async function deleteManifest(tx: SQL, repository: string, digest: string
 
 /** A blob pushed or mounted into a repository; queued when nothing references it (yet). */
 export async function putBlob(tx: SQL, repository: string, digest: string, size: number, now: number, reviewAt: number): Promise<boolean> {
-  const referenced = (await referenceCount(tx, digest)) > 0;
+  const referenced = await isReferenced(tx, digest);
   const review = referenced ? null : reviewAt;
   await tx`INSERT INTO blobs (digest, size, created_at, review_at) VALUES (${digest}, ${size}, ${now}, ${review})
            ON CONFLICT (digest) DO UPDATE SET size = ${size}, review_at = ${review}`;

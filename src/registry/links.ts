@@ -15,8 +15,12 @@ export async function readLink(driver: StorageDriver, path: string): Promise<Dig
   }
 }
 
+/**
+ * Not durable on its own: every link is written inside a metadata-index change, which syncs the
+ * storage once before the client is answered (MetadataIndex.change).
+ */
 export async function writeLink(driver: StorageDriver, path: string, digest: Digest): Promise<void> {
-  await driver.putContent(path, formatDigest(digest));
+  await driver.putContent(path, formatDigest(digest), { durable: false });
 }
 
 export async function exists(driver: StorageDriver, path: string): Promise<boolean> {

@@ -177,7 +177,7 @@ export class ManifestStore {
 
   private async storeBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
     if ((await this.blobs.dataSize(digest)) !== null) return;
-    await this.driver.putContent(paths.blobData(digest), bytes);
+    await this.driver.putContent(paths.blobData(digest), bytes, { durable: false }); // synced with its links (writeLink)
   }
 
   private async load(digest: Digest): Promise<StoredManifest | null> {

@@ -20,7 +20,7 @@ export class ReferrersIndex {
     const descriptor: Descriptor = { mediaType: manifest.mediaType, digest: formatDigest(digest), size };
     if (manifest.artifactType !== undefined) descriptor.artifactType = manifest.artifactType;
     if (manifest.annotations !== undefined) descriptor.annotations = manifest.annotations;
-    await this.driver.putContent(paths.referrer(repository, subject, digest), JSON.stringify(descriptor));
+    await this.driver.putContent(paths.referrer(repository, subject, digest), JSON.stringify(descriptor), { durable: false }); // synced with the manifest
   }
 
   async remove(repository: string, subject: Digest, digest: Digest): Promise<void> {

@@ -92,6 +92,8 @@ export class UploadStore {
    * Appends an optional last chunk, verifies the digest and moves the data into the blob
    * store, linked into the repository. On a wrong digest the upload is discarded.
    * `place` runs the move and link once the data is verified (the registry journals them).
+   * Nothing here waits for the disk: the data, the move and the link are made durable together
+   * by the one sync that ends the registry's index change, before the client is answered.
    * @returns the blob's size
    */
   async complete(
@@ -99,11 +101,11 @@ export class UploadStore {
     id: string,
     digest: Digest,
     body: ReadableStream<Uint8Array> | null,
-    place: (size: number, moveAndLink: () => Promise<void>) => Promise<void> = (_, moveAndLink) => moveAndLink(),
+    place: (size: number, moveAndLink: () => Promise<void>) => Promise<void>,
   ): Promise<number> {
     return this.locks.run(id, async () => {
       await this.offset(repository, id);
-      const size = await this.write(repository, id, body, null, true);
+      const size = await this.write(repository, id, body, null);
       const actual = await this.finalDigest(repository, id, digest.algorithm);
       if (actual !== digest.hex) {
         await this.discard(repository, id);
@@ -114,7 +116,7 @@ export class UploadStore {
       }
       await place(size, async () => {
         if ((await this.blobs.dataSize(digest)) === null) {
-          await this.driver.move(paths.uploadData(repository, id), paths.blobData(digest));
+          await this.driver.move(paths.uploadData(repository, id), paths.blobData(digest), { durable: false });
         }
         await this.blobs.link(repository, digest);
       });
@@ -176,7 +178,6 @@ export class UploadStore {
     id: string,
     body: ReadableStream<Uint8Array> | null,
     expectedLength: number | null,
-    durable = false,
   ): Promise<number> {
     const path = paths.uploadData(repository, id);
     const hash = await this.runningHash(repository, id);
@@ -205,7 +206,6 @@ export class UploadStore {
           message: `Content-Range announced ${expectedLength} bytes but the body had ${written > expectedLength ? "more" : written}`,
         });
       }
-      if (durable) await writer.commit();
     } catch (error) {
       this.forgetHash(id); // rebuilt from the data on the next request
       const keepWhatArrived = reading && expectedLength === null;

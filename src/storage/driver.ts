@@ -91,12 +91,19 @@ export interface StorageDriver {
    */
   walk(path: string): AsyncIterable<WalkEntry>;
   /**
-   * Moves a file, atomically and durably, replacing what is at `to` and creating its parents.
+   * Moves a file, atomically, replacing what is at `to` and creating its parents; durable when
+   * it resolves unless `durable` is false.
    * @throws PathNotFoundError (for `from`) when there is nothing to move
    */
-  move(from: string, to: string): Promise<void>;
+  move(from: string, to: string, options?: { durable?: boolean }): Promise<void>;
   /** Removes a file or a directory tree; no error when absent. */
   delete(path: string): Promise<void>;
+  /**
+   * Makes every change made before the call durable: writes and moves made with `durable`
+   * false, deletes, a writer's bytes. Callers that write many files and then acknowledge them
+   * (a push) pay one flush for all of them, shared with concurrent callers.
+   */
+  sync(): Promise<void>;
   /** Opens a writer appending to `path` (an empty file is created if absent, with its parents). */
   writer(path: string): Promise<FileWriter>;
   /**

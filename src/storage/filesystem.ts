@@ -1,7 +1,9 @@
 /**
- * Filesystem storage driver. Every write that must survive a crash goes to a temporary
- * file, is fsynced, renamed into place, and the directory is fsynced. A write that fails
- * (a full disk) removes its temp file and the empty directories it made.
+ * Filesystem storage driver. Every write goes to a temporary file and is renamed into place.
+ * A durable one is fsynced before the rename and its directory after; a relaxed one
+ * (`durable: false`) is made durable later by `sync`, one syncfs for every write before it
+ * (sync-barrier.ts). A write that fails (a full disk) removes its temp file and the empty
+ * directories it made.
  */
 import { statSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
@@ -18,6 +20,7 @@ import {
 import { FilesystemWriter } from "./filesystem-writer.ts";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "./modes.ts";
 import { isBerthState, paths } from "./paths.ts";
+import { type SyncBarrier, syncBarrierFor } from "./sync-barrier.ts";
 import { sweepTempFiles, tempPathFor } from "./temp-files.ts";
 
 /** Dot-files are Berth's temp files (tempPathFor); the layout itself has none. */
@@ -64,12 +67,18 @@ export class FilesystemDriver implements StorageDriver {
   private readonly identity: { dev: bigint; ino: bigint };
   /** temp files being written now, which the sweeper must leave alone */
   private readonly writing = new Set<string>();
+  private readonly barrier: SyncBarrier;
 
   /** @throws Error when `root` does not exist */
   constructor(root: string) {
     this.root = resolve(root);
     const info = statSync(this.root, { bigint: true });
     this.identity = { dev: info.dev, ino: info.ino };
+    this.barrier = syncBarrierFor(this.root);
+  }
+
+  sync(): Promise<void> {
+    return this.barrier.sync();
   }
 
   localPath(path: string): string {
@@ -159,9 +168,9 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, { durable = true }: { durable?: boolean } = {}): Promise<void> {
     const target = this.localPath(to);
-    const created = await this.makeDirectory(dirname(target), true, modesFor(to).directory);
+    const created = await this.makeDirectory(dirname(target), durable, modesFor(to).directory);
     try {
       await rename(this.localPath(from), target);
     } catch (error) {
@@ -169,7 +178,7 @@ export class FilesystemDriver implements StorageDriver {
       if (isNotFound(error)) throw new PathNotFoundError(from);
       throw error;
     }
-    await fsyncDirectory(dirname(target));
+    if (durable) await fsyncDirectory(dirname(target));
   }
 
   async delete(path: string): Promise<void> {

@@ -86,6 +86,9 @@ export class InMemoryDriver implements StorageDriver {
     this.files.delete(from);
   }
 
+  /** Nothing here outlives the process: every write is as durable as it can be at once. */
+  async sync(): Promise<void> {}
+
   async delete(path: string): Promise<void> {
     const prefix = prefixOf(path);
     for (const key of [...this.files.keys()]) {

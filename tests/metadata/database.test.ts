@@ -1,10 +1,11 @@
 /**
- * The metadata database's writes: durable by default (SQLite synchronous = FULL, PostgreSQL's
- * synchronous commit), or told not to wait for the disk (`durable: false`) for the records a
+ * The metadata database's writes: durable by default (SQLite: a round of its file system's
+ * sync barrier after the commit; PostgreSQL's synchronous commit), or told not to wait for the disk (`durable: false`) for the records a
  * journal entry or the tree already covers. Either way a write commits as one transaction.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { type DatabaseLocation, MetadataDatabase } from "../../src/metadata/database.ts";
+import { type DatabaseLocation, MetadataDatabase, sqlitePath } from "../../src/metadata/database.ts";
+import { syncBarrierFor } from "../../src/storage/sync-barrier.ts";
 import { createTestDatabase, metadataBackends, type TestDatabase } from "../helpers/postgres.ts";
 import { removeDir, tempDir } from "../helpers/server.ts";
 
@@ -31,14 +32,24 @@ function firstCells(result: unknown): unknown[] {
   return Array.isArray(result) ? result.map((row: unknown) => (Array.isArray(row) ? row[0] : undefined)) : [];
 }
 
-/** How the open transaction will commit: "durable" or "not waited for". */
-async function commitMode(database: MetadataDatabase, tx: Bun.SQL): Promise<string> {
+/**
+ * Inserts repository `name` and tells how the write committed: "durable" or "not waited for".
+ * PostgreSQL: its synchronous_commit inside the transaction; SQLite: whether a round of the
+ * sync barrier of the database file's file system ran for it.
+ */
+async function insertAndTell(database: MetadataDatabase, location: DatabaseLocation, name: string, durable?: boolean): Promise<string> {
+  const options = durable === undefined ? {} : { durable };
   if (database.kind === "postgres") {
-    const [setting] = firstCells(await tx`SHOW synchronous_commit`.values());
-    return setting === "off" ? "not waited for" : "durable";
+    return database.write(async (tx) => {
+      await tx`INSERT INTO repositories (name, created_at, pushed_at) VALUES (${name}, ${1}, ${1})`;
+      const [setting] = firstCells(await tx`SHOW synchronous_commit`.values());
+      return setting === "off" ? "not waited for" : "durable";
+    }, options);
   }
-  const [level] = firstCells(await tx`PRAGMA synchronous`.values());
-  return Number(level) === 2 ? "durable" : "not waited for"; // 2 = FULL, 1 = NORMAL
+  const barrier = syncBarrierFor(sqlitePath(location.root));
+  const before = barrier.rounds;
+  await database.write((tx) => tx`INSERT INTO repositories (name, created_at, pushed_at) VALUES (${name}, ${1}, ${1})`, options);
+  return barrier.rounds > before ? "durable" : "not waited for";
 }
 
 async function repositories(database: MetadataDatabase): Promise<string[]> {
@@ -47,16 +58,13 @@ async function repositories(database: MetadataDatabase): Promise<string[]> {
 
 describe.each(metadataBackends())("metadata database on %s", (backend) => {
   test("writes are durable unless told otherwise, and a durable write after a non-durable one is durable again", async () => {
-    const database = await MetadataDatabase.open(await locationFor(backend));
+    const location = await locationFor(backend);
+    const database = await MetadataDatabase.open(location);
     try {
-      const insert = (name: string) => async (tx: Bun.SQL) => {
-        await tx`INSERT INTO repositories (name, created_at, pushed_at) VALUES (${name}, ${1}, ${1})`;
-        return commitMode(database, tx);
-      };
-      expect(await database.write(insert("a"))).toBe("durable");
-      expect(await database.write(insert("b"), { durable: false })).toBe("not waited for");
-      expect(await database.write(insert("c"), { durable: false })).toBe("not waited for");
-      expect(await database.write(insert("d"))).toBe("durable");
+      expect(await insertAndTell(database, location, "a")).toBe("durable");
+      expect(await insertAndTell(database, location, "b", false)).toBe("not waited for");
+      expect(await insertAndTell(database, location, "c", false)).toBe("not waited for");
+      expect(await insertAndTell(database, location, "d")).toBe("durable");
       expect(await repositories(database)).toEqual(["a", "b", "c", "d"]);
     } finally {
       await database.close();

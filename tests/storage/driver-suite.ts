@@ -203,6 +203,17 @@ export function runDriverSuite(name: string, make: () => Promise<DriverUnderTest
         expect(await d.list("m")).toEqual(["old"]);
       });
 
+      test("relaxed writes and moves read back at once; sync resolves after them", async () => {
+        const d = driver();
+        await d.putContent("r/a", "relaxed", { durable: false });
+        await d.putContent("r/b", "to move", { durable: false });
+        await d.move("r/b", "r/deep/c", { durable: false });
+        await Promise.all([d.sync(), d.sync(), d.sync()]);
+        expect(await text("r/a")).toBe("relaxed");
+        expect(await text("r/deep/c")).toBe("to move");
+        await expectNotFound(() => d.getContent("r/b"), "r/b");
+      });
+
       test("a missing source is PathNotFoundError and changes nothing", async () => {
         const d = driver();
         await d.putContent("m/keep", "keep");
