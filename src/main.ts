@@ -6,7 +6,6 @@ import { INDEX_HELP, indexCommand } from "./cli/index-command.ts";
 import { REPO_HELP, repoCommand } from "./cli/repo.ts";
 import { GC_HELP, gcCommand } from "./cli/gc.ts";
 import { serve } from "./cli/serve.ts";
-import { ensureThreadPool } from "./cli/thread-pool.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERSION } from "./version.ts";
 
@@ -109,7 +108,6 @@ async function main(argv: string[]): Promise<void> {
   }
   switch (command) {
     case "serve":
-      ensureThreadPool();
       return serve(configOption(rest));
     case "config": {
       const [sub, ...options] = rest;

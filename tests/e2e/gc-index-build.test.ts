@@ -13,7 +13,7 @@ import { writeRepositories } from "../helpers/registry-tree.ts";
 import { runBerth, startBerth, serverSuite, waitForOutput } from "../helpers/server.ts";
 
 /** enough repositories that the build is still running while the test pushes and pulls */
-const BULK = 600;
+const BULK = 2500;
 const BUILT = "metadata index built from the storage";
 
 const { servers, cleanups, test } = serverSuite();
