@@ -3,7 +3,7 @@
  * deleted in a repository, which before-hooks are asked and which events follow. The API layer
  * and the plugin host call only this; its stores and the driver stay private.
  */
-import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
+import { type Digest, parseDigest } from "../oci/digest.ts";
 import { GarbageCollector, type GcOptions, type GcReport } from "../gc/collector.ts";
 import { type GcStatus, gcStatus } from "../gc/status.ts";
 import type { Descriptor } from "../oci/manifest.ts";
@@ -16,12 +16,12 @@ import type { EventSource } from "../hooks/events.ts";
 import type { ManifestDetails, RepositoryFacts, RequestInfo, TagFacts, UsageFacts } from "../hooks/types.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
-import { Catalog, walkRepositories } from "./catalog.ts";
+import { BlobOperations } from "./blob-operations.ts";
+import { Catalog } from "./catalog.ts";
 import { RegistryError } from "./errors.ts";
-import { blobTarget } from "./event-targets.ts";
 import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
-import type { ChangeScope, MetadataIndex } from "../metadata/index.ts";
+import type { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
 import { BlobLocks } from "./blob-locks.ts";
 import { ReferrersIndex } from "./referrers.ts";
@@ -37,20 +37,11 @@ import type { HealthReport, RegistryOptions } from "./options.ts";
 export type { BlobInfo, ContentRange, HealthReport, RegistryOptions, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
 export type { FactsPage, FactsRequest, ManifestDetails, RepositoryDeleteReport, RepositoryFacts, RepositorySort, TagFacts, TagSort, UsageFacts };
 
-/** A journaled change to a repository's link to a blob (metadata/reconcile.ts settles it from the tree). */
-function layerScope(repository: string, digest: Digest): ChangeScope {
-  return { repository, digest: formatDigest(digest), tag: null };
-}
-
-/** A blob link's journal entry need not wait for the disk (MetadataIndex.change says what a power cut costs). */
-const BLOB_LINK = { durableJournal: false };
-
 /** Who GC's manifest deletes are by, in events and tag history. */
 const GC_REQUEST: RequestInfo = { id: "", addr: "", host: "", method: "DELETE", useragent: "", actor: "berth:gc" };
 
 export class Registry {
   private readonly blobs: BlobStore;
-  private readonly uploads: UploadStore;
   private readonly manifests: ManifestStore;
   private readonly referrers: ReferrersIndex;
   private readonly catalog: Catalog;
@@ -63,6 +54,7 @@ export class Registry {
   private readonly manifestOperations: ManifestOperations;
   private readonly facts: FactReader;
   private readonly removal: RepositoryRemoval;
+  private readonly blobOperations: BlobOperations;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -73,7 +65,6 @@ export class Registry {
   ) {
     this.events = new RegistryEvents(hooks, source);
     this.blobs = new BlobStore(driver);
-    this.uploads = new UploadStore(driver, this.blobs, new HashPool());
     this.referrers = new ReferrersIndex(driver);
     this.tree = treeReader(driver);
     this.listings = new Listings(index, this.tree, this.repositoryLocks, options.gcDelayMs);
@@ -82,78 +73,49 @@ export class Registry {
     const { manifests, catalog, tree, blobLocks, repositoryLocks, listings } = this;
     this.manifestOperations = new ManifestOperations({ driver, manifests, catalog, index, tree, blobLocks, repositoryLocks }, this.events);
     this.facts = new FactReader({ index, catalog, listings, manifests, referrers: (repository, subject) => this.referrersOf(repository, subject) });
+    const uploads = new UploadStore(driver, this.blobs, new HashPool());
+    this.blobOperations = new BlobOperations({ driver, blobs: this.blobs, uploads, index, tree, blobLocks, repositoryLocks }, this.events);
     this.removal = new RepositoryRemoval({ driver, index, tree, manifests, catalog, listings, repositoryLocks }, this.events);
     const deleteForGc = (repository: string, digest: string) => this.deleteManifest(repository, { digest: parseDigest(digest) }, { ...GC_REQUEST, id: crypto.randomUUID() });
     this.collector = new GarbageCollector({ driver, index, tree, blobLocks, untaggedMs: options.gcUntaggedMs ?? null, deleteManifest: deleteForGc });
   }
 
   /** HEAD (no hook) or GET (asks blob.get) of a blob linked into the repository. */
-  async statBlob(repository: string, digest: Digest, request: RequestInfo, forDownload: boolean): Promise<BlobInfo> {
-    const blob = await this.blobs.stat(repository, digest);
-    await this.index.touch(digest);
-    if (forDownload) await this.events.ask({ hook: "blob.get", repository, digest: formatDigest(digest), request });
-    return blob;
+  statBlob(repository: string, digest: Digest, request: RequestInfo, forDownload: boolean): Promise<BlobInfo> {
+    return this.blobOperations.stat(repository, digest, request, forDownload);
   }
 
   async deleteBlob(repository: string, digest: Digest, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
-    const blob = await this.blobs.stat(repository, digest);
-    await this.events.ask({ hook: "blob.delete", repository, digest: formatDigest(digest), request });
-    await this.repositoryLocks.exclusive(repository, () =>
-      this.index.change(layerScope(repository, digest), this.tree, () => this.blobs.unlink(repository, digest), (tx) => this.index.blobUnlinked(tx, repository, digest), BLOB_LINK),
-    );
-    await this.events.announce("delete", blobTarget(repository, digest, blob.size), request);
+    await this.blobOperations.delete(repository, digest, request);
   }
 
   startUpload(repository: string): Promise<string> {
-    return this.uploads.start(repository);
+    return this.blobOperations.startUpload(repository);
   }
 
   uploadOffset(repository: string, id: string): Promise<number> {
-    return this.uploads.offset(repository, id);
+    return this.blobOperations.uploadOffset(repository, id);
   }
 
   appendUpload(repository: string, id: string, body: ReadableStream<Uint8Array> | null, range: ContentRange | null): Promise<number> {
-    return this.uploads.append(repository, id, body, range);
+    return this.blobOperations.appendUpload(repository, id, body, range);
   }
 
-  async completeUpload(
-    repository: string,
-    id: string,
-    digest: Digest,
-    body: ReadableStream<Uint8Array> | null,
-    request: RequestInfo,
-  ): Promise<void> {
-    // held until the index knows the blob: GC cannot take it between the move and the record
-    const size = await this.blobLocks.shared(formatDigest(digest), () =>
-      this.uploads.complete(repository, id, digest, body, (stored, moveAndLink) =>
-        this.index.change(layerScope(repository, digest), this.tree, moveAndLink, (tx, _, now) => this.index.blobLinked(tx, repository, digest, stored, now), BLOB_LINK),
-      ),
-    );
-    await this.events.announce("push", blobTarget(repository, digest, size), request);
+  completeUpload(repository: string, id: string, digest: Digest, body: ReadableStream<Uint8Array> | null, request: RequestInfo): Promise<void> {
+    return this.blobOperations.completeUpload(repository, id, digest, body, request);
   }
 
   cancelUpload(repository: string, id: string): Promise<void> {
-    return this.uploads.cancel(repository, id);
+    return this.blobOperations.cancelUpload(repository, id);
   }
 
   /**
    * Links a blob from `from` into `repository` when `from` has it.
    * @returns false when the source does not have it (the caller then starts a normal upload)
    */
-  async mountBlob(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
-    if (!(await this.blobs.isLinked(from, digest))) return false;
-    await this.events.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
-    const size = await this.blobLocks.shared(formatDigest(digest), async () => {
-      const stored = await this.blobs.dataSize(digest);
-      if (stored === null) return null;
-      const link = () => this.blobs.link(repository, digest);
-      await this.index.change(layerScope(repository, digest), this.tree, link, (tx, _, now) => this.index.blobLinked(tx, repository, digest, stored, now), BLOB_LINK);
-      return stored;
-    });
-    if (size === null) return false;
-    await this.events.announce("mount", { ...blobTarget(repository, digest, size), fromRepository: from }, request);
-    return true;
+  mountBlob(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
+    return this.blobOperations.mount(repository, digest, from, request);
   }
 
   /** Validates, stores and indexes a manifest; asks manifest.put, emits push (manifest-operations.ts). */
@@ -267,12 +229,8 @@ export class Registry {
   }
 
   /** Removes upload sessions started before `cutoff` in every repository. */
-  async purgeUploads(cutoff: Date): Promise<number> {
-    let purged = 0;
-    for await (const entry of walkRepositories(this.driver)) {
-      if (entry.hasUploads) purged += await this.uploads.purgeOlderThan(entry.name, cutoff);
-    }
-    return purged;
+  purgeUploads(cutoff: Date): Promise<number> {
+    return this.blobOperations.purgeUploads(cutoff);
   }
 
   /** The storage's checks (see StorageDriver.health); "ok" only when every check is. */
