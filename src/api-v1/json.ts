@@ -68,6 +68,7 @@ export function usageJson(u: UsageFacts): Json {
     referenced_bytes: u.referencedBytes,
     gc_waiting_bytes: u.gcWaitingBytes,
     gc_waiting_blobs: u.gcWaitingBlobs,
+    uploads_in_progress: u.uploadsInProgress,
     repositories: u.repositories,
     namespaces: u.namespaces,
   };

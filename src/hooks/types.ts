@@ -215,6 +215,8 @@ export interface UsageFacts {
   /** blobs in the GC queue (no reference; deleted once their review time passes) */
   gcWaitingBytes: number;
   gcWaitingBlobs: number;
+  /** upload sessions started and not yet completed, cancelled or purged */
+  uploadsInProgress: number;
   /** by size, largest first */
   repositories: UsageEntry[];
   /** by the first path component of the names (`team` for `team/app`; `alpine` for `alpine`) */

@@ -164,7 +164,30 @@ export class MetadataIndex {
     await tx`DELETE FROM repository_blobs WHERE repository = ${repository} AND digest = ${formatDigest(digest)}`;
   }
 
+  /** The upload's blob recorded (inside its `change`): the session is over. */
+  async uploadEnded(tx: Bun.SQL, id: string): Promise<void> {
+    await tx`DELETE FROM uploads WHERE id = ${id}`;
+  }
+
   // --- outside the journal -----------------------------------------------------------------
+
+  /**
+   * Upload sessions are recorded without waiting for the disk: nothing is promised about an
+   * upload before it completes, and a row a crash leaves behind goes with `forgetUploadsBefore`.
+   */
+  async uploadStarted(repository: string, id: string, now = Date.now()): Promise<void> {
+    await this.database.write((tx) => tx`INSERT INTO uploads (id, repository, started_at) VALUES (${id}, ${repository}, ${now}) ON CONFLICT (id) DO NOTHING`, { durable: false });
+  }
+
+  /** A session cancelled, or discarded for a wrong digest. */
+  async uploadCancelled(id: string): Promise<void> {
+    await this.database.write((tx) => this.uploadEnded(tx, id), { durable: false });
+  }
+
+  /** Sessions started before `cutoff` (ms), as the uploads' purge removes them from the tree. */
+  async forgetUploadsBefore(cutoff: number): Promise<void> {
+    await this.database.write((tx) => tx`DELETE FROM uploads WHERE started_at < ${cutoff}`, { durable: false });
+  }
 
   /** A client used the blob (HEAD, GET, mount, a manifest naming it): its GC review waits again. */
   async touch(digest: Digest): Promise<void> {

@@ -129,6 +129,7 @@ async function rebuildRepository(index: MetadataIndex, tree: TreeReader, reposit
   }
   const tags = await tree.tags(repository);
   const layers = await tree.layers(repository);
+  const uploads = await tree.uploads(repository);
   const now = Date.now();
   const linked = new Set(layers.map(formatDigest));
   await index.database.write(async (tx) => {
@@ -141,6 +142,10 @@ async function rebuildRepository(index: MetadataIndex, tree: TreeReader, reposit
     for (const digest of linked) {
       await tx`INSERT INTO repository_blobs (repository, digest, linked_at) VALUES (${repository}, ${digest}, ${now})
                ON CONFLICT (repository, digest) DO NOTHING`;
+    }
+    // a session started since the listing has its row already (ON CONFLICT): it stays
+    for (const upload of uploads) {
+      await tx`INSERT INTO uploads (id, repository, started_at) VALUES (${upload.id}, ${repository}, ${upload.startedAt}) ON CONFLICT (id) DO NOTHING`;
     }
     // uploads and mounts do not take the repository's lock: a link made since the listing stays
     for (const row of rowsOf(await tx`SELECT digest FROM repository_blobs WHERE repository = ${repository}`)) {

@@ -76,6 +76,12 @@ export const SCHEMA: readonly string[] = [
      digest TEXT,
      tag TEXT,
      started_at BIGINT NOT NULL)`,
+  // upload sessions in progress (written without waiting for the disk: rows a crash leaves
+  // behind go with the sessions' purge, storage.uploads.purge_after)
+  `CREATE TABLE IF NOT EXISTS uploads (
+     id TEXT PRIMARY KEY,
+     repository TEXT NOT NULL,
+     started_at BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS gc_runs (
      id TEXT PRIMARY KEY,
      started_at BIGINT NOT NULL,

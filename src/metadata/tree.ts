@@ -31,4 +31,6 @@ export interface TreeReader {
   blobs(): AsyncIterable<{ digest: Digest; size: number }>;
   /** the size of a blob's data, or null when it is not stored */
   blobSize(digest: Digest): Promise<number | null>;
+  /** upload sessions in the repository (_uploads) and when each started (ms) */
+  uploads(repository: string): Promise<Array<{ id: string; startedAt: number }>>;
 }

@@ -57,10 +57,12 @@ async function sharedReferences(sql: SQL): Promise<SharedReference[]> {
   return rowsOf(rows).map((row) => ({ repository: str(row, "repository"), digest: str(row, "digest"), size: num(row, "size") }));
 }
 
-async function blobTotals(sql: SQL): Promise<{ storedBytes: number; storedBlobs: number; gcWaitingBytes: number; gcWaitingBlobs: number }> {
+async function blobTotals(sql: SQL): Promise<{ storedBytes: number; storedBlobs: number; gcWaitingBytes: number; gcWaitingBlobs: number; uploadsInProgress: number }> {
   const [all] = rowsOf(await sql`SELECT count(*) AS n, CAST(COALESCE(sum(size), 0) AS BIGINT) AS bytes FROM blobs`);
   const [waiting] = rowsOf(await sql`SELECT count(*) AS n, CAST(COALESCE(sum(size), 0) AS BIGINT) AS bytes FROM blobs WHERE review_at IS NOT NULL`);
+  const [uploads] = rowsOf(await sql`SELECT count(*) AS n FROM uploads`);
   return {
+    uploadsInProgress: uploads ? num(uploads, "n") : 0,
     storedBytes: all ? num(all, "bytes") : 0,
     storedBlobs: all ? num(all, "n") : 0,
     gcWaitingBytes: waiting ? num(waiting, "bytes") : 0,

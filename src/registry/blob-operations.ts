@@ -11,6 +11,7 @@ import type { StorageDriver } from "../storage/driver.ts";
 import type { BlobLocks } from "./blob-locks.ts";
 import type { BlobInfo, BlobStore } from "./blobs.ts";
 import { walkRepositories } from "./catalog.ts";
+import { RegistryError } from "../oci/errors.ts";
 import { blobTarget } from "./event-targets.ts";
 import type { RegistryEvents } from "./registry-events.ts";
 import type { RepositoryLock } from "./repository-lock.ts";
@@ -58,8 +59,10 @@ export class BlobOperations {
     await this.events.announce("delete", blobTarget(repository, digest, blob.size), request);
   }
 
-  startUpload(repository: string): Promise<string> {
-    return this.deps.uploads.start(repository);
+  async startUpload(repository: string): Promise<string> {
+    const id = await this.deps.uploads.start(repository);
+    await this.deps.index.uploadStarted(repository, id);
+    return id;
   }
 
   uploadOffset(repository: string, id: string): Promise<number> {
@@ -73,16 +76,28 @@ export class BlobOperations {
   async completeUpload(repository: string, id: string, digest: Digest, body: ReadableStream<Uint8Array> | null, request: RequestInfo): Promise<void> {
     const { uploads, index, tree } = this.deps;
     // held until the index knows the blob: GC cannot take it between the move and the record
-    const size = await this.deps.blobLocks.shared(formatDigest(digest), () =>
-      uploads.complete(repository, id, digest, body, (stored, moveAndLink) =>
-        index.change(layerScope(repository, digest), tree, moveAndLink, (tx, _, now) => index.blobLinked(tx, repository, digest, stored, now), BLOB_LINK),
-      ),
-    );
+    const record = async (tx: Bun.SQL, stored: number, now: number) => {
+      await index.blobLinked(tx, repository, digest, stored, now);
+      await index.uploadEnded(tx, id);
+    };
+    let size: number;
+    try {
+      size = await this.deps.blobLocks.shared(formatDigest(digest), () =>
+        uploads.complete(repository, id, digest, body, (stored, moveAndLink) =>
+          index.change(layerScope(repository, digest), tree, moveAndLink, (tx, _, now) => record(tx, stored, now), BLOB_LINK),
+        ),
+      );
+    } catch (error) {
+      // a wrong digest discards the session (uploads.ts); other failures leave it to resume
+      if (error instanceof RegistryError && error.code === "DIGEST_INVALID") await index.uploadCancelled(id);
+      throw error;
+    }
     await this.events.announce("push", blobTarget(repository, digest, size), request);
   }
 
-  cancelUpload(repository: string, id: string): Promise<void> {
-    return this.deps.uploads.cancel(repository, id);
+  async cancelUpload(repository: string, id: string): Promise<void> {
+    await this.deps.uploads.cancel(repository, id);
+    await this.deps.index.uploadCancelled(id);
   }
 
   /**
@@ -111,6 +126,7 @@ export class BlobOperations {
     for await (const entry of walkRepositories(this.deps.driver)) {
       if (entry.hasUploads) purged += await this.deps.uploads.purgeOlderThan(entry.name, cutoff);
     }
+    await this.deps.index.forgetUploadsBefore(cutoff.getTime());
     return purged;
   }
 }

@@ -7,6 +7,7 @@ import { paths } from "../storage/paths.ts";
 import { walkRepositories } from "./catalog.ts";
 import { exists, readLink } from "./links.ts";
 import { readManifestBlob } from "./manifest-bytes.ts";
+import { uploadStartedAt } from "./uploads.ts";
 
 /** An image config larger than this is not read for labels (real ones are a few KiB). */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -90,5 +91,13 @@ export function treeReader(driver: StorageDriver): TreeReader {
       }
     },
     blobSize: (digest) => sizeOf(driver, paths.blobData(digest)),
+    async uploads(repository) {
+      const sessions: Array<{ id: string; startedAt: number }> = [];
+      for (const id of await driver.list(paths.uploadsRoot(repository))) {
+        const started = await uploadStartedAt(driver, repository, id);
+        if (started !== null) sessions.push({ id, startedAt: started.getTime() });
+      }
+      return sessions;
+    },
   };
 }

@@ -148,21 +148,10 @@ export class UploadStore {
     return purged;
   }
 
-  /** Started before `cutoff`; without a readable startedat, judged by the folder's age. */
+  /** Started before `cutoff` (see uploadStartedAt); a session already gone is not. */
   private async isStale(repository: string, id: string, cutoff: Date): Promise<boolean> {
-    try {
-      const text = new TextDecoder().decode(await this.driver.getContent(paths.uploadStartedAt(repository, id)));
-      const date = new Date(text.trim());
-      if (!Number.isNaN(date.getTime())) return date < cutoff;
-    } catch (error) {
-      if (!(error instanceof PathNotFoundError)) throw error;
-    }
-    try {
-      return (await this.driver.stat(paths.uploadDir(repository, id))).modified < cutoff;
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return false; // already gone
-      throw error;
-    }
+    const started = await uploadStartedAt(this.driver, repository, id);
+    return started !== null && started < cutoff;
   }
 
   /**
@@ -273,5 +262,25 @@ export class UploadStore {
       message: `Upload ${id.slice(0, 64)} is not known (finished, cancelled or purged)`,
       detail: { uuid: id.slice(0, 64) },
     });
+  }
+}
+
+/**
+ * When an upload session started: its startedat file (Distribution writes one too), else the
+ * age of its folder; null when the session is gone.
+ */
+export async function uploadStartedAt(driver: StorageDriver, repository: string, id: string): Promise<Date | null> {
+  try {
+    const text = new TextDecoder().decode(await driver.getContent(paths.uploadStartedAt(repository, id)));
+    const date = new Date(text.trim());
+    if (!Number.isNaN(date.getTime())) return date;
+  } catch (error) {
+    if (!(error instanceof PathNotFoundError)) throw error;
+  }
+  try {
+    return (await driver.stat(paths.uploadDir(repository, id))).modified;
+  } catch (error) {
+    if (error instanceof PathNotFoundError) return null;
+    throw error;
   }
 }
