@@ -107,6 +107,7 @@ export class GarbageCollector {
 
   private async collectManifests(report: GcReport, dryRun: boolean, progress: GcOptions["progress"]): Promise<void> {
     if (this.deps.untaggedMs === null) return;
+    await this.deps.index.flushPulls(); // a pull gathered in memory keeps its manifest too
     const candidates = await untaggedManifests(this.deps.index.database.sql, Date.now() - this.deps.untaggedMs);
     await forEachConcurrently(candidates, AT_ONCE, async (manifest) => {
       if (!dryRun) {
