@@ -28,7 +28,7 @@ export function registryAccess(registry: Registry, plugin: string): RegistryRead
     async manifest(repository, ref) {
       try {
         const m = await registry.readManifest(repository, reference(ref));
-        return { digest: formatDigest(m.digest), mediaType: m.mediaType, bytes: m.bytes.slice() }; // not the cached buffer
+        return { digest: formatDigest(m.digest), mediaType: m.mediaType, bytes: new Uint8Array(m.bytes) }; // a copy, not the cached buffer
       } catch {
         return null;
       }

@@ -30,7 +30,7 @@ export class HashPool {
   async update(key: string, chunk: Uint8Array): Promise<void> {
     const worker = this.ensureWorker();
     this.inFlight += chunk.byteLength;
-    const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+    const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : new Uint8Array(chunk); // a copy (slice() of a Buffer is a view)
     worker.postMessage({ op: "update", key, chunk: owned } satisfies HashRequest, [owned.buffer as ArrayBuffer]);
     if (this.inFlight > MAX_IN_FLIGHT) await new Promise<void>((resolve) => this.drained.push(resolve));
   }

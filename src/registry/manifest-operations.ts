@@ -71,7 +71,7 @@ export class ManifestOperations {
         ...(tag === undefined ? {} : { tag }),
         digest: formatDigest(manifest.digest),
         mediaType: manifest.parsed.mediaType,
-        manifest: { bytes: bytes.slice(), json }, // a copy: what is stored must match the digest
+        manifest: { bytes: new Uint8Array(bytes), json }, // a copy: what is stored must match the digest
         request,
       });
     }

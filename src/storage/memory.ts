@@ -46,7 +46,7 @@ export class InMemoryDriver implements StorageDriver {
 
   async putContent(path: string, content: Uint8Array | string): Promise<void> {
     // a copy: the caller may reuse its buffer; one map update is the atomic rename
-    const bytes = typeof content === "string" ? encoder.encode(content) : content.slice();
+    const bytes = typeof content === "string" ? encoder.encode(content) : new Uint8Array(content); // a copy (slice() of a Buffer would be a view)
     this.files.set(path, { parts: [bytes], size: bytes.byteLength, modified: new Date() });
   }
 
@@ -153,7 +153,7 @@ class InMemoryWriter implements FileWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     this.assertOpen();
-    this.pending.push(chunk.slice()); // the caller may reuse or transfer its buffer
+    this.pending.push(new Uint8Array(chunk)); // a copy: the caller may reuse or transfer its buffer (slice() of a Buffer is a view)
     this.appended += chunk.byteLength;
   }
 

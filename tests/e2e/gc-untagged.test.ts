@@ -23,7 +23,8 @@ describe.each(metadataBackends())("gc.untagged on its schedule (%s)", (backend) 
   test("untagged and unpulled manifests go with their own blobs; tagged and pulled ones stay", async () => {
     const storage = await testStorage(backend, "gc-untagged");
     cleanups.push(() => storage.remove());
-    const env = { ...storage.env, BERTH_GC_DELAY: "0s", BERTH_GC_UNTAGGED: "3s", BERTH_GC_INTERVAL: "1s" };
+    // delay 5s: a run must not take the blobs of an image being pushed before its manifest names them
+    const env = { ...storage.env, BERTH_GC_DELAY: "5s", BERTH_GC_UNTAGGED: "3s", BERTH_GC_INTERVAL: "1s" };
     const berth = await servers.started(startBerth({ root: storage.root, env }));
     const repo = "untagged/app";
     const shared = randomLayer(2000);
@@ -48,10 +49,10 @@ describe.each(metadataBackends())("gc.untagged on its schedule (%s)", (backend) 
 
     await pullComplete(berth.url, repo, "stable", current.digest);
     await pullComplete(berth.url, repo, pinned.digest, pinned.digest);
-    // their own blobs go in the same run or the next (gc.delay 0); the shared layer stays
+    // their own blobs go once their review comes (gc.delay after the manifests went); the shared layer stays
     const own = [loose.config, ...loose.layers.slice(1), replaced.config, ...replaced.layers.slice(1)].map((blob) => blob.digest);
     const blobsGone = async () => own.every((digest) => !existsSync(blobFile(storage.root, digest)));
-    for (let i = 0; i < 100 && !(await blobsGone()); i++) await Bun.sleep(100);
+    for (let i = 0; i < 250 && !(await blobsGone()); i++) await Bun.sleep(100);
     expect(own.filter((digest) => existsSync(blobFile(storage.root, digest)))).toEqual([]);
     expect(existsSync(blobFile(storage.root, shared.digest))).toBe(true);
     await servers.stopped(berth);
