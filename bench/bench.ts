@@ -27,6 +27,7 @@ import { pull } from "./workloads/pull.ts";
 import { indexGroup } from "./workloads/index.ts";
 import { pushChunked, pushMonolithic } from "./workloads/push.ts";
 import { pushImages } from "./workloads/push-image.ts";
+import { pushDockerPattern } from "./workloads/push-docker-pattern.ts";
 import { rssPush } from "./workloads/rss.ts";
 import { start } from "./workloads/start.ts";
 
@@ -36,6 +37,7 @@ export const ALL_GROUPS: readonly WorkloadGroup[] = [
   pushMonolithic,
   pushChunked,
   pushImages,
+  pushDockerPattern,
   pull,
   manifest,
   catalog,

@@ -17,6 +17,7 @@ export const GROUPS = [
   "push-chunked",
   "pull",
   "push-image",
+  "push-docker-pattern",
   "manifest",
   "catalog",
   "tags",
@@ -59,6 +60,8 @@ export interface BenchConfig {
   /** repositories in the tree `berth index rebuild` indexes (one tagged image each, as the catalog's set-up) */
   rebuildRepos: number;
   docker: { layers: number; layerBytes: number } | null;
+  /** replays of the recorded docker push (bench/patterns/docker-push.json): image pushes, and a cap on each layer's bytes (null: as recorded) */
+  dockerPattern: { ops: number; maxLayerBytes: number | null };
   rssPushBytes: number;
   ddCountMiB: number;
   ddRuns: number;
@@ -98,6 +101,7 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
     gc: { blobs: 10_000, unreferenced: 1_000 },
     rebuildRepos: 10_000,
     docker: { layers: 4, layerBytes: 50 * 1000 * 1000 },
+    dockerPattern: { ops: 4, maxLayerBytes: null },
     rssPushBytes: GiB,
     ddCountMiB: 256,
     ddRuns: 3,
@@ -159,6 +163,7 @@ export function quickConfig(): BenchConfig {
     listMaxRequests: 2000,
     listDurationSec: 1,
     docker: { layers: 4, layerBytes: 2 * 1000 * 1000 },
+    dockerPattern: { ops: 3, maxLayerBytes: 4 * 1000 * 1000 },
     rssPushBytes: 64 * MiB,
     ddCountMiB: 64,
     ddRuns: 1,
