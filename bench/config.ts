@@ -73,6 +73,8 @@ export interface BenchConfig {
   berthCommand: string[];
   /** an older Berth (`--baseline-bin`), the "baseline" target of the push rows; null: none */
   baselineCommand: string[] | null;
+  /** the bare Bun server (the "bare" target), compiled at bench time into the work dir; null until then */
+  bareCommand: string[] | null;
   distributionBin: string;
   berthEnv: Record<string, string>;
   /** "auto": wrk for GET rows when installed; "bun": the Bun raw-socket client for every row */
@@ -85,7 +87,7 @@ export const repoRoot = resolve(import.meta.dir, "..");
 
 function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
   return {
-    targets: ["berth", "distribution"],
+    targets: ["berth", "distribution", "bare"],
     groups: [...GROUPS],
     chunkBytes: 10 * MiB,
     rowTimeLimitSec: 60,
@@ -110,6 +112,7 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
     outDir: join(repoRoot, "bench/results"),
     berthCommand: [join(repoRoot, "dist/berth")],
     baselineCommand: null,
+    bareCommand: null,
     distributionBin: "/usr/bin/docker-registry",
     // Distribution runs with log level error and no access log; Berth gets the same
     berthEnv: { BERTH_LOG_LEVEL: "error" },

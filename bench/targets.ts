@@ -5,10 +5,10 @@
  */
 import type { BenchConfig } from "./config.ts";
 import { GiB, MiB, sizeId, sizeLabel } from "./config.ts";
-import type { Measurement, MetricKey, Reference, TargetCheck, WorkloadResult } from "./types.ts";
+import type { Measurement, MetricKey, Reference, TargetCheck, TargetName, WorkloadResult } from "./types.ts";
 
-/** Berth ÷ `other` (Distribution by default, or the baseline binary); null when either is missing. */
-export function ratio(workload: WorkloadResult | undefined, metric: MetricKey, other: "distribution" | "baseline" = "distribution"): number | null {
+/** Berth ÷ `other` (Distribution by default, the baseline binary, or the bare Bun server); null when either is missing. */
+export function ratio(workload: WorkloadResult | undefined, metric: MetricKey, other: Exclude<TargetName, "berth"> = "distribution"): number | null {
   if (workload?.comparable === false) return null;
   const berth = workload?.results.berth?.[metric];
   const them = workload?.results[other]?.[metric];
@@ -46,7 +46,7 @@ function ratioSpec(
   op: ">=" | "<=",
   limit: number,
   note?: string,
-  other: "distribution" | "baseline" = "distribution",
+  other: Exclude<TargetName, "berth"> = "distribution",
 ): Spec {
   return {
     id,
@@ -92,6 +92,7 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
   const beforeNote = "no more than 10 % slower than the baseline binary (--baseline-bin); n/a without one";
   return [
     ratioSpec("manifest-get-c64", `manifest GET by tag, ${c64} conn: req/s`, `manifest-get-tag-c${c64}`, "opsPerSec", ">=", 10, c64note),
+    ratioSpec("manifest-get-bare", `manifest GET by tag, ${c64} conn: req/s, Berth ÷ bare Bun server`, `manifest-get-tag-c${c64}`, "opsPerSec", ">=", 0.5, c64note, "bare"),
     ratioSpec("manifest-head-c64", `manifest HEAD by tag, ${c64} conn: req/s`, `manifest-head-tag-c${c64}`, "opsPerSec", ">=", 10, c64note),
     ratioSpec("push-256-ratio", `monolithic push ${sizeLabel(push)}: MB/s`, pushId, "mbPerSec", ">=", 2, proxyNote(push, 256 * MiB)),
     {
@@ -146,6 +147,7 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
       value: (find) => berthValue(find, "start", "p50Ms"),
       pass: (v) => v <= 150,
     },
+    ratioSpec("start-bare", "exec → first 200 on /v2/ (median), Berth ÷ bare Bun server", "start", "p50Ms", "<=", 1.3, undefined, "bare"),
   ];
 }
 
