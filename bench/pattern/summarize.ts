@@ -27,7 +27,7 @@ const RESPONSE_HEADERS = ["content-type", "content-length", "transfer-encoding",
 /** exact TCP read sizes kept before the rest goes into a histogram */
 const READS_KEPT = 64;
 /** a read boundary at the same place in at least this share of frames marks a write boundary */
-const WRITE_CUT_SHARE = 0.25;
+const WRITE_CUT_SHARE = 0.1;
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
@@ -81,7 +81,7 @@ export function frameLength(size: number): number {
 
 /**
  * Where the sender cut chunk frames into writes, from read boundaries inside frames of the
- * most common length: a boundary at the same offset in at least a quarter of them marks a
+ * most common length: a boundary at the same offset in at least a tenth of them marks a
  * write's edge (reads can join writes but on loopback rarely split one). A cut in a frame's
  * first half is kept as an offset from its start, one in its second half as one from its end,
  * so frames of other lengths (a blob's last chunk) are cut the same way.
