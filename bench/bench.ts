@@ -7,6 +7,8 @@
  */
 import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { BareBinary } from "./bare/build.ts";
+import { buildBareServer } from "./bare/build.ts";
 import { ensureBerthBinary } from "./build.ts";
 import { onInterrupt } from "./cleanup.ts";
 import type { BenchConfig } from "./config.ts";
@@ -27,6 +29,7 @@ import { pull } from "./workloads/pull.ts";
 import { indexGroup } from "./workloads/index.ts";
 import { pushChunked, pushMonolithic } from "./workloads/push.ts";
 import { pushImages } from "./workloads/push-image.ts";
+import { pushDockerPattern } from "./workloads/push-docker-pattern.ts";
 import { rssPush } from "./workloads/rss.ts";
 import { start } from "./workloads/start.ts";
 
@@ -36,6 +39,7 @@ export const ALL_GROUPS: readonly WorkloadGroup[] = [
   pushMonolithic,
   pushChunked,
   pushImages,
+  pushDockerPattern,
   pull,
   manifest,
   catalog,
@@ -74,13 +78,26 @@ export async function runBench(config: BenchConfig, log: (line: string) => void)
   const workloads = new Map<string, WorkloadResult>();
   const failures: BenchResult["failures"] = [];
   mkdirSync(config.workDir, { recursive: true });
+  let bare: BareBinary | null = null;
+  if (config.targets.includes("bare") && groups.some((g) => g.bare === true)) {
+    try {
+      bare = await buildBareServer(config.workDir, log);
+      config.bareCommand = [bare.path];
+    } catch (error) {
+      log(`bare server: ${errorText(error)}`);
+      failures.push({ id: "bare-build", target: "bare", error: errorText(error) });
+    }
+  }
+  const forgetBare = onInterrupt(() => bare?.remove());
   const data = new DataCache(mkdtempSync(join(config.workDir, "berth-bench-data-")));
   const runId = `${Date.now().toString(36)}`;
   const forgetData = onInterrupt(() => data.remove());
   try {
     for (const [index, group] of groups.entries()) {
-      // the baseline (an older Berth) only runs the groups that compare against it
-      const targets = config.targets.filter((t) => t !== "baseline" || group.baseline === true);
+      // the baseline (an older Berth) and the bare server only run the groups that compare against them
+      const targets = config.targets.filter(
+        (t) => (t !== "baseline" || group.baseline === true) && (t !== "bare" || (group.bare === true && config.bareCommand !== null)),
+      );
       try {
         await group.prepare?.(config, data, log);
       } catch (error) {
@@ -88,7 +105,9 @@ export async function runBench(config: BenchConfig, log: (line: string) => void)
         for (const target of targets) failures.push({ id: group.name, target, error: errorText(error) });
         continue;
       }
-      const order = index % 2 === 0 ? targets : [...targets].reverse();
+      // the bare server is a reference, not a contender: it goes last, so row order stays the registries'
+      const contenders = targets.filter((t) => t !== "bare");
+      const order = [...(index % 2 === 0 ? contenders : [...contenders].reverse()), ...targets.filter((t) => t === "bare")];
       for (const target of order) {
         log(`${group.name} → ${target}`);
         const ctx: GroupContext = {
@@ -124,6 +143,8 @@ export async function runBench(config: BenchConfig, log: (line: string) => void)
   } finally {
     forgetData();
     data.remove();
+    forgetBare();
+    bare?.remove();
   }
   const list = [...workloads.values()];
   return {

@@ -17,6 +17,7 @@ export const GROUPS = [
   "push-chunked",
   "pull",
   "push-image",
+  "push-docker-pattern",
   "manifest",
   "catalog",
   "tags",
@@ -59,6 +60,8 @@ export interface BenchConfig {
   /** repositories in the tree `berth index rebuild` indexes (one tagged image each, as the catalog's set-up) */
   rebuildRepos: number;
   docker: { layers: number; layerBytes: number } | null;
+  /** replays of the recorded docker push (bench/patterns/docker-push.json): image pushes, and a cap on each layer's bytes (null: as recorded) */
+  dockerPattern: { ops: number; maxLayerBytes: number | null };
   rssPushBytes: number;
   ddCountMiB: number;
   ddRuns: number;
@@ -70,6 +73,8 @@ export interface BenchConfig {
   berthCommand: string[];
   /** an older Berth (`--baseline-bin`), the "baseline" target of the push rows; null: none */
   baselineCommand: string[] | null;
+  /** the bare Bun server (the "bare" target), compiled at bench time into the work dir; null until then */
+  bareCommand: string[] | null;
   distributionBin: string;
   berthEnv: Record<string, string>;
   /** "auto": wrk for GET rows when installed; "bun": the Bun raw-socket client for every row */
@@ -82,7 +87,7 @@ export const repoRoot = resolve(import.meta.dir, "..");
 
 function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
   return {
-    targets: ["berth", "distribution"],
+    targets: ["berth", "distribution", "bare"],
     groups: [...GROUPS],
     chunkBytes: 10 * MiB,
     rowTimeLimitSec: 60,
@@ -98,6 +103,7 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
     gc: { blobs: 10_000, unreferenced: 1_000 },
     rebuildRepos: 10_000,
     docker: { layers: 4, layerBytes: 50 * 1000 * 1000 },
+    dockerPattern: { ops: 4, maxLayerBytes: null },
     rssPushBytes: GiB,
     ddCountMiB: 256,
     ddRuns: 3,
@@ -106,6 +112,7 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
     outDir: join(repoRoot, "bench/results"),
     berthCommand: [join(repoRoot, "dist/berth")],
     baselineCommand: null,
+    bareCommand: null,
     distributionBin: "/usr/bin/docker-registry",
     // Distribution runs with log level error and no access log; Berth gets the same
     berthEnv: { BERTH_LOG_LEVEL: "error" },
@@ -159,6 +166,7 @@ export function quickConfig(): BenchConfig {
     listMaxRequests: 2000,
     listDurationSec: 1,
     docker: { layers: 4, layerBytes: 2 * 1000 * 1000 },
+    dockerPattern: { ops: 3, maxLayerBytes: 4 * 1000 * 1000 },
     rssPushBytes: 64 * MiB,
     ddCountMiB: 64,
     ddRuns: 1,

@@ -178,6 +178,14 @@ export function describe(body: string, mediaType: string): Descriptor {
   return { mediaType, digest: digestOf(body), size: new TextEncoder().encode(body).byteLength };
 }
 
+/** The config and manifest of a one-layer image; the same bytes for the same repo, tag and layer. */
+export function oneLayerImage(repo: string, tag: string, layer: BlobFile): { config: string; configDesc: Descriptor; manifest: string } {
+  const layerDesc: Descriptor = { mediaType: OCI_LAYER, digest: layer.digest, size: layer.size };
+  const config = imageConfig([layerDesc], `${repo}:${tag}:${layer.digest}`);
+  const configDesc = describe(config, OCI_CONFIG);
+  return { config, configDesc, manifest: imageManifest(configDesc, [layerDesc]) };
+}
+
 /** monolithic: POST + PUT ?digest=; chunked: POST, PATCH per chunk, PUT; streamed: as docker does (see pushStreamed) */
 export type UploadMode = "monolithic" | "chunked" | "streamed";
 
@@ -194,15 +202,12 @@ export async function pushImage(
   mode: UploadMode,
   chunkBytes: number,
 ): Promise<number> {
-  const layerDesc: Descriptor = { mediaType: OCI_LAYER, digest: layer.digest, size: layer.size };
   if (mode === "chunked") await client.pushChunked(repo, layer, chunkBytes);
   else if (mode === "streamed") await client.pushStreamed(repo, Bun.file(layer.path), layer.digest);
   else await client.pushMonolithic(repo, Bun.file(layer.path), layer.digest);
-  const config = imageConfig([layerDesc], `${repo}:${tag}:${layer.digest}`);
-  const configDesc = describe(config, OCI_CONFIG);
+  const { config, configDesc, manifest } = oneLayerImage(repo, tag, layer);
   if (mode === "streamed") await client.pushStreamed(repo, config, configDesc.digest);
   else await client.pushMonolithic(repo, config, configDesc.digest);
-  const manifest = imageManifest(configDesc, [layerDesc]);
   await client.putManifest(repo, tag, manifest);
   return layer.size + configDesc.size + manifest.length;
 }

@@ -1,11 +1,16 @@
 /**
  * The Markdown report: header with the machine, the targets, then one table row per
  * (workload, metric) with Berth, Distribution, Berth ÷ Distribution (and, in a run with a
- * baseline binary, the baseline and Berth ÷ baseline), unit, target and note.
+ * baseline binary, the baseline and Berth ÷ baseline; in a run with the bare Bun server, its
+ * value and Berth ÷ bare), unit, target and note.
  */
 import { METRIC_UNITS, machineLine, num, times } from "./format.ts";
 import { ratio } from "./targets.ts";
-import type { BenchResult, Measurement, TargetCheck, WorkloadResult } from "./types.ts";
+import type { BenchResult, Measurement, TargetCheck, TargetName, WorkloadResult } from "./types.ts";
+
+/** Columns beyond Distribution, present when some row measured that target. */
+type Extra = Extract<TargetName, "baseline" | "bare">;
+const EXTRA_HEADS: Record<Extra, [string, string]> = { baseline: ["baseline", "÷ base"], bare: ["bare Bun", "÷ bare"] };
 
 function cell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -30,21 +35,22 @@ function note(w: WorkloadResult): string {
   side("B", w.results.berth);
   side("D", w.results.distribution);
   side("base", w.results.baseline);
+  side("bare", w.results.bare);
   return parts.join(" · ");
 }
 
-function workloadRows(w: WorkloadResult, targets: readonly TargetCheck[], withBaseline: boolean): string[] {
+function workloadRows(w: WorkloadResult, targets: readonly TargetCheck[], extras: readonly Extra[]): string[] {
   return w.metrics.map((metric, i) => {
     const checks = targets.filter((t) => t.workloadId === w.id && t.metric === metric);
     const target = checks.map((t) => t.threshold).join("; ");
     const pass = checks.map((t) => `${passText(t.pass)}${t.value === null ? "" : ` (${targetValue(t)})`}`).join("; ");
-    const baseline = withBaseline ? [num(w.results.baseline?.[metric]), times(ratio(w, metric, "baseline"))] : [];
+    const others = extras.flatMap((extra) => [num(w.results[extra]?.[metric]), times(ratio(w, metric, extra))]);
     const cols = [
       i === 0 ? w.label : "",
       num(w.results.berth?.[metric]),
       num(w.results.distribution?.[metric]),
       times(ratio(w, metric)),
-      ...baseline,
+      ...others,
       METRIC_UNITS[metric],
       target,
       pass,
@@ -73,25 +79,26 @@ export function renderMarkdown(result: BenchResult, groupTitles: ReadonlyMap<str
   for (const t of result.targets) {
     lines.push(`| ${[t.description, targetValue(t), t.threshold, passText(t.pass), t.note ?? ""].map(cell).join(" | ")} |`);
   }
-  // the baseline's columns appear only in a run that measured one (--baseline-bin)
-  const withBaseline = result.workloads.some((w) => w.results.baseline !== undefined);
+  // the baseline's and the bare server's columns appear only in a run that measured them
+  const extras = (["baseline", "bare"] as const).filter((extra) => result.workloads.some((w) => w.results[extra] !== undefined));
   lines.push("", "## Results", "");
-  if (withBaseline) {
+  if (extras.includes("baseline")) {
     lines.push(`Baseline: ${result.config.baselineCommand?.join(" ") ?? "?"} (an older Berth); ÷ base = Berth ÷ baseline.`, "");
-    lines.push("| workload | Berth | Distribution | ratio | baseline | ÷ base | unit | target | pass | note |");
-    lines.push("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |");
-  } else {
-    lines.push("| workload | Berth | Distribution | ratio | unit | target | pass | note |");
-    lines.push("| --- | ---: | ---: | ---: | --- | --- | --- | --- |");
   }
-  const empty = " |".repeat(withBaseline ? 10 : 8);
+  if (extras.includes("bare")) {
+    lines.push("bare Bun: a bare `bun build --compile` server answering /v2/ and one manifest from memory with Berth's headers (bench/bare/server.ts), the floor of those rows; ÷ bare = Berth ÷ bare.", "");
+  }
+  const heads = extras.flatMap((extra) => EXTRA_HEADS[extra]);
+  lines.push(`| ${["workload", "Berth", "Distribution", "ratio", ...heads, "unit", "target", "pass", "note"].join(" | ")} |`);
+  lines.push(`| --- | ---: | ---: | ---: | ${heads.map(() => "---: | ").join("")}--- | --- | --- | --- |`);
+  const empty = " |".repeat(8 + heads.length);
   let group = "";
   for (const w of result.workloads) {
     if (w.group !== group) {
       group = w.group;
       lines.push(`| **${cell(groupTitles.get(group) ?? group)}**${empty}`);
     }
-    lines.push(...workloadRows(w, result.targets, withBaseline));
+    lines.push(...workloadRows(w, result.targets, extras));
   }
   if (result.failures.length > 0) {
     lines.push("", "## Failures", "");

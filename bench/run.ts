@@ -16,8 +16,9 @@ const HELP = `Usage: bun bench/run.ts [options]
   --quick               small sizes and short durations (under 2 minutes)
   --only a,b            run only these groups: ${GROUPS.join(", ")}
   --skip a,b            skip these groups
-  --targets a,b         berth,distribution,baseline (default berth,distribution, plus
-                        baseline when --baseline-bin is given)
+  --targets a,b         berth,distribution,baseline,bare (default berth,distribution,bare,
+                        plus baseline when --baseline-bin is given; bare: a bare compiled
+                        Bun server, the floor of the start-up and manifest GET rows)
   --berth-bin PATH      use this Berth binary (default dist/berth, rebuilt when stale)
   --baseline-bin PATH   an older Berth binary: the push groups also run against it, and the
                         report adds its column and Berth ÷ baseline

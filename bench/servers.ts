@@ -65,11 +65,16 @@ export function inheritedEnv(): Record<string, string> {
 /** The program a Berth target runs: this tree's binary, or the older one given as the baseline. */
 export function berthProgram(target: Exclude<TargetName, "distribution">, config: BenchConfig): string[] {
   if (target === "berth") return config.berthCommand;
+  if (target === "bare") throw new Error("the bare Bun server is not Berth: it has no Berth commands");
   if (!config.baselineCommand) throw new Error("the baseline target needs --baseline-bin");
   return config.baselineCommand;
 }
 
 function command(target: TargetName, config: BenchConfig, dir: string, root: string, host: string): string[] {
+  if (target === "bare") {
+    if (!config.bareCommand) throw new Error("the bare Bun server was not compiled");
+    return config.bareCommand;
+  }
   if (target !== "distribution") return [...berthProgram(target, config), "serve"];
   const configPath = join(dir, "config.yml");
   writeFileSync(configPath, distributionConfig(root, host));

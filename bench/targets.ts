@@ -5,10 +5,10 @@
  */
 import type { BenchConfig } from "./config.ts";
 import { GiB, MiB, sizeId, sizeLabel } from "./config.ts";
-import type { Measurement, MetricKey, Reference, TargetCheck, WorkloadResult } from "./types.ts";
+import type { Measurement, MetricKey, Reference, TargetCheck, TargetName, WorkloadResult } from "./types.ts";
 
-/** Berth ÷ `other` (Distribution by default, or the baseline binary); null when either is missing. */
-export function ratio(workload: WorkloadResult | undefined, metric: MetricKey, other: "distribution" | "baseline" = "distribution"): number | null {
+/** Berth ÷ `other` (Distribution by default, the baseline binary, or the bare Bun server); null when either is missing. */
+export function ratio(workload: WorkloadResult | undefined, metric: MetricKey, other: Exclude<TargetName, "berth"> = "distribution"): number | null {
   if (workload?.comparable === false) return null;
   const berth = workload?.results.berth?.[metric];
   const them = workload?.results[other]?.[metric];
@@ -46,7 +46,7 @@ function ratioSpec(
   op: ">=" | "<=",
   limit: number,
   note?: string,
-  other: "distribution" | "baseline" = "distribution",
+  other: Exclude<TargetName, "berth"> = "distribution",
 ): Spec {
   return {
     id,
@@ -66,6 +66,15 @@ function berthValue(find: (id: string) => WorkloadResult | undefined, id: string
   return v !== undefined && Number.isFinite(v) ? v : null;
 }
 
+/** Berth ÷ Distribution of `metric` per operation; null when either is missing. */
+function perOp(workload: WorkloadResult | undefined, metric: MetricKey): number | null {
+  const b = workload?.results.berth;
+  const d = workload?.results.distribution;
+  if (!b || !d || b.ops === 0 || d.ops === 0) return null;
+  const value = (b[metric] / b.ops) / (d[metric] / d.ops);
+  return Number.isFinite(value) ? value : null;
+}
+
 function specs(config: BenchConfig, reference: Reference): Spec[] {
   const push = largest(config.pushSizes);
   const pull = largest(config.pullSizes);
@@ -79,9 +88,11 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
   const imageLabel = `image push ${sizeLabel(image.layerBytes)}, ${image.clients} clients: images/s`;
   const imageNote = image.layerBytes === MiB && image.clients === 16 ? undefined : "the target is for 1 MiB at 16 clients";
   const smallPush = Math.min(...config.pushSizes.map((s) => s.bytes));
+  const patternNote = config.dockerPattern.maxLayerBytes === null ? undefined : `layers cut to ${sizeLabel(config.dockerPattern.maxLayerBytes)}; the target is for the whole recorded image`;
   const beforeNote = "no more than 10 % slower than the baseline binary (--baseline-bin); n/a without one";
   return [
     ratioSpec("manifest-get-c64", `manifest GET by tag, ${c64} conn: req/s`, `manifest-get-tag-c${c64}`, "opsPerSec", ">=", 10, c64note),
+    ratioSpec("manifest-get-bare", `manifest GET by tag, ${c64} conn: req/s, Berth ÷ bare Bun server`, `manifest-get-tag-c${c64}`, "opsPerSec", ">=", 0.5, c64note, "bare"),
     ratioSpec("manifest-head-c64", `manifest HEAD by tag, ${c64} conn: req/s`, `manifest-head-tag-c${c64}`, "opsPerSec", ">=", 10, c64note),
     ratioSpec("push-256-ratio", `monolithic push ${sizeLabel(push)}: MB/s`, pushId, "mbPerSec", ">=", 2, proxyNote(push, 256 * MiB)),
     {
@@ -100,6 +111,18 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
     ratioSpec("push-image", imageLabel, imageId, "opsPerSec", ">=", 1.5, imageNote),
     ratioSpec("push-image-before", `${imageLabel}, Berth ÷ baseline`, imageId, "opsPerSec", ">=", 0.9, beforeNote, "baseline"),
     ratioSpec("push-mono-before", `monolithic push ${sizeLabel(smallPush)}: MB/s, Berth ÷ baseline`, `push-mono-${sizeId(smallPush)}`, "mbPerSec", ">=", 0.9, beforeNote, "baseline"),
+    ratioSpec("docker-pattern", "docker push pattern replayed: MB/s", "push-docker-pattern", "mbPerSec", ">=", 1.5, patternNote),
+    {
+      id: "docker-pattern-cpu",
+      description: "docker push pattern replayed: server CPU per image push",
+      workloadId: "push-docker-pattern",
+      metric: "serverCpuSec",
+      threshold: "<= 0.8×",
+      // per push: a row stopped by its time limit may have pushed fewer images on one side
+      value: (find) => perOp(find("push-docker-pattern"), "serverCpuSec"),
+      pass: (v) => v <= 0.8,
+      note: patternNote,
+    },
     ratioSpec("pull-1g-ratio", `pull ${sizeLabel(pull)}: MB/s`, pullId, "mbPerSec", ">=", 1, proxyNote(pull, GiB)),
     ratioSpec("pull-1g-cpu", `pull ${sizeLabel(pull)}: server CPU s`, pullId, "serverCpuSec", "<=", 0.5, proxyNote(pull, GiB)),
     ratioSpec("catalog", `catalog first page, ${config.catalogRepos} repos: req/s (= 1 / mean latency)`, "catalog", "opsPerSec", ">=", 20, config.catalogRepos === 10_000 ? undefined : "the target is for 10,000 repositories"),
@@ -124,6 +147,7 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
       value: (find) => berthValue(find, "start", "p50Ms"),
       pass: (v) => v <= 150,
     },
+    ratioSpec("start-bare", "exec → first 200 on /v2/ (median), Berth ÷ bare Bun server", "start", "p50Ms", "<=", 1.3, undefined, "bare"),
   ];
 }
 

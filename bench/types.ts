@@ -9,10 +9,11 @@ import type { BenchConfig } from "./config.ts";
 /**
  * The registries compared in one run: Berth and Distribution, and optionally "baseline", an
  * older Berth binary (`--baseline-bin`) that the push rows also run against to show what a
- * change costs.
+ * change costs, and "bare", a bare compiled Bun server (bench/bare/server.ts) that answers
+ * /v2/ and one manifest from memory: the floor of the start-up and manifest GET rows.
  */
-export type TargetName = "berth" | "distribution" | "baseline";
-export const TARGETS: readonly TargetName[] = ["berth", "distribution", "baseline"];
+export type TargetName = "berth" | "distribution" | "baseline" | "bare";
+export const TARGETS: readonly TargetName[] = ["berth", "distribution", "baseline", "bare"];
 
 /** Which program generated the load for a row. */
 export type LoadTool = "wrk" | "bun-raw" | "bun-fetch" | "docker" | "dd" | "spawn" | "cli";

@@ -37,6 +37,8 @@ export interface WorkloadGroup {
   title: string;
   /** also runs against the baseline target (an older Berth, --baseline-bin) */
   baseline?: boolean;
+  /** also runs against the bare Bun server (the floor), for the rows it can answer */
+  bare?: boolean;
   /** untimed, once per run, before any server starts (e.g. generate data files) */
   prepare?(config: BenchConfig, data: DataCache, log: (line: string) => void): Promise<void> | void;
   /** measures every row of the group against ctx.target */

@@ -23,7 +23,7 @@ import { withServer } from "./common.ts";
 const BUSYBOX = "/bin/busybox";
 const DOCKER_TIMEOUT_MS = 600_000;
 
-interface Prepared {
+export interface Prepared {
   tar: string;
   sourceTag: string;
   imageBytes: number;
@@ -56,7 +56,7 @@ async function ensureDaemon(log: (line: string) => void): Promise<ReturnType<typ
 }
 
 /** Builds the image once (untimed) and saves it, so each registry gets an identical push. */
-async function buildImage(config: BenchConfig, data: DataCache, runId: string, log: (line: string) => void) {
+export async function buildImage(config: BenchConfig, data: DataCache, runId: string, log: (line: string) => void) {
   const spec = config.docker;
   if (!spec) throw new Error("docker workload disabled");
   if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} missing (apt-get install busybox-static)`);

@@ -2,11 +2,14 @@
  * Manifest GET and HEAD, by tag and by digest, at each configured concurrency, for a fixed
  * duration after a short warm-up. GET rows use wrk when it is installed; HEAD rows (which
  * wrk 4.1 cannot do) and the fallback use the raw-socket Bun client.
+ *
+ * The bare Bun server (the "bare" target, bench/bare/server.ts) is given the same manifest
+ * bytes with a PUT and runs only the GET by tag at 64 connections: the floor of that row.
  */
 import { availableParallelism } from "node:os";
 import type { PhaseOutcome } from "../measure.ts";
 import { runPhase } from "../measure.ts";
-import { OCI_MANIFEST, pushImage } from "../oci.ts";
+import { OCI_MANIFEST, oneLayerImage, pushImage } from "../oci.ts";
 import { rawLoad } from "../rawload.ts";
 import { runWrk, wrkVersion } from "../wrk.ts";
 import type { GroupContext, WorkloadGroup } from "./common.ts";
@@ -70,15 +73,26 @@ async function load(ctx: GroupContext, url: string, row: Row, durationSec: numbe
   };
 }
 
+/** The rows the bare server runs: GET by tag at 64 connections (or the most configured). */
+function bareRows(concurrency: readonly number[]): Row[] {
+  const top = concurrency.includes(64) ? 64 : Math.max(...concurrency);
+  return rows(concurrency).filter((r) => r.method === "GET" && r.refKind === "tag" && r.connections === top);
+}
+
 export const manifest: WorkloadGroup = {
   name: "manifest",
   title: "Manifest GET / HEAD",
+  bare: true,
   async run(ctx) {
     await withServer(ctx, async (server, client) => {
-      await pushImage(client, REPO, "latest", ctx.data.blob(1024, 0), "monolithic", 0);
+      const layer = ctx.data.blob(1024, 0);
+      // the bare server stores no blobs: it is given the manifest Berth and Distribution serve
+      if (ctx.target === "bare") await client.putManifest(REPO, "latest", oneLayerImage(REPO, "latest", layer).manifest);
+      else await pushImage(client, REPO, "latest", layer, "monolithic", 0);
       const body = await client.getManifest(REPO, "latest");
       const digest = `sha256:${new Bun.CryptoHasher("sha256").update(body).digest("hex")}`;
-      for (const row of rows(ctx.config.manifestConcurrency)) {
+      const selected = ctx.target === "bare" ? bareRows(ctx.config.manifestConcurrency) : rows(ctx.config.manifestConcurrency);
+      for (const row of selected) {
         const reference = row.refKind === "tag" ? "latest" : digest;
         const url = `${server.url}/v2/${REPO}/manifests/${reference}`;
         if (ctx.config.warmupSec > 0) {

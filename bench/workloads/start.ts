@@ -9,6 +9,7 @@ import type { WorkloadGroup } from "./common.ts";
 export const start: WorkloadGroup = {
   name: "env",
   title: "Start-up",
+  bare: true,
   async run(ctx) {
     const startMs: number[] = [];
     let idleRss = 0;

@@ -16,14 +16,15 @@ const work = tempDir("berth-bench-smoke-");
 afterAll(() => removeDir(work));
 
 describe("bench harness", () => {
-  test("a tiny run against Berth writes JSON, Markdown and SVG of the expected shape", async () => {
+  test("a tiny run against Berth and the bare Bun server writes JSON, Markdown and SVG of the expected shape", async () => {
     const config = quickConfig();
-    config.targets = ["berth"];
-    config.groups = ["env", "push-mono", "push-image", "manifest", "index"];
+    config.targets = ["berth", "bare"];
+    config.groups = ["env", "push-mono", "push-image", "push-docker-pattern", "manifest", "index"];
     config.mode = "custom";
     config.berthCommand = berthCommand();
     config.pushSizes = [{ bytes: 64 * 1024, ops: 2 }];
     config.imagePush = { layerBytes: 64 * 1024, clients: 2, ops: 4 };
+    config.dockerPattern = { ops: 1, maxLayerBytes: 64 * 1024 };
     config.gc = { blobs: 90, unreferenced: 9 };
     config.rebuildRepos = 20;
     config.manifestConcurrency = [2];
@@ -47,8 +48,16 @@ describe("bench harness", () => {
     expect(json.reference.ddRuns).toHaveLength(1);
     const ids = json.workloads.map((w) => w.id);
     expect(ids).toEqual(
-      expect.arrayContaining(["start", "push-mono-64KiB", "push-image-64KiB-c2", "manifest-get-tag-c2", "manifest-head-digest-c2", "gc-90", "index-rebuild-20"]),
+      expect.arrayContaining(["start", "push-mono-64KiB", "push-image-64KiB-c2", "push-docker-pattern", "manifest-get-tag-c2", "manifest-head-digest-c2", "gc-90", "index-rebuild-20"]),
     );
+    // the bare server runs only its rows: start-up and manifest GET by tag at the most connections
+    const bareRows = json.workloads.filter((w) => w.results.bare !== undefined).map((w) => w.id);
+    expect(bareRows.toSorted()).toEqual(["manifest-get-tag-c2", "start"]);
+    expect(json.targets.find((t) => t.id === "start-bare")?.value).toBeGreaterThan(0);
+    expect(json.targets.find((t) => t.id === "manifest-get-bare")?.value).toBeGreaterThan(0);
+    const pattern = json.workloads.find((w) => w.id === "push-docker-pattern")?.results.berth;
+    expect(pattern?.tool).toBe("bun-raw");
+    expect(pattern?.bytes).toBeGreaterThan(4 * 64 * 1024); // five layers cut to 64 KiB, config, manifest
     for (const w of json.workloads) {
       const m = w.results.berth;
       expect(m).toBeDefined();
@@ -70,7 +79,7 @@ describe("bench harness", () => {
     expect(json.targets.find((t) => t.id === "start")?.pass).not.toBeNull();
 
     const md = readFileSync(`${config.outDir}/latest.md`, "utf8");
-    expect(md).toContain("| workload | Berth | Distribution | ratio | unit | target | pass | note |");
+    expect(md).toContain("| workload | Berth | Distribution | ratio | bare Bun | ÷ bare | unit | target | pass | note |");
     expect(md).toContain("monolithic push 64 KiB");
     const svg = readFileSync(`${config.outDir}/latest.svg`, "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
