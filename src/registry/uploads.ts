@@ -9,11 +9,7 @@ import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
 import type { HashPool } from "./hash-pool.ts";
 import { RegistryError, UploadOffsetMismatch } from "./errors.ts";
-import { Coalescer } from "./coalescer.ts";
 import { KeyedLock } from "./keyed-lock.ts";
-
-/** Body bytes gathered before one write and one hash message (see coalescer.ts). */
-const COALESCE_BYTES = 1024 * 1024;
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -176,30 +172,24 @@ export class UploadStore {
     const hash = await this.runningHash(repository, id);
     const writer = await this.driver.writer(path);
     const start = writer.size;
-    const gathered = new Coalescer(COALESCE_BYTES);
-    const append = async (buffer: Uint8Array) => {
-      await writer.write(buffer);
-      hash.bytes += buffer.byteLength;
-      await this.pool.update(id, buffer); // transfers the buffer: written first
-    };
     // set while waiting for the body: a failure then is the client's (it went away)
     let reading = false;
     try {
       if (body) {
         reading = true;
-        let received = 0;
-        // Bun hands each chunk over in its own buffer: the coalescer keeps it, the hash worker takes it
+        // Bun hands each chunk over in its own buffer, so the hash worker can take it as is.
+        // Gathering small chunks into larger buffers first was measured slower: the copy cost
+        // more than the writes and messages it saved (docker's 32 KiB chunks: 2x the CPU).
         for await (const chunk of body) {
           reading = false;
-          received += chunk.byteLength;
-          for (const ready of gathered.add(chunk)) await append(ready);
+          await writer.write(chunk);
+          hash.bytes += chunk.byteLength;
+          await this.pool.update(id, chunk); // transfers the chunk: written first
           // a body longer than its Content-Range is refused now, not after reading all of it
-          if (expectedLength !== null && received > expectedLength) break;
+          if (expectedLength !== null && writer.size - start > expectedLength) break;
           reading = true;
         }
         reading = false;
-        const rest = gathered.take();
-        if (rest) await append(rest);
       }
       const written = writer.size - start;
       if (expectedLength !== null && written !== expectedLength) {
@@ -210,8 +200,6 @@ export class UploadStore {
     } catch (error) {
       this.forgetHash(id); // rebuilt from the data on the next request
       const keepWhatArrived = reading && expectedLength === null;
-      const rest = gathered.take();
-      if (keepWhatArrived && rest) await writer.write(rest).catch(() => undefined); // a prefix of the body either way
       if (!keepWhatArrived) await cancelQuietly(writer);
       if (reading) {
         throw new RegistryError("BLOB_UPLOAD_INVALID", {

@@ -12,25 +12,15 @@ import type { FileWriter } from "./driver.ts";
  * file, not its directory: the registry's upload data was created before, and moving it into
  * place fsyncs the directory it lands in.
  */
-/** Bytes appended before the writer asks for them to be written back (see the constructor). */
-const WRITEBACK_BYTES = 8 * 1024 * 1024;
-
 export class FilesystemWriter implements FileWriter {
   private fd: number | null;
   private readonly startSize: number;
   private current: number;
-  /** where the bytes not yet handed to `writeback` start */
-  private unflushed: number;
 
-  /**
-   * Opens (creating) `path` for appending; its parent must exist. `writeback`, when given, is
-   * asked to start writing each further 8 MiB back to disk while the rest still streams in, so
-   * that the flush that makes the upload durable at its end is short.
-   */
+  /** Opens (creating) `path` for appending; its parent must exist. */
   constructor(
     private readonly path: string,
     mode: number,
-    private readonly writeback?: (fd: number, offset: number, length: number) => void,
   ) {
     const fd = openSync(path, "a", mode);
     try {
@@ -42,7 +32,6 @@ export class FilesystemWriter implements FileWriter {
     }
     this.fd = fd;
     this.current = this.startSize;
-    this.unflushed = this.startSize;
   }
 
   get size(): number {
@@ -56,10 +45,6 @@ export class FilesystemWriter implements FileWriter {
       const written = writeSync(fd, chunk, offset, chunk.byteLength - offset);
       offset += written;
       this.current += written;
-    }
-    if (this.writeback && this.current - this.unflushed >= WRITEBACK_BYTES) {
-      this.writeback(fd, this.unflushed, this.current - this.unflushed);
-      this.unflushed = this.current;
     }
   }
 

@@ -200,7 +200,7 @@ export class FilesystemDriver implements StorageDriver {
     const target = this.localPath(path);
     const modes = modesFor(path);
     await this.makeDirectory(dirname(target), false, modes.directory);
-    return new FilesystemWriter(target, modes.file, (fd, offset, length) => this.barrier.startWriteback(fd, offset, length));
+    return new FilesystemWriter(target, modes.file);
   }
 
   blob(path: string): Blob {

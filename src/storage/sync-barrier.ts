@@ -8,15 +8,11 @@
  *
  * A round that started before a caller asked may have missed that caller's writes, so the
  * caller joins the next round; callers that ask while one runs share that next round.
- *
- * A large upload also asks the same thread to start writing its data back while it streams
- * (sync_file_range, `startWriteback`), so that the flush at its end has little left to do.
  */
 import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 type SyncReply = { id: number; error: string | null };
-type SyncRequest = { op: "sync"; id: number; directory: string } | { op: "writeback"; fd: number; offset: number; length: number };
 type RefWorker = Worker & { ref(): void; unref(): void };
 
 export class SyncBarrier {
@@ -43,15 +39,6 @@ export class SyncBarrier {
     return this.queued;
   }
 
-  /**
-   * Starts writing `length` bytes at `offset` of the open file `fd` back to disk, without waiting
-   * for it. Best effort: should the file be closed (and its number reused) by then, some other
-   * file's pages are written back a little early, or the call fails on a socket; nothing more.
-   */
-  startWriteback(fd: number, offset: number, length: number): void {
-    this.ensureWorker().postMessage({ op: "writeback", fd, offset, length } satisfies SyncRequest);
-  }
-
   close(): void {
     this.worker?.terminate();
     this.worker = null;
@@ -72,7 +59,7 @@ export class SyncBarrier {
     if (this.waiting.size === 0) worker.ref();
     return new Promise<void>((done, failed) => {
       this.waiting.set(id, { done, failed });
-      worker.postMessage({ op: "sync", id, directory: this.directory } satisfies SyncRequest);
+      worker.postMessage({ id, directory: this.directory });
     });
   }
 
@@ -121,29 +108,20 @@ export function syncBarrierFor(directory: string): SyncBarrier {
  */
 export function syncWorkerMain(): void {
   const scope = self as unknown as Worker;
-  type Libc = { symbols: { syncfs: (fd: number) => number; sync_file_range: (fd: number, offset: number, length: number, flags: number) => number } };
-  const SYNC_FILE_RANGE_WRITE = 2;
+  type Libc = { symbols: { syncfs: (fd: number) => number } };
   let libc: Libc | null | undefined;
   const load = async (): Promise<Libc | null> => {
     try {
       const { dlopen } = await import("bun:ffi");
-      return dlopen("libc.so.6", {
-        syncfs: { args: ["i32"], returns: "i32" },
-        sync_file_range: { args: ["i32", "i64", "i64", "u32"], returns: "i32" },
-      }) as unknown as Libc;
+      return dlopen("libc.so.6", { syncfs: { args: ["i32"], returns: "i32" } }) as unknown as Libc;
     } catch {
       return null;
     }
   };
-  scope.onmessage = async (event: MessageEvent<SyncRequest>) => {
-    const request = event.data;
-    if (libc === undefined) libc = await load();
-    if (request.op === "writeback") {
-      libc?.symbols.sync_file_range(request.fd, request.offset, request.length, SYNC_FILE_RANGE_WRITE);
-      return;
-    }
-    const { id, directory } = request;
+  scope.onmessage = async (event: MessageEvent<{ id: number; directory: string }>) => {
+    const { id, directory } = event.data;
     try {
+      if (libc === undefined) libc = await load();
       if (libc === null) {
         const done = Bun.spawnSync(["sync"]);
         if (!done.success) throw new Error(`sync exited with ${done.exitCode}`);

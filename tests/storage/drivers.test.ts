@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { createDriver } from "../../src/storage/create.ts";
 import { PathNotFoundError } from "../../src/storage/driver.ts";
 import { FilesystemDriver } from "../../src/storage/filesystem.ts";
-import { FilesystemWriter } from "../../src/storage/filesystem-writer.ts";
 import { InMemoryDriver } from "../../src/storage/memory.ts";
 import { removeDir, tempDir } from "../helpers/server.ts";
 import { runDriverSuite, walked } from "./driver-suite.ts";
@@ -71,21 +70,5 @@ describe("in-memory driver", () => {
 
   test("blob of an absent path throws PathNotFoundError at once", () => {
     expect(() => new InMemoryDriver().blob("nothing")).toThrow(PathNotFoundError);
-  });
-});
-
-describe("filesystem writer", () => {
-  test("asks for each further 8 MiB to be written back while the upload streams, in order and without gaps", async () => {
-    const root = tempDir("berth-writer-");
-    dirs.push(root);
-    const asked: Array<[number, number]> = [];
-    const writer = new FilesystemWriter(join(root, "data"), 0o644, (_fd, offset, length) => asked.push([offset, length]));
-    const chunk = new Uint8Array(1024 * 1024);
-    for (let i = 0; i < 20; i++) await writer.write(chunk);
-    await writer.close();
-    expect(asked).toEqual([
-      [0, 8 * 1024 * 1024],
-      [8 * 1024 * 1024, 8 * 1024 * 1024],
-    ]);
   });
 });
