@@ -179,8 +179,9 @@ function pathOf(request: Request, url: URL | null): string {
 }
 
 /**
- * Who asked. The client address is looked up (a system call) only when something reads it
- * (the access layer, a hook, an event), or at once when the access line will need it.
+ * Who asked. The client address is asked of the socket (a tenth of a cached pull's time) only
+ * when something reads it (the access layer, a hook, an event), or at once when the access
+ * line will need it (it must not depend on the connection still being open then).
  */
 function requestInfo(request: Request, addressOf: AddressOf, actor: string, addressNow: boolean): RequestInfo {
   const headers = request.headers;
