@@ -24,7 +24,7 @@ import { createApiV1Handler } from "./api-v1/handler.ts";
 import { apiV1Need, isApiV1Path } from "./api-v1/routes.ts";
 import type { RequestInfo } from "./hooks/types.ts";
 import type { PluginRoutes } from "./plugins-host/routes.ts";
-import type { Logger } from "./log.ts";
+import { type Logger, logs } from "./log.ts";
 import type { Registry } from "./registry/registry.ts";
 import { setSecurityHeaders } from "./auth/headers.ts";
 import type { AuthGate } from "./auth/setup.ts";
@@ -50,7 +50,8 @@ export interface AppDeps {
   operator?: { actor: string };
 }
 
-type Handler = (request: Request, info: RequestInfo) => Promise<Response>;
+/** `url` is the request's, parsed once by the dispatcher (null only for a target that is no URL). */
+type Handler = (request: Request, info: RequestInfo, url: URL | null) => Promise<Response>;
 type AddressOf = (request: Request) => string;
 
 export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } }, operator }: AppDeps) {
@@ -64,38 +65,44 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     addConfiguredHeaders(response.headers);
     if (request) cors?.decorate(request, response.headers);
     // Bun adds Date itself, except to HEAD answers
-    if (!response.headers.has("date")) response.headers.set("Date", new Date().toUTCString());
+    if (!response.headers.has("date")) response.headers.set("Date", httpDate());
     return response;
   };
 
-  /** Request id, client address, headers and the access log line, for every route. */
-  const observed = (handler: Handler) => async (request: Request, addressOf: AddressOf) => {
-    const started = performance.now();
-    const info = requestInfo(request, addressOf(request), operator?.actor ?? "");
-    const path = requestUrl(request)?.pathname ?? request.url.slice(0, 200);
+  /**
+   * Request id, client address, headers and the access log line, for every route. When the
+   * log level filters the access line out, nothing is timed, counted or built for it.
+   */
+  const observed = (handler: Handler) => async (request: Request, url: URL | null, addressOf: AddressOf) => {
+    const logged = logs(log, "info");
+    const started = logged ? performance.now() : 0;
+    const info = requestInfo(request, addressOf, operator?.actor ?? "", logged);
     let response: Response;
     try {
-      response = await handler(request, info);
+      response = await handler(request, info, url);
     } catch (error) {
-      log("error", "request failed", { id: info.id, method: request.method, path, error: errorText(error) });
+      log("error", "request failed", { id: info.id, method: request.method, path: pathOf(request, url), error: errorText(error) });
       response = errorResponse(internalError(), request.method);
     }
     response.headers.set("X-Request-Id", info.id);
     finish(request, response);
+    if (!logged) return response;
     const ms = Math.round((performance.now() - started) * 10) / 10;
+    const path = pathOf(request, url);
     return reportBodySize(response, request.method, (bytes) =>
       log("info", "request", { id: info.id, method: request.method, path, status: response.status, bytes, ms, addr: info.addr, actor: info.actor }),
     );
   };
-  const handleV2 = observed(auth ? auth.guardV2(v2) : v2);
+  // without an access layer the URL parsed for dispatch is handed on, not parsed again
+  const handleV2 = observed(auth ? auth.guardV2(v2) : (request, info, url) => v2(request, info, undefined, url ?? undefined));
   const handleHealth = observed(async () => {
     const health = await registry.health();
     return Response.json(health, { status: health.status === "ok" ? 200 : 503 });
   });
   // core /api/v1 routes declare what each request needs (pull rights, or admin); plugin routes are admin-only
   const apiV1 = createApiV1Handler(registry, options, log);
-  const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : apiV1);
-  const api: Handler = async (request) => routes.handle(request);
+  const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : (request, info) => apiV1(request, info));
+  const api = async (request: Request) => routes.handle(request);
   const handleApi = observed(auth ? auth.guardAdmin(api) : api);
   const handleToken = observed(async (request, info) =>
     auth ? auth.token(request, info) : errorResponse(new RegistryError("NOT_FOUND", { message: "Authentication is off" }), request.method),
@@ -125,7 +132,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     /** Bun.serve's fetch handler; without a server (in-process tests) the client address is "". */
     fetch(request: Request, server?: Server<undefined>): Promise<Response> | Response {
       try {
-        return route(request, addressFrom(server));
+        return route(request, server ? (r) => server.requestIP(r)?.address ?? "" : () => "");
       } catch (error) {
         log("error", "request failed", { method: request.method, error: errorText(error) });
         return finish(request, errorResponse(internalError(), request.method));
@@ -140,16 +147,16 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
 
   function route(request: Request, addressOf: AddressOf): Promise<Response> {
     const url = requestUrl(request);
-    if (url === null) return handleBadTarget(request, addressOf);
+    if (url === null) return handleBadTarget(request, url, addressOf);
     const path = url.pathname;
-    if (operator && !path.startsWith("/api/") && path !== "/healthz") return handleNotForOperator(request, addressOf);
-    if (handlePreflight && cors?.isPreflight(request, path)) return handlePreflight(request, addressOf);
-    if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, addressOf);
-    if (isApiV1Path(path)) return handleApiV1(request, addressOf);
-    if (path.startsWith("/api/")) return handleApi(request, addressOf);
-    if (path === "/auth/token") return handleToken(request, addressOf);
-    if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, addressOf);
-    return handleFallback(request, addressOf);
+    if (operator && !path.startsWith("/api/") && path !== "/healthz") return handleNotForOperator(request, url, addressOf);
+    if (handlePreflight && cors?.isPreflight(request, path)) return handlePreflight(request, url, addressOf);
+    if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, url, addressOf);
+    if (isApiV1Path(path)) return handleApiV1(request, url, addressOf);
+    if (path.startsWith("/api/")) return handleApi(request, url, addressOf);
+    if (path === "/auth/token") return handleToken(request, url, addressOf);
+    if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, url, addressOf);
+    return handleFallback(request, url, addressOf);
   }
 }
 
@@ -167,21 +174,44 @@ function errorText(error: unknown): string {
   return String(error instanceof Error ? (error.stack ?? error) : error);
 }
 
-function addressFrom(server: Server<undefined> | undefined): AddressOf {
-  return (request) => server?.requestIP(request)?.address ?? "";
+function pathOf(request: Request, url: URL | null): string {
+  return url?.pathname ?? request.url.slice(0, 200);
 }
 
-function requestInfo(request: Request, addr: string, actor: string): RequestInfo {
+/**
+ * Who asked. The client address is asked of the socket (a tenth of a cached pull's time) only
+ * when something reads it (the access layer, a hook, an event), or at once when the access
+ * line will need it (it must not depend on the connection still being open then).
+ */
+function requestInfo(request: Request, addressOf: AddressOf, actor: string, addressNow: boolean): RequestInfo {
   const headers = request.headers;
+  let addr: string | undefined = addressNow ? addressOf(request) : undefined;
   return {
     id: headers.get("x-request-id")?.slice(0, 128) ?? crypto.randomUUID(),
-    addr,
+    get addr() {
+      addr ??= addressOf(request);
+      return addr;
+    },
     // bounded: these travel into every event and the webhook queue
     host: (headers.get("host") ?? "").slice(0, 256),
     method: request.method,
     useragent: (headers.get("user-agent") ?? "").slice(0, 256),
     actor,
   };
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The Date header's value, formatted once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -2,13 +2,22 @@
 import type { Config } from "./config/schema.ts";
 
 export type LogLevel = "error" | "warn" | "info";
-export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+export interface Logger {
+  (level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  /**
+   * False when lines of `level` are filtered out, so a caller on a hot path can skip building
+   * their fields. A logger without it (tests' own) writes everything.
+   */
+  enabled?: (level: LogLevel) => boolean;
+}
 
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2 };
 
 export function createLogger(config: Config["log"]): Logger {
-  return (level, message, fields = {}) => {
-    if (RANK[level] > RANK[config.level]) return;
+  const enabled = (level: LogLevel) => RANK[level] <= RANK[config.level];
+  const log: Logger = (level, message, fields = {}) => {
+    if (!enabled(level)) return;
     const time = new Date().toISOString();
     const line =
       config.format === "json"
@@ -20,4 +29,11 @@ export function createLogger(config: Config["log"]): Logger {
             .join("")}`;
     (level === "error" ? process.stderr : process.stdout).write(line + "\n");
   };
+  log.enabled = enabled;
+  return log;
+}
+
+/** True unless `log` says lines of `level` are filtered out. */
+export function logs(log: Logger, level: LogLevel): boolean {
+  return log.enabled?.(level) ?? true;
 }

@@ -14,7 +14,8 @@ export async function handleManifest(ctx: HandlerContext, rawName: string, rawRe
     case "GET":
     case "HEAD": {
       const stored = await ctx.registry.getManifest(name, lookupReference(rawReference), ctx.info, request.method === "GET");
-      const chosen = await negotiate(ctx, name, stored);
+      // only an index can be swapped for one of its images: the usual pull awaits nothing more
+      const chosen = isIndexMediaType(stored.mediaType) ? await negotiate(ctx, name, stored) : stored;
       return manifestResponse(chosen, request.method === "HEAD");
     }
     case "PUT": {
@@ -52,8 +53,8 @@ function manifestResponse(manifest: StoredManifest, headOnly: boolean): Response
 }
 
 /**
- * Serves the stored manifest unless the client lists Accept types that exclude an index:
- * then, as Distribution does for old clients, the linux/amd64 image it lists, if present.
+ * Serves the stored index unless the client lists Accept types that exclude it: then, as
+ * Distribution does for old clients, the linux/amd64 image it lists, if present.
  */
 async function negotiate(ctx: HandlerContext, name: string, stored: StoredManifest): Promise<StoredManifest> {
   const accepted = ctx.request.headers
@@ -62,7 +63,6 @@ async function negotiate(ctx: HandlerContext, name: string, stored: StoredManife
     .map(bareMediaType)
     .filter((type) => type !== "");
   if (!accepted?.length || accepted.includes("*/*") || accepted.includes(stored.mediaType)) return stored;
-  if (!isIndexMediaType(stored.mediaType)) return stored;
   const amd64 = stored.parsed.manifests.find(
     (m) => m.platform?.os === "linux" && m.platform.architecture === "amd64" && accepted.includes(m.mediaType),
   );

@@ -15,9 +15,11 @@ import { handleCatalog, handleTags } from "./tags.ts";
 import { handleUpload, handleUploadStart, uploadHeaders } from "./uploads.ts";
 
 export function createV2Handler(registry: Registry, options: ApiOptions, log: Logger) {
-  /** `visible`, from the access layer, limits the catalog to repositories the caller may pull. */
-  return async function handleV2(request: Request, info: RequestInfo, visible?: (name: string) => boolean): Promise<Response> {
-    const url = new URL(request.url);
+  /**
+   * `visible`, from the access layer, limits the catalog to repositories the caller may pull;
+   * `url` is the request's when the caller has parsed it already.
+   */
+  return async function handleV2(request: Request, info: RequestInfo, visible?: (name: string) => boolean, url = new URL(request.url)): Promise<Response> {
     let response: Response;
     try {
       response = await dispatch({ request, url, registry, options, info }, visible);

@@ -60,6 +60,11 @@ export class HookBus {
     return (this.hooks.get(hook)?.length ?? 0) > 0;
   }
 
+  /** True when some listener takes `action` events (lets the core skip building the event). */
+  listens(action: EventAction): boolean {
+    return this.listeners.some((listener) => listener.action === "*" || listener.action === action);
+  }
+
   /** @throws RegistryError DENIED when a hook denies, or fails with on_failure = "deny" */
   async before(context: BeforeHookContext): Promise<void> {
     for (const hook of this.hooks.get(context.hook) ?? []) {

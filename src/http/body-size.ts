@@ -11,13 +11,18 @@
  * @returns the response to send (a copy reading through a counter, when counting)
  */
 export function reportBodySize(response: Response, method: string, report: (bytes: number) => void): Response {
-  if (method === "HEAD" || response.body === null || response.status === 204 || response.status === 304) {
+  if (method === "HEAD" || response.status === 204 || response.status === 304) {
     report(0);
     return response;
   }
+  // the declared length first: reading `body` makes a stream object even for a buffered body
   const declared = response.headers.get("content-length");
   if (declared !== null && /^\d{1,15}$/.test(declared)) {
     report(Number(declared));
+    return response;
+  }
+  if (response.body === null) {
+    report(0);
     return response;
   }
   return new Response(counted(response.body, report), { status: response.status, statusText: response.statusText, headers: response.headers });

@@ -83,18 +83,22 @@ export class ManifestOperations {
 
   /** HEAD asks manifest.get too (it reveals the digest) but only a GET is a pull event. */
   async get(repository: string, reference: Reference, request: RequestInfo, isPull: boolean): Promise<StoredManifest> {
-    const manifest = await this.deps.manifests.get(repository, reference);
+    // the usual pull (in memory, no hook, no listener) awaits nothing and builds no context
+    const manifest = this.deps.manifests.cached(repository, reference) ?? (await this.deps.manifests.get(repository, reference));
     const tag = "tag" in reference ? reference.tag : undefined;
-    await this.events.ask({
-      hook: "manifest.get",
-      repository,
-      ...(tag === undefined ? {} : { tag }),
-      digest: formatDigest(manifest.digest),
-      mediaType: manifest.mediaType,
-      request,
-    });
-    if (isPull) this.deps.index.pulled(repository, manifest.digest);
-    if (isPull) await this.events.announce("pull", manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength, tag), request);
+    if (this.events.wants("manifest.get")) {
+      await this.events.ask({
+        hook: "manifest.get",
+        repository,
+        ...(tag === undefined ? {} : { tag }),
+        digest: formatDigest(manifest.digest),
+        mediaType: manifest.mediaType,
+        request,
+      });
+    }
+    if (!isPull) return manifest;
+    this.deps.index.pulled(repository, manifest.digest);
+    if (this.events.hears("pull")) await this.events.announce("pull", manifestTarget(repository, manifest.digest, manifest.mediaType, manifest.bytes.byteLength, tag), request);
     return manifest;
   }
 

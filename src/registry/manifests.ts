@@ -11,7 +11,7 @@ import { paths } from "../storage/paths.ts";
 import type { BlobStore } from "./blobs.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import { readManifestBlob } from "./manifest-bytes.ts";
-import { ManifestCache } from "./manifest-cache.ts";
+import { ManifestCache, ReferenceCache } from "./manifest-cache.ts";
 import { TagLists } from "./tag-lists.ts";
 import { exists, readLink, writeLink } from "./links.ts";
 import type { ReferrersIndex } from "./referrers.ts";
@@ -47,6 +47,7 @@ export type Reference = { tag: string } | { digest: Digest };
 
 export class ManifestStore {
   private readonly cache = new ManifestCache<StoredManifest>();
+  private readonly references = new ReferenceCache<Digest>();
   private readonly tagLists: TagLists;
   // A PUT and a DELETE of the same tag must not interleave (the tag would vanish after a 201).
   private readonly tagLocks = new KeyedLock();
@@ -90,17 +91,40 @@ export class ManifestStore {
   }
 
   /** @throws RegistryError MANIFEST_UNKNOWN */
-  async get(repository: string, reference: Reference): Promise<StoredManifest> {
+  get(repository: string, reference: Reference): Promise<StoredManifest> {
+    const cached = this.cached(repository, reference);
+    return cached ? Promise.resolve(cached) : this.read(repository, reference);
+  }
+
+  /**
+   * The manifest when the tag (or digest), its revision link and its bytes are all in memory,
+   * else undefined: a repeated pull answers without a promise or a file read.
+   */
+  cached(repository: string, reference: Reference): StoredManifest | undefined {
+    const digest = "digest" in reference ? reference.digest : this.references.tag(repository, reference.tag);
+    if (digest === undefined) return undefined;
+    const key = formatDigest(digest);
+    return this.references.hasRevision(repository, key) ? this.cache.get(key) : undefined;
+  }
+
+  private async read(repository: string, reference: Reference): Promise<StoredManifest> {
     const digest = await this.resolve(repository, reference);
+    const version = this.references.version;
     if (!(await exists(this.driver, paths.manifestRevisionLink(repository, digest)))) throw this.unknown(reference);
+    this.references.rememberRevision(version, repository, formatDigest(digest));
     return (await this.load(digest)) ?? this.missing(reference);
   }
 
   /** The digest a reference names in this repository. @throws RegistryError MANIFEST_UNKNOWN */
   async resolve(repository: string, reference: Reference): Promise<Digest> {
     if ("digest" in reference) return reference.digest;
-    const digest = await readLink(this.driver, paths.tagCurrentLink(repository, reference.tag));
+    const { tag } = reference;
+    const cached = this.references.tag(repository, tag);
+    if (cached) return cached;
+    const version = this.references.version;
+    const digest = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
     if (!digest) throw this.unknown(reference);
+    this.references.rememberTag(version, repository, tag, digest);
     return digest;
   }
 
@@ -119,7 +143,11 @@ export class ManifestStore {
     const stored = await this.load(digest);
     // the referrer entry goes first: a crash between the two leaves no referrer to a ghost
     if (stored?.parsed.subject) await this.referrers.remove(repository, parseDigest(stored.parsed.subject.digest), digest);
-    await this.driver.delete(paths.manifestRevisionDir(repository, digest));
+    try {
+      await this.driver.delete(paths.manifestRevisionDir(repository, digest));
+    } finally {
+      this.references.revisionRemoved(repository, formatDigest(digest));
+    }
     return stored;
   }
 
@@ -154,6 +182,7 @@ export class ManifestStore {
   /** Drops the cached tag list of a repository deleted as a whole. */
   forgetRepository(repository: string): void {
     this.tagLists.forget(repository);
+    this.references.clear();
   }
 
   async repositoryExists(repository: string): Promise<boolean> {
@@ -162,15 +191,23 @@ export class ManifestStore {
 
   private async tag(repository: string, tag: string, digest: Digest): Promise<void> {
     await this.tagLocks.run(`${repository}:${tag}`, async () => {
-      await writeLink(this.driver, paths.tagIndexLink(repository, tag, digest), digest);
-      await writeLink(this.driver, paths.tagCurrentLink(repository, tag), digest);
+      try {
+        await writeLink(this.driver, paths.tagIndexLink(repository, tag, digest), digest);
+        await writeLink(this.driver, paths.tagCurrentLink(repository, tag), digest);
+      } finally {
+        this.references.tagChanged(repository, tag); // a failed write may have replaced the link
+      }
       this.tagLists.added(repository, tag);
     });
   }
 
   /** The current link goes first, so a crash mid-way leaves no half tag that still resolves. */
   private async removeTagDir(repository: string, tag: string): Promise<void> {
-    await this.driver.delete(paths.tagCurrentLink(repository, tag));
+    try {
+      await this.driver.delete(paths.tagCurrentLink(repository, tag));
+    } finally {
+      this.references.tagChanged(repository, tag);
+    }
     await this.driver.delete(paths.tagDir(repository, tag));
     this.tagLists.removed(repository, tag);
   }

@@ -145,6 +145,13 @@ describe("access log", () => {
     expect(empty).toEqual([]);
   });
 
+  test("a line names the client's address (looked up for the line, not before a reader needs it)", async () => {
+    const res = await call(berth.url, "/v2/hygiene/app/manifests/v1");
+    expect(res.status).toBe(200);
+    const line = await logLine(res.headers.get("x-request-id"));
+    expect(line).toMatch(/ addr=127\.0\.0\.1( |$)/);
+  });
+
   test("the error line of a 500 carries the request id", async () => {
     const repo = "hygiene/broken";
     await pushImage(berth.url, repo, { tag: "v1" });
