@@ -35,7 +35,8 @@ export async function serve(configFile: string | undefined): Promise<void> {
     rootLocked = lock.held;
   }
   let listener: Listener | null = null;
-  const instanceAddr = () => `${hostname()}:${listener?.port ?? address.port}`;
+  const host = hostname(); // once: every event names it
+  const instanceAddr = () => `${host}:${listener?.port ?? address.port}`;
   const { driver, registry, plugins, close, buildApp } = await composeRegistry({ loaded, log, instanceAddr });
   const { auth, app, adminApp } = await buildApp(loaded, tls !== null);
   listener = Listener.open(address, app, tls);

@@ -97,9 +97,13 @@ export class RepositoryRemoval {
       for (const manifest of deleted) {
         await this.events.ask({ hook: "manifest.delete", repository: name, digest: manifest.digest, mediaType: manifest.mediaType, request });
       }
-      const queued = await deleteRepository(this.deps, name, request.actor);
+      let queued: string[];
+      try {
+        queued = await deleteRepository(this.deps, name, request.actor);
+      } finally {
+        manifests.forgetRepository(name); // also after a failure part-way: cached tags may name what is gone
+      }
       catalog.remove(name);
-      manifests.forgetRepository(name);
       const report: RepositoryDeleteReport = { name, manifests: deleted.length, tags, blobsQueued: queued.length };
       return { report, deleted };
     });
