@@ -8,17 +8,12 @@ import { describe, expect } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startDistribution } from "../helpers/distribution.ts";
-import { blobStoreBytes, imageOf, pullComplete, pushBuiltImage, randomLayer, runGc, testStorage, uniqueConfig, waitingBlobs } from "../helpers/gc.ts";
+import { blobFile, blobStoreBytes, imageOf, pullComplete, pushBuiltImage, randomLayer, runGc, testStorage, uniqueConfig, waitingBlobs } from "../helpers/gc.ts";
 import { blobExists, call, expectError, expectStatus, getManifest, hexOf, MT, pushBlob, putManifest } from "../helpers/oci.ts";
 import { metadataBackends } from "../helpers/postgres.ts";
 import { startBerth, serverSuite, waitForOutput } from "../helpers/server.ts";
 
 const { servers, cleanups, test } = serverSuite();
-
-function blobFile(root: string, digest: string): string {
-  const hex = hexOf(digest);
-  return join(root, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
-}
 
 describe.each(metadataBackends())("GC review delay (%s)", (backend) => {
   test("a blob uploaded but not yet referenced survives GC within the delay", async () => {

@@ -6,18 +6,12 @@
  */
 import { describe, expect } from "bun:test";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { imageOf, pullComplete, pushBuiltImage, randomLayer, testStorage, uniqueConfig } from "../helpers/gc.ts";
-import { call, hexOf } from "../helpers/oci.ts";
+import { blobFile, imageOf, pullComplete, pushBuiltImage, randomLayer, testStorage, uniqueConfig } from "../helpers/gc.ts";
+import { call } from "../helpers/oci.ts";
 import { metadataBackends } from "../helpers/postgres.ts";
 import { serverSuite, startBerth } from "../helpers/server.ts";
 
 const { servers, cleanups, test } = serverSuite();
-
-function blobFile(root: string, digest: string): string {
-  const hex = hexOf(digest);
-  return join(root, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
-}
 
 describe.each(metadataBackends())("gc.untagged on its schedule (%s)", (backend) => {
   test("untagged and unpulled manifests go with their own blobs; tagged and pulled ones stay", async () => {

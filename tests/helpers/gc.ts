@@ -9,13 +9,19 @@ import { expect } from "bun:test";
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
-  ACCEPT_ALL_MANIFESTS, call, type Bytes, type Descriptor, expectStatus, imageManifestJson, MT, pushBlob, type PushedBlob, putManifest,
+  ACCEPT_ALL_MANIFESTS, call, type Bytes, type Descriptor, expectStatus, hexOf, imageManifestJson, MT, pushBlob, type PushedBlob, putManifest,
   randomBytes, serialize, sha256, show, utf8,
 } from "./oci.ts";
 import { createTestDatabase, type MetadataBackend, type TestDatabase } from "./postgres.ts";
 import { removeDir, tempDir } from "./server.ts";
 
 export const BLOBS_DIR = "docker/registry/v2/blobs";
+
+/** Where the filesystem driver keeps a blob's data under `root`. */
+export function blobFile(root: string, digest: string): string {
+  const hex = hexOf(digest);
+  return join(root, BLOBS_DIR, "sha256", hex.slice(0, 2), hex, "data");
+}
 
 /** Sum of the sizes of every file under `<root>/docker/registry/v2/blobs` (bounded walk). */
 export function blobStoreBytes(root: string, limit = 1_000_000): number {
