@@ -20,8 +20,12 @@ export function hashWorkerMain(): void {
         hasher = new Bun.CryptoHasher("sha256");
         hashers.set(request.key, hasher);
       }
-      hasher.update(request.chunk);
-      reply({ op: "ack", key: request.key, bytes: request.chunk.byteLength });
+      let bytes = 0;
+      for (const chunk of request.chunks) {
+        hasher.update(chunk);
+        bytes += chunk.byteLength;
+      }
+      reply({ op: "ack", key: request.key, bytes });
     } else if (request.op === "digest") {
       const hasher = hashers.get(request.key) ?? new Bun.CryptoHasher("sha256");
       hashers.delete(request.key);

@@ -190,6 +190,7 @@ export class UploadStore {
           reading = true;
         }
         reading = false;
+        this.pool.flush(id);
       }
       const written = writer.size - start;
       if (expectedLength !== null && written !== expectedLength) {
