@@ -3,36 +3,14 @@
  * PostgreSQL: repositories, tags and manifests with exact sizes, dates and pull counts; sort
  * orders, paging and filtering; and the error codes of bad input.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
+import { describe, expect, test } from "bun:test";
 import {
   absentDigest, call, descriptorOf, expectError, expectStatus, getManifest, indexJson, MT, putManifest, randomBytes, serialize, sha256,
 } from "../helpers/oci.ts";
-import { createTestDatabase, metadataBackends, type TestDatabase } from "../helpers/postgres.ts";
-import { api, distinctBytes, names, pushKnownImage, tick } from "./support.ts";
+import { metadataBackends } from "../helpers/postgres.ts";
+import { api, distinctBytes, inProcessSuite, names, pushKnownImage, tick } from "./support.ts";
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  for (const database of databases) await database.drop();
-});
-
-let berth: InProcessBerth | undefined;
-afterEach(async () => {
-  await berth?.stop();
-  berth = undefined;
-});
-
-async function start(backend: string): Promise<InProcessBerth> {
-  const env: Record<string, string> = {};
-  if (backend === "postgres") {
-    const database = await createTestDatabase("berth_api_v1");
-    databases.push(database);
-    env.BERTH_METADATA_URL = database.url;
-  }
-  berth = await startInProcess({ env });
-  await berth.indexBuilt;
-  return berth;
-}
+const { start } = inProcessSuite();
 
 describe.each(metadataBackends())("read API on %s", (backend) => {
   test("repositories: counts, sizes of distinct blobs, dates; sorted by name, push and size; filtered; paged", async () => {

@@ -1,9 +1,13 @@
 /**
  * Helpers for the /api/v1 tests: images whose every byte is known (config with labels and a
  * platform, chosen layers), JSON reads of the API, and a clock tick between pushes whose
- * order a test sorts by (push times are in milliseconds).
+ * order a test sorts by (push times are in milliseconds); an in-process Berth per test on
+ * either metadata backend.
  */
+import { afterAll, afterEach } from "bun:test";
 import { randomUUID } from "node:crypto";
+import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.ts";
 import {
   type Bytes, call, expectStatus, imageManifestJson, MT, pushBlob, type PushedBlob, putManifest, type Resp, serialize, sha256, utf8,
 } from "../helpers/oci.ts";
@@ -81,4 +85,34 @@ export function names(json: unknown, field: "repositories" | "tags"): string[] {
 /** Distinct bytes of a set of blobs (a digest counted once). */
 export function distinctBytes(...blobs: Array<{ digest: string; size: number }>): number {
   return [...new Map(blobs.map((blob) => [blob.digest, blob.size])).values()].reduce((sum, size) => sum + size, 0);
+}
+
+export interface InProcessSuite {
+  /** Starts Berth in-process on `backend` (a fresh PostgreSQL database for "postgres") and waits for its index. */
+  start(backend: string, options?: { env?: Record<string, string>; root?: string }): Promise<InProcessBerth>;
+}
+
+/** Registers the hooks that stop each test's Berth and drop the file's PostgreSQL databases. */
+export function inProcessSuite(): InProcessSuite {
+  const databases: TestDatabase[] = [];
+  let current: InProcessBerth | undefined;
+  afterAll(async () => {
+    for (const database of databases) await database.drop();
+  });
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  return {
+    async start(backend, { env = {}, root } = {}) {
+      if (backend === "postgres") {
+        const database = await createTestDatabase("berth_api_v1");
+        databases.push(database);
+        env = { ...env, BERTH_METADATA_URL: database.url };
+      }
+      current = await startInProcess(root === undefined ? { env } : { env, root });
+      await current.indexBuilt;
+      return current;
+    },
+  };
 }

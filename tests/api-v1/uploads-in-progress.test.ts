@@ -3,46 +3,24 @@
  * counted, and each way a session ends (completed, cancelled, a wrong digest, the purge)
  * removes it; a rebuild finds the sessions the tree holds. SQLite and PostgreSQL.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { rebuildIndex } from "../../src/metadata/rebuild.ts";
 import { treeReader } from "../../src/registry/tree-reader.ts";
 import { FilesystemDriver } from "../../src/storage/filesystem.ts";
-import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
 import { call, expectError, expectStatus, localUrl, randomBytes, sha256, withQuery } from "../helpers/oci.ts";
-import { createTestDatabase, metadataBackends, type TestDatabase } from "../helpers/postgres.ts";
+import { metadataBackends } from "../helpers/postgres.ts";
 import { removeDir, tempDir } from "../helpers/server.ts";
-import { api, pushKnownImage } from "./support.ts";
+import { api, inProcessSuite, pushKnownImage } from "./support.ts";
 
-const databases: TestDatabase[] = [];
+const { start } = inProcessSuite();
 const roots: string[] = [];
-afterAll(async () => {
-  for (const database of databases) await database.drop();
-  roots.forEach(removeDir);
-});
-
-let berth: InProcessBerth | undefined;
-afterEach(async () => {
-  await berth?.stop();
-  berth = undefined;
-});
-
-async function databaseEnv(backend: string): Promise<Record<string, string>> {
-  if (backend !== "postgres") return {};
-  const database = await createTestDatabase("berth_uploads");
-  databases.push(database);
-  return { BERTH_METADATA_URL: database.url };
-}
-
-async function start(env: Record<string, string>, root?: string): Promise<InProcessBerth> {
-  berth = await startInProcess(root === undefined ? { env } : { env, root });
-  await berth.indexBuilt;
-  return berth;
-}
+afterAll(() => roots.forEach(removeDir));
 
 async function inProgress(url: string): Promise<unknown> {
   const res = await api(url, "/api/v1/usage");
   expectStatus(res, 200);
-  return (res.json as Record<string, unknown>).uploads_in_progress;
+  const json = res.json;
+  return typeof json === "object" && json !== null && "uploads_in_progress" in json ? json.uploads_in_progress : undefined;
 }
 
 async function startUpload(url: string, repository: string): Promise<URL> {
@@ -53,7 +31,7 @@ async function startUpload(url: string, repository: string): Promise<URL> {
 
 describe.each(metadataBackends())("upload sessions in the index on %s", (backend) => {
   test("each session counts until it is completed, cancelled, refused for its digest or purged", async () => {
-    const { url, index } = await start(await databaseEnv(backend));
+    const { url, index } = await start(backend);
     const sessions = await Promise.all([1, 2, 3, 4].map(() => startUpload(url, "up/app")));
     expect(await inProgress(url)).toBe(4);
 
@@ -79,7 +57,7 @@ describe.each(metadataBackends())("upload sessions in the index on %s", (backend
   test("a rebuild finds the sessions the tree holds", async () => {
     const root = tempDir("berth-uploads-");
     roots.push(root);
-    const { url, index } = await start({ ...(await databaseEnv(backend)), BERTH_STORAGE_DRIVER: "filesystem" }, root);
+    const { url, index } = await start(backend, { env: { BERTH_STORAGE_DRIVER: "filesystem" }, root });
     await pushKnownImage(url, "up/one", "v1", { layers: [randomBytes(100)] });
     await startUpload(url, "up/one");
     await startUpload(url, "up/one");

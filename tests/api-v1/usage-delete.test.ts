@@ -2,33 +2,13 @@
  * GET /api/v1/usage (bytes per repository and namespace, unique and shared, and the store's
  * totals) and DELETE /api/v1/repositories/<name> in-process, on SQLite and on PostgreSQL.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
+import { describe, expect, test } from "bun:test";
 import { blobExists, call, expectError, expectStatus, getManifest, pushBlob, randomBytes, tagsOf } from "../helpers/oci.ts";
-import { createTestDatabase, metadataBackends, type TestDatabase } from "../helpers/postgres.ts";
-import { api, names, pushKnownImage } from "./support.ts";
+import { metadataBackends } from "../helpers/postgres.ts";
+import { api, inProcessSuite, names, pushKnownImage } from "./support.ts";
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  for (const database of databases) await database.drop();
-});
-
-let berth: InProcessBerth | undefined;
-afterEach(async () => {
-  await berth?.stop();
-  berth = undefined;
-});
-
-async function start(backend: string, env: Record<string, string> = {}): Promise<InProcessBerth> {
-  if (backend === "postgres") {
-    const database = await createTestDatabase("berth_api_v1");
-    databases.push(database);
-    env = { ...env, BERTH_METADATA_URL: database.url };
-  }
-  berth = await startInProcess({ env });
-  await berth.indexBuilt;
-  return berth;
-}
+const suite = inProcessSuite();
+const start = (backend: string, env: Record<string, string> = {}) => suite.start(backend, { env });
 
 interface GcStatus {
   waiting_count: number;
