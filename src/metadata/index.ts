@@ -78,8 +78,8 @@ export class MetadataIndex {
 
   /**
    * Journals `scope`, runs `inTree`, then records the outcome with `inIndex` in one transaction.
-   * When `inTree` fails part-way, the index is settled from the tree at once (or at the next
-   * start, if even that fails) and the error goes on.
+   * When `inTree` fails part-way, or the record after it does, the index is settled from the
+   * tree at once (or at the next start, if even that fails) and the error goes on.
    *
    * The journal entry is on disk before the tree changes (group-committed with concurrent
    * changes: journal-writer.ts), unless `durableJournal` is false: then a killed process still
@@ -105,14 +105,23 @@ export class MetadataIndex {
         .catch(() => undefined); // left for recover() at the next start
       throw error;
     }
-    // not durable on its own: until it is on disk, the journal entry stands for it
-    await this.database.write(
-      async (tx) => {
-        await inIndex(tx, result, Date.now());
-        await tx`DELETE FROM journal WHERE id = ${entry.id}`;
-      },
-      { durable: false },
-    );
+    try {
+      // not durable on its own: until it is on disk, the journal entry stands for it
+      await this.database.write(
+        async (tx) => {
+          await inIndex(tx, result, Date.now());
+          await tx`DELETE FROM journal WHERE id = ${entry.id}`;
+        },
+        { durable: false },
+      );
+    } catch (error) {
+      // the tree has changed and the record did not land (PostgreSQL gave up on a conflict, the
+      // database went away): settle the index from the tree now, not at the next start
+      await this.settle(entry, tree)
+        .then(() => this.loadReviewQueue())
+        .catch(() => undefined); // left for recover() at the next start
+      throw error;
+    }
     // one flush for both when they share a disk: the barriers are per file system
     await Promise.all([this.options.syncTree(), this.database.persist()]);
     return result;

@@ -6,6 +6,10 @@ import { SQL } from "bun";
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { parseDigest } from "../../src/oci/digest.ts";
+import { treeReader } from "../../src/registry/tree-reader.ts";
+import { FilesystemDriver } from "../../src/storage/filesystem.ts";
+import { paths } from "../../src/storage/paths.ts";
 import { type InProcessBerth, startInProcess } from "../helpers/in-process.ts";
 import { call, expectStatus, hexOf, MT, pushBlob, pushImage, putManifest, randomBytes, tagsOf } from "../helpers/oci.ts";
 import { createTestDatabase, metadataBackends, type TestDatabase } from "../helpers/postgres.ts";
@@ -103,6 +107,39 @@ describe.each(backends)("metadata index on %s", (backend) => {
         await second.stop();
       }
     } finally {
+      removeDir(root);
+    }
+  });
+
+  test("a record that fails after the tree changed is settled from the tree at once", async () => {
+    const root = tempDir("berth-index-record-");
+    const env: Record<string, string> = { ...(await envFor(backend)), BERTH_STORAGE_DRIVER: "filesystem" };
+    const berth = await startInProcess({ env, root });
+    try {
+      await berth.indexBuilt;
+      const image = await pushImage(berth.url, "team/record", { tag: "v1" });
+      const driver = new FilesystemDriver(root);
+      const digest = parseDigest(image.digest);
+      const change = berth.index.change(
+        { repository: "team/record", digest: null, tag: "v2" },
+        treeReader(driver),
+        async () => {
+          await driver.putContent(paths.tagIndexLink("team/record", "v2", digest), image.digest);
+          await driver.putContent(paths.tagCurrentLink("team/record", "v2"), image.digest);
+        },
+        async () => {
+          throw new Error("the database gave up");
+        },
+      );
+      const failure = await change.then(
+        () => "resolved",
+        (error: unknown) => String(error),
+      );
+      expect(failure).toContain("the database gave up");
+      expect(await berth.index.tags("team/record")).toEqual(["v1", "v2"]);
+      expect(await rows(berth, "SELECT id FROM journal WHERE repository = $1", "team/record")).toEqual([]);
+    } finally {
+      await berth.stop();
       removeDir(root);
     }
   });
