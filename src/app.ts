@@ -152,7 +152,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     if (operator && !path.startsWith("/api/") && path !== "/healthz") return handleNotForOperator(request, url, addressOf);
     if (handlePreflight && cors?.isPreflight(request, path)) return handlePreflight(request, url, addressOf);
     if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, url, addressOf);
-    if (isApiV1Path(path)) return handleApiV1(request, url, addressOf);
+    if (isApiV1Path(path) && !routes.has(request.method, path)) return handleApiV1(request, url, addressOf);
     if (path.startsWith("/api/")) return handleApi(request, url, addressOf);
     if (path === "/auth/token") return handleToken(request, url, addressOf);
     if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, url, addressOf);

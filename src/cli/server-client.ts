@@ -47,11 +47,12 @@ export class ServerClient {
    * @returns the JSON body of a 2xx answer; null when it has none (204)
    * @throws ServerRefused for any other answer; Error with what to do when the server cannot be reached
    */
-  async request(method: "GET" | "POST" | "DELETE", path: string): Promise<unknown> {
+  async request(method: "GET" | "POST" | "DELETE", path: string, payload?: unknown): Promise<unknown> {
     let response: Response;
     try {
+      const json = payload === undefined ? {} : { body: JSON.stringify(payload), headers: { "Content-Type": "application/json" } };
       // no time limit: a GC run or a rebuild answers when it is done (Ctrl-C stops waiting, not the work)
-      response = await fetch(`http://berth${path}`, { method, unix: this.socketPath, timeout: false });
+      response = await fetch(`http://berth${path}`, { method, unix: this.socketPath, timeout: false, ...json });
     } catch (error) {
       throw new Error(this.unreachable(errnoCode(error) ?? "", error instanceof Error ? error.message : String(error)));
     }

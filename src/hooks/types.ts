@@ -229,7 +229,8 @@ export interface RegistryWriter {
   deleteManifest(repository: string, digest: string): Promise<void>;
 }
 
-export type RouteHandler = (request: Request, params: { url: URL }) => Response | Promise<Response>;
+/** `path`: the values of a template's placeholders (`{name}`, `{tag}`…); empty for other routes */
+export type RouteHandler = (request: Request, params: { url: URL; path: Record<string, string> }) => Response | Promise<Response>;
 
 export interface PluginContext {
   /** throw from a before-hook to refuse the request with 403 DENIED and this message */
@@ -238,7 +239,10 @@ export interface PluginContext {
   on(action: EventAction | "*", fn: EventListener, options?: ListenerOptions): void;
   /** runs `fn` every `intervalMs` (not overlapping itself) until the registry stops */
   every(intervalMs: number, fn: () => void | Promise<void>): void;
-  /** serves `GET|POST|DELETE /api/<path>` (admin-only once auth is on) */
+  /**
+   * serves `GET|POST|DELETE /api/<path>` (admin-only once auth is on); a trailing `/*` matches
+   * the rest, `{name}` a repository name and `{param}` one segment (`params.path`)
+   */
   route(method: "GET" | "POST" | "DELETE", path: string, handler: RouteHandler): void;
   registry: RegistryReader & RegistryWriter;
   /** this plugin's options from registry.toml */

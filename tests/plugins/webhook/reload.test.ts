@@ -32,7 +32,7 @@ test("reload adds, changes and removes endpoints; the admin API shows the new se
   const names = async () => {
     const handler = routes.get("GET /api/webhooks/endpoints");
     if (!handler) throw new Error("the endpoints route is not registered");
-    const body: unknown = await (await handler(new Request("http://berth/api/webhooks/endpoints"), { url: new URL("http://berth/api/webhooks/endpoints") })).json();
+    const body: unknown = await (await handler(new Request("http://berth/api/webhooks/endpoints"), { url: new URL("http://berth/api/webhooks/endpoints"), path: {} })).json();
     return endpointNames(body);
   };
   try {
