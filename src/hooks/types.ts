@@ -12,7 +12,9 @@ export type BeforeHookName =
   | "tag.delete"
   | "blob.get"
   | "blob.delete"
-  | "blob.mount";
+  | "blob.mount"
+  /** an upload's bytes are verified and about to become the blob (`size` set); a denial discards the upload */
+  | "blob.put";
 
 /** Emitted after the change is durable; never blocks the response. */
 export type EventAction = "push" | "pull" | "delete" | "mount";
@@ -37,6 +39,8 @@ export interface BeforeHookContext {
   mediaType?: string;
   /** manifest.put: the manifest as received */
   manifest?: { bytes: Uint8Array; json: unknown };
+  /** blob.put: the blob's size */
+  size?: number;
   request: RequestInfo;
 }
 
@@ -103,6 +107,29 @@ export interface RegistryReader {
   manifestFacts(repository: string, digest: string): Promise<ManifestDetails | null>;
   /** bytes stored, per repository and per namespace, unique and shared */
   usage(): Promise<UsageFacts>;
+  /** every manifest of a repository, tagged or not; null when there is no such repository */
+  manifests(repository: string): Promise<ManifestSummary[] | null>;
+  /** bytes of the distinct blobs linked into or referenced by these repositories (each digest once) */
+  storedBytes(repositories: readonly string[]): Promise<number>;
+  /** bytes GC would free once these manifests are gone: blobs no other manifest references */
+  freedBytes(manifests: ReadonlyArray<{ repository: string; digest: string }>): Promise<number>;
+}
+
+/** One manifest of a repository as a listing of all of them gives it. */
+export interface ManifestSummary {
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  /** the manifest this one refers to (OCI referrers: signatures, SBOMs) */
+  subject: string | null;
+  size: number;
+  totalSize: number;
+  tags: string[];
+  /** indexes in the repository that list it */
+  indexes: string[];
+  pushedAt: string;
+  pulledAt: string | null;
+  pullCount: number;
 }
 
 // The facts of the metadata index, as plugins and GET /api/v1/* see them (docs/api.md has the
@@ -225,8 +252,14 @@ export interface UsageFacts {
 
 /** What plugins may change: through the same rules, hooks and events as a client's request. */
 export interface RegistryWriter {
-  deleteTag(repository: string, tag: string): Promise<void>;
+  /**
+   * `ifDigest`: delete only while the tag still points at this digest (checked under the tag's
+   * lock; a tag pushed meanwhile is left alone: MANIFEST_UNKNOWN)
+   */
+  deleteTag(repository: string, tag: string, options?: { ifDigest?: string }): Promise<void>;
   deleteManifest(repository: string, digest: string): Promise<void>;
+  /** points `tag` at a stored manifest, as a push of its bytes by tag would (hooks and a push event) */
+  tagManifest(repository: string, tag: string, digest: string): Promise<void>;
 }
 
 /** `path`: the values of a template's placeholders (`{name}`, `{tag}`…); empty for other routes */

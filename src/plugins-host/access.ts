@@ -37,7 +37,14 @@ export function registryAccess(registry: Registry, plugin: string): RegistryRead
     tagFacts: (repository) => orNull(repository, () => registry.tagFacts(repository, { ...everything, sort: "name" }).then((page) => page.items)),
     manifestFacts: (repository, digest) => orNull(repository, () => registry.manifestFacts(repository, parseDigest(digest))),
     usage: () => registry.usage(),
-    deleteTag: (repository, tag) => registry.deleteManifest(repository, { tag }, info),
+    manifests: (repository) => orNull(repository, () => registry.manifestList(repository)),
+    storedBytes: (repositories) => registry.storedBytes(repositories),
+    freedBytes: (manifests) => registry.freedBytes(manifests),
+    deleteTag: (repository, tag, options = {}) => registry.deleteManifest(repository, { tag }, info, options.ifDigest === undefined ? {} : { ifDigest: options.ifDigest }),
     deleteManifest: (repository, digest) => registry.deleteManifest(repository, { digest: parseDigest(digest) }, info),
+    async tagManifest(repository, tag, digest) {
+      const stored = await registry.readManifest(repository, { digest: parseDigest(digest) });
+      await registry.putManifest(repository, { tag }, new Uint8Array(stored.bytes), stored.mediaType, info);
+    },
   };
 }

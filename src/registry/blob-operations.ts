@@ -83,12 +83,14 @@ export class BlobOperations {
     let size: number;
     try {
       size = await this.deps.blobLocks.shared(formatDigest(digest), () =>
-        uploads.complete(repository, id, digest, body, (stored, moveAndLink) =>
-          index.change(layerScope(repository, digest), tree, moveAndLink, (tx, _, now) => record(tx, stored, now), BLOB_LINK),
-        ),
+        uploads.complete(repository, id, digest, body, async (stored, moveAndLink) => {
+          await this.events.ask({ hook: "blob.put", repository, digest: formatDigest(digest), size: stored, request });
+          return index.change(layerScope(repository, digest), tree, moveAndLink, (tx, _, now) => record(tx, stored, now), BLOB_LINK);
+        }),
       );
     } catch (error) {
-      // a wrong digest discards the session (uploads.ts); other failures leave it to resume
+      // a wrong digest discards the session (uploads.ts), so does a denial (a quota); other failures leave it to resume
+      if (error instanceof RegistryError && error.code === "DENIED") await this.cancelUpload(repository, id).catch(() => undefined);
       if (error instanceof RegistryError && error.code === "DIGEST_INVALID") await index.uploadCancelled(id);
       throw error;
     }

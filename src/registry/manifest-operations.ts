@@ -102,7 +102,8 @@ export class ManifestOperations {
     return manifest;
   }
 
-  async delete(repository: string, reference: Reference, request: RequestInfo): Promise<void> {
+  /** `ifDigest`: a tag is deleted only while it points at this digest (checked under its lock) */
+  async delete(repository: string, reference: Reference, request: RequestInfo, ifDigest?: string): Promise<void> {
     if ("tag" in reference) {
       const digest = await this.deps.manifests.resolve(repository, reference).catch(async (error: unknown) => {
         await this.deps.manifests.clearGhostTag(repository, reference.tag);
@@ -111,7 +112,7 @@ export class ManifestOperations {
       await this.events.ask({ hook: "tag.delete", repository, tag: reference.tag, digest: formatDigest(digest), request });
       const { tag } = reference;
       await this.deps.repositoryLocks.shared(repository, () =>
-        this.deps.index.change({ repository, digest: null, tag }, this.deps.tree, () => this.deps.manifests.deleteTag(repository, tag), (tx, _, now) =>
+        this.deps.index.change({ repository, digest: null, tag }, this.deps.tree, () => this.deps.manifests.deleteTag(repository, tag, ifDigest), (tx, _, now) =>
           this.deps.index.tagDeleted(tx, repository, tag, request.actor, now),
         ),
       );

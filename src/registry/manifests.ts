@@ -151,11 +151,17 @@ export class ManifestStore {
     return stored;
   }
 
-  /** Removes a tag only; the manifest stays reachable by digest. @throws RegistryError MANIFEST_UNKNOWN */
-  async deleteTag(repository: string, tag: string): Promise<Digest> {
+  /**
+   * Removes a tag only; the manifest stays reachable by digest.
+   * @throws RegistryError MANIFEST_UNKNOWN when there is no such tag, or it no longer points at `expected`
+   */
+  async deleteTag(repository: string, tag: string, expected?: string): Promise<Digest> {
     return this.tagLocks.run(`${repository}:${tag}`, async () => {
       const digest = await readLink(this.driver, paths.tagCurrentLink(repository, tag));
       if (!digest) throw this.unknown({ tag });
+      if (expected !== undefined && formatDigest(digest) !== expected) {
+        throw new RegistryError("MANIFEST_UNKNOWN", { message: `Tag ${tag} now points at ${formatDigest(digest)}, not ${expected}: left as it is`, detail: { tag } });
+      }
       await this.removeTagDir(repository, tag);
       return digest;
     });

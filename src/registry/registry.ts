@@ -7,13 +7,15 @@ import { type Digest, parseDigest } from "../oci/digest.ts";
 import { GarbageCollector, type GcOptions, type GcReport } from "../gc/collector.ts";
 import { type GcStatus, gcStatus } from "../gc/status.ts";
 import type { Descriptor } from "../oci/manifest.ts";
+import { freedBytes, storedBytesUnder } from "../metadata/byte-counts.ts";
+import { manifestSummaries } from "../metadata/manifest-list.ts";
 import type { RebuildProgress } from "../metadata/rebuild.ts";
 import { Listings } from "./listings.ts";
 import { ManifestOperations } from "./manifest-operations.ts";
 import { RegistryEvents } from "./registry-events.ts";
 import type { HookBus } from "../hooks/bus.ts";
 import type { EventSource } from "../hooks/events.ts";
-import type { ManifestDetails, RepositoryFacts, RequestInfo, TagFacts, UsageFacts } from "../hooks/types.ts";
+import type { ManifestDetails, ManifestSummary, RepositoryFacts, RequestInfo, TagFacts, UsageFacts } from "../hooks/types.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { BlobOperations } from "./blob-operations.ts";
@@ -134,9 +136,9 @@ export class Registry {
   }
 
   /** Deletes a tag, or a manifest and every tag naming it; asks tag.delete or manifest.delete, emits delete. */
-  async deleteManifest(repository: string, reference: Reference, request: RequestInfo): Promise<void> {
+  async deleteManifest(repository: string, reference: Reference, request: RequestInfo, options: { ifDigest?: string } = {}): Promise<void> {
     this.assertDeleteEnabled();
-    await this.manifestOperations.delete(repository, reference, request);
+    await this.manifestOperations.delete(repository, reference, request, options.ifDigest);
   }
 
   /** Every repository with manifests, sorted by bytes. */
@@ -194,6 +196,23 @@ export class Registry {
 
   usage(): Promise<UsageFacts> {
     return this.facts.usage();
+  }
+
+  /** Every manifest of the repository with its tags (pull times flushed first). @throws RegistryError NAME_UNKNOWN */
+  async manifestList(repository: string): Promise<ManifestSummary[]> {
+    await this.assertRepositoryExists(repository);
+    await this.index.flushPulls();
+    return manifestSummaries(this.index.database.sql, repository);
+  }
+
+  /** Bytes of the distinct blobs these repositories link or reference (quotas). */
+  storedBytes(repositories: readonly string[]): Promise<number> {
+    return storedBytesUnder(this.index.database.sql, repositories);
+  }
+
+  /** Bytes GC would free once these manifests are deleted (retention previews). */
+  freedBytes(manifests: ReadonlyArray<{ repository: string; digest: string }>): Promise<number> {
+    return freedBytes(this.index.database.sql, manifests);
   }
 
   /** Deletes a whole repository; asks manifest.delete for each manifest, emits delete for each (repository-delete.ts). */
