@@ -5,6 +5,7 @@ import { FSCK_HELP, fsckCommand } from "./cli/fsck.ts";
 import { INDEX_HELP, indexCommand } from "./cli/index-command.ts";
 import { REPO_HELP, repoCommand } from "./cli/repo.ts";
 import { GC_HELP, gcCommand } from "./cli/gc.ts";
+import { RETENTION_HELP, retentionCommand, tagCommand } from "./cli/retention.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERSION } from "./version.ts";
@@ -24,6 +25,8 @@ Usage:
   berth repo delete NAME [--config FILE]
                                        delete a whole repository
   berth gc [--dry-run] [--config FILE] delete unreferenced blobs now (a server does it itself)
+  berth retention preview|run|runs     what [retention] policies delete, and delete it
+  berth tag restore NAME:TAG           undo a tag's removal by retention
   berth version                        print the version
   berth <command> --help               help on a command
 
@@ -58,6 +61,8 @@ each key that has no effect in Berth.`,
   fsck: FSCK_HELP,
   repo: REPO_HELP,
   gc: GC_HELP,
+  retention: RETENTION_HELP,
+  tag: RETENTION_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -131,6 +136,14 @@ async function main(argv: string[]): Promise<void> {
     case "repo": {
       const { file, rest: args } = withoutConfig(rest);
       return repoCommand(args, file);
+    }
+    case "retention": {
+      const { file, rest: args } = withoutConfig(rest);
+      return retentionCommand(args, file);
+    }
+    case "tag": {
+      const { file, rest: args } = withoutConfig(rest);
+      return tagCommand(args, file);
     }
     case "gc":
       return gcCommand(configOption(rest, ["--dry-run"]), rest.includes("--dry-run"));

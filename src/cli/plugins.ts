@@ -7,6 +7,7 @@ import { ConfigError } from "../config/errors.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { importPlugin } from "../plugins-host/load.ts";
 import type { RegistryPlugin } from "../hooks/types.ts";
+import { createRetentionPlugin, RetentionConfigError, retentionWanted, validateRetentionConfig } from "../../plugins/retention/index.ts";
 import { createWebhookPlugin, validateWebhookConfig, WebhookConfigError } from "../../plugins/webhook/index.ts";
 
 export interface ConfiguredPlugin {
@@ -14,7 +15,7 @@ export interface ConfiguredPlugin {
   options: Record<string, unknown>;
 }
 
-type PluginConfig = Pick<ResolvedConfig, "webhook" | "plugins">;
+type PluginConfig = Pick<ResolvedConfig, "webhook" | "plugins" | "retention" | "immutable" | "quota">;
 
 /** Checks built-in plugin sections and imports the operator's plugin files. @throws ConfigError naming the key */
 export async function checkPluginConfig(config: PluginConfig): Promise<void> {
@@ -25,6 +26,9 @@ export async function configuredPlugins(config: PluginConfig): Promise<Configure
   const plugins: ConfiguredPlugin[] = [];
   const webhook = builtIn(() => validateWebhookConfig(config.webhook));
   if (webhook.endpoints.length > 0) plugins.push({ plugin: createWebhookPlugin(webhook), options: config.webhook });
+  const retentionOptions = retentionOptionsOf(config);
+  const retention = builtIn(() => validateRetentionConfig(retentionOptions));
+  if (retentionWanted(retention)) plugins.push({ plugin: createRetentionPlugin(retention), options: retentionOptions });
   for (const { path, options } of config.plugins) {
     // the loader made the path absolute, against the file that named it
     plugins.push({ plugin: await importPlugin(path, dirname(path), options), options });
@@ -32,12 +36,17 @@ export async function configuredPlugins(config: PluginConfig): Promise<Configure
   return plugins;
 }
 
+/** The retention plugin's options: its three sections of registry.toml. */
+export function retentionOptionsOf(config: Pick<ResolvedConfig, "retention" | "immutable" | "quota">): Record<string, unknown> {
+  return { retention: config.retention, immutable: config.immutable, quota: config.quota };
+}
+
 /** A built-in plugin's own error about its options is the operator's configuration error. */
 function builtIn<T>(check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof WebhookConfigError) throw new ConfigError(error.message);
+    if (error instanceof WebhookConfigError || error instanceof RetentionConfigError) throw new ConfigError(error.message);
     throw error;
   }
 }

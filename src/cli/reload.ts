@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { getPath, type Tree } from "../config/tree.ts";
 
 /** Keys whose new value takes effect on SIGHUP. */
-export const RELOADED_KEYS = ["auth", "access", "http.headers", "http.cors", "http.tls", "webhook"] as const;
+export const RELOADED_KEYS = ["auth", "access", "http.headers", "http.cors", "http.tls", "webhook", "retention", "immutable", "quota"] as const;
 
 const RESTART_KEYS = ["http.addr", "http.public_url", "storage", "metadata", "gc", "limits", "hooks", "plugins", "log"] as const;
 

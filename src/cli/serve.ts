@@ -13,6 +13,7 @@ import { scheduleTempSweep, TEMP_FILE_MAX_AGE_MS } from "../storage/temp-files.t
 import { VERSION } from "../version.ts";
 import { AdminSocket } from "./admin-socket.ts";
 import { Listener } from "./listener.ts";
+import { retentionOptionsOf } from "./plugins.ts";
 import { type Checked, isLoopback, preflight } from "./preflight.ts";
 import { keysNeedingRestart, serialised } from "./reload.ts";
 
@@ -78,6 +79,10 @@ export async function serve(configFile: string | undefined): Promise<void> {
     adminSocket?.use(built.adminApp);
     if (!isDeepStrictEqual(next.config.webhook, running.loaded.config.webhook) && !(await plugins.reload("webhook", next.config.webhook))) {
       log("warn", "webhook endpoints were off at start: adding them needs a restart", { key: "webhook" });
+    }
+    const retention = retentionOptionsOf(next.resolved);
+    if (!isDeepStrictEqual(retention, retentionOptionsOf(running.loaded.resolved)) && !(await plugins.reload("retention", retention))) {
+      log("warn", "retention, immutability and quotas were off at start: turning them on needs a restart", { key: "retention" });
     }
     const renewed = nextTls !== running.tls;
     running = { loaded: next, tls: nextTls };

@@ -8,7 +8,8 @@ import { ConfigError } from "./errors.ts";
 import { setPath, type Tree } from "./tree.ts";
 
 /** Variables that are not keys of the configuration. */
-const OTHER_VARIABLES = ["BERTH_CONFIG"];
+// BERTH_TEST_CLOCK=1: the retention plugin takes ?now= on run and restore too (tests; docs/retention.md)
+const OTHER_VARIABLES = ["BERTH_CONFIG", "BERTH_TEST_CLOCK"];
 
 interface Variable {
   name: string;

@@ -39,6 +39,10 @@ export interface ResolvedConfig {
   plugins: Array<{ path: string; options: Record<string, unknown> }>;
   /** the [webhook] section as written: the webhook plugin checks it */
   webhook: Record<string, unknown>;
+  /** [retention], [[immutable]] and [[quota]] as written: the retention plugin checks them */
+  retention: Record<string, unknown>;
+  immutable: Array<Record<string, unknown>>;
+  quota: Array<Record<string, unknown>>;
   auth: {
     /** absolute path of the users file; "" turns authentication off */
     htpasswd: string;
@@ -86,6 +90,9 @@ export function resolveConfig(config: Config): ResolvedConfig {
     hooks: { timeoutMs: parseDuration(hooks.timeout), onFailure: hooks.on_failure },
     plugins: config.plugins.map(({ path, ...options }) => ({ path, options })),
     webhook: config.webhook,
+    retention: config.retention,
+    immutable: config.immutable,
+    quota: config.quota,
     auth: {
       htpasswd: auth.htpasswd,
       mode: auth.mode,

@@ -107,6 +107,18 @@ export const ConfigSchema = Type.Object(
       default: {},
       description: "webhook notifications (checked by the webhook plugin)",
     }),
+    retention: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: "retention policies and the undo window (checked by the retention plugin)",
+    }),
+    immutable: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      default: [],
+      description: "tag immutability rules (checked by the retention plugin)",
+    }),
+    quota: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      default: [],
+      description: "storage quotas (checked by the retention plugin)",
+    }),
     auth: AuthSchema,
     access: AccessSchema,
     log: Type.Object(

@@ -1,0 +1,64 @@
+/**
+ * Retention policies, tag immutability and quotas (built-in plugin, hook API only).
+ * [retention] policies delete tags and manifests on a schedule or when asked, with a preview,
+ * a history of runs and an undo window; [[immutable]] and [[quota]] guard pushes and deletes.
+ */
+import type { PluginContext, RegistryPlugin } from "../../src/hooks/types.ts";
+import { installApi } from "./api.ts";
+import { type RetentionConfig, type RetentionOptions, validateRetentionConfig } from "./config.ts";
+import { immutableRuleFor, installGuards } from "./guards.ts";
+import { runRetention } from "./run.ts";
+import { RetentionStore } from "./store.ts";
+
+export { RetentionConfigError, retentionWanted, validateRetentionConfig } from "./config.ts";
+
+/** the actor of the core's own GC deletes (untagged manifests) */
+const GC_ACTOR = "berth:gc";
+
+export function createRetentionPlugin(initial: RetentionConfig): RegistryPlugin {
+  let config = initial;
+  let store: RetentionStore | null = null;
+  return {
+    name: "retention",
+    async setup(ctx: PluginContext) {
+      const opened = await RetentionStore.open(ctx.dataDir);
+      store = opened;
+      const current = () => config;
+      const isImmutable = (repository: string, tag: string) => immutableRuleFor(config, repository, tag) !== null;
+      const deps = {
+        registry: ctx.registry,
+        store: opened,
+        log: ctx.log,
+        isImmutable,
+        current,
+        testClock: process.env.BERTH_TEST_CLOCK === "1",
+        get config() {
+          return config;
+        },
+      };
+      installGuards(ctx, current);
+      // the core's untagged GC must not take a manifest retention can still restore
+      ctx.before("manifest.delete", async (context) => {
+        if (context.request.actor !== GC_ACTOR || context.digest === undefined) return;
+        if (await opened.held(context.repository, context.digest, Date.now() - config.undoWindowMs)) {
+          ctx.deny(`${context.repository}@${context.digest} is held by retention's undo window`);
+        }
+      });
+      installApi(ctx, deps);
+      for (const policy of config.policies) {
+        if (policy.scheduleMs === null) continue;
+        ctx.every(policy.scheduleMs, async () => {
+          const live = config.policies.find((p) => p.number === policy.number);
+          if (live) await runRetention(deps, { now: Date.now(), trigger: `schedule (policy ${policy.number})`, dryRun: false, policies: [live] });
+        });
+      }
+    },
+    reload(options: Record<string, unknown>) {
+      const { retention, immutable, quota } = options;
+      config = validateRetentionConfig({ retention, immutable, quota } satisfies RetentionOptions);
+    },
+    async close() {
+      await store?.close();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * A retention run: the plan at this moment, then exactly its deletions. A tag is deleted only
+ * while it still points at the planned digest (a push since the plan wins), and a manifest only
+ * while it still has no tag the plan did not list.
+ */
+import type { RegistryReader, RegistryWriter } from "../../src/hooks/types.ts";
+import type { Logger } from "../../src/log.ts";
+import type { Policy } from "./config.ts";
+import { type Plan, type PlanDeps, planAll } from "./plan.ts";
+
+export interface RunReport {
+  id: string;
+  trigger: string;
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  plan: Plan;
+  deletedTags: number;
+  deletedManifests: number;
+  /** what the run left because it changed since the plan, or could not be deleted */
+  skipped: string[];
+}
+
+export interface RunDeps extends PlanDeps {
+  registry: RegistryReader & RegistryWriter;
+  log: Logger;
+}
+
+export async function runRetention(
+  deps: RunDeps,
+  options: { now: number; trigger: string; dryRun: boolean; policies?: readonly Policy[] },
+): Promise<RunReport> {
+  const id = crypto.randomUUID();
+  const startedAt = new Date().toISOString();
+  const plan = await planAll(deps, options.now, options.policies ? { policies: options.policies } : {});
+  const report: RunReport = { id, trigger: options.trigger, startedAt, finishedAt: startedAt, dryRun: options.dryRun, plan, deletedTags: 0, deletedManifests: 0, skipped: [] };
+  for (const repository of plan.repositories) {
+    if (options.dryRun || repository.dryRun) continue;
+    const name = repository.repository;
+    for (const removal of repository.tags) {
+      try {
+        await deps.registry.deleteTag(name, removal.tag, { ifDigest: removal.digest });
+        await deps.store.recordRemoval({ repository: name, tag: removal.tag, digest: removal.digest, removedAt: options.now }, id);
+        report.deletedTags++;
+      } catch (error) {
+        report.skipped.push(`${name}:${removal.tag}: ${(error as Error).message}`);
+      }
+    }
+    const current = new Map(((await deps.registry.manifests(name)) ?? []).map((m) => [m.digest, m.tags]));
+    for (const removal of repository.manifests) {
+      const tags = current.get(removal.digest);
+      const unplanned = tags?.filter((tag) => !removal.tags.includes(tag)) ?? [];
+      if (tags === undefined || unplanned.length > 0) {
+        report.skipped.push(`${name}@${removal.digest}: ${tags === undefined ? "already gone" : `tagged ${unplanned.join(", ")} since the plan`}`);
+        continue;
+      }
+      try {
+        await deps.registry.deleteManifest(name, removal.digest);
+        report.deletedManifests++;
+      } catch (error) {
+        report.skipped.push(`${name}@${removal.digest}: ${(error as Error).message}`);
+      }
+    }
+  }
+  report.finishedAt = new Date().toISOString();
+  await deps.store.saveRun(id, Date.parse(startedAt), report);
+  deps.log("info", "retention run", { id, trigger: options.trigger, dry_run: options.dryRun, tags: report.deletedTags, manifests: report.deletedManifests, skipped: report.skipped.length });
+  return report;
+}
