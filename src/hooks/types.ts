@@ -39,7 +39,7 @@ export interface BeforeHookContext {
   mediaType?: string;
   /** manifest.put: the manifest as received */
   manifest?: { bytes: Uint8Array; json: unknown };
-  /** blob.put: the blob's size */
+  /** blob.put and blob.mount: the blob's size */
   size?: number;
   request: RequestInfo;
 }

@@ -1,8 +1,10 @@
 /**
  * Byte counts for quotas and retention previews: what a set of repositories stores (each blob
  * once), and what GC would free once some manifests are gone. Blobs are the manifests' own
- * bytes, their configs and layers, and the blobs linked into a repository (uploads no manifest
- * names yet still take space).
+ * bytes, their configs and layers, and the blobs linked into a repository that no manifest
+ * anywhere references (uploads not yet named by a manifest, and what waits for GC: they take
+ * space until GC). A blob linked here but referenced only by another repository's manifests
+ * counts there.
  */
 import type { SQL } from "bun";
 import { num, rowsOf, str } from "./rows.ts";
@@ -23,7 +25,8 @@ export async function storedBytesUnder(sql: SQL, repositories: readonly string[]
     const rows = await sql`
       SELECT digest, size FROM manifests WHERE repository IN ${list}
       UNION SELECT child AS digest, size FROM manifest_references WHERE kind = 'blob' AND repository IN ${list}
-      UNION SELECT b.digest AS digest, b.size AS size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository IN ${list}`;
+      UNION SELECT b.digest AS digest, b.size AS size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+        WHERE rb.repository IN ${list} AND b.review_at IS NOT NULL`;
     for (const row of rowsOf(rows)) sizes.set(str(row, "digest"), num(row, "size"));
   }
   let total = 0;

@@ -109,7 +109,10 @@ export class BlobOperations {
   async mount(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
     const { blobs, index, tree } = this.deps;
     if (!(await blobs.isLinked(from, digest))) return false;
-    await this.events.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), request });
+    if (this.events.wants("blob.mount")) {
+      const known = await blobs.dataSize(digest);
+      await this.events.ask({ hook: "blob.mount", repository, digest: formatDigest(digest), ...(known === null ? {} : { size: known }), request });
+    }
     const size = await this.deps.blobLocks.shared(formatDigest(digest), async () => {
       const stored = await blobs.dataSize(digest);
       if (stored === null) return null;
