@@ -39,6 +39,12 @@ untagged = "1d"
   pushed_within = "10d"
 
 [[retention.policies]]
+repositories = ["race/**"]
+  [[retention.policies.rules]]
+  tags = ["v*"]
+  most_recent = 1
+
+[[retention.policies]]
 repositories = ["dry/**"]
 dry_run = true
   [[retention.policies.rules]]
@@ -153,5 +159,28 @@ describe("retention: AND, per group, untagged, referrers with their subject, dry
   test("bad input: now= that is not a time, restore of an unknown tag", async () => {
     expect((await call(base, "/api/v1/retention/preview?now=yesterday")).status).toBe(400);
     expect((await call(base, "/api/v1/repositories/grp/app/tags/nope/restore", { method: "POST" })).status).toBe(404);
+  });
+});
+
+describe("retention running while pushes land", () => {
+  test("a run deletes only tags its own plan listed, and a tag pushed again since is left", async () => {
+    const before = new Map<string, string>();
+    for (let i = 0; i < 5; i++) before.set(`v${i}`, (await pushImage(base, "race/app", `v${i}`)).digest);
+    const pushes = (async () => {
+      const moved = await pushImage(base, "race/app", "v0"); // v0 again, to another digest
+      before.set("v0", moved.digest);
+      for (let i = 0; i < 6; i++) await pushImage(base, "race/app", `v-new-${i}`);
+    })();
+    const run = await json(base, "/api/v1/retention/run", "POST");
+    await pushes;
+    const planned = plannedRepositories(run.plan as Record<string, unknown>).find((r) => r.name === "race/app")?.tags ?? [];
+    const plannedDigest = new Map(planned.map((t) => [t.tag, t.digest]));
+    const after = new Set(await tagList(base, "race/app"));
+    for (const tag of [...before.keys(), ...Array.from({ length: 6 }, (_, i) => `v-new-${i}`)]) {
+      const planDigest = plannedDigest.get(tag);
+      if (planDigest === undefined) expect(after.has(tag), `${tag} was not in the plan`).toBe(true);
+      else if (after.has(tag)) expect(before.get(tag), `${tag} survived: it must have moved since the plan`).not.toBe(planDigest);
+    }
+    expect(run.deleted_tags).toBeLessThanOrEqual(planned.length);
   });
 });
