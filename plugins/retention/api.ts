@@ -4,8 +4,9 @@
  */
 import type { PluginContext } from "../../src/hooks/types.ts";
 import type { RetentionConfig } from "./config.ts";
-import { type Plan, planAll } from "./plan.ts";
-import type { RunDeps, RunReport } from "./run.ts";
+import { runJson, planJson } from "./json.ts";
+import { planAll } from "./plan.ts";
+import type { RunDeps } from "./run.ts";
 import { runRetention } from "./run.ts";
 
 export interface ApiDeps extends RunDeps {
@@ -28,35 +29,6 @@ function nowOf(url: URL, allowed: boolean): number {
   const ms = Date.parse(raw);
   if (Number.isNaN(ms)) throw new BadRequest(`now=${raw.slice(0, 40)} is not an ISO 8601 time`);
   return ms;
-}
-
-export function planJson(plan: Plan): unknown {
-  return {
-    now: plan.now,
-    bytes_freed_after_gc: plan.bytesFreedAfterGc,
-    repositories: plan.repositories.map((repository) => ({
-      name: repository.repository,
-      policy: repository.policy,
-      dry_run: repository.dryRun,
-      tags: repository.tags.map((t) => ({ tag: t.tag, digest: t.digest, size: t.size, reasons: t.reasons })),
-      manifests: repository.manifests.map((m) => ({ digest: m.digest, size: m.size, tags: m.tags, reason: m.reason })),
-      untagged_after: repository.orphaned,
-    })),
-  };
-}
-
-export function runJson(report: RunReport): unknown {
-  return {
-    id: report.id,
-    trigger: report.trigger,
-    started_at: report.startedAt,
-    finished_at: report.finishedAt,
-    dry_run: report.dryRun,
-    deleted_tags: report.deletedTags,
-    deleted_manifests: report.deletedManifests,
-    skipped: report.skipped,
-    plan: planJson(report.plan),
-  };
 }
 
 async function guarded(handler: () => Promise<Response>): Promise<Response> {

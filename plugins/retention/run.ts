@@ -6,6 +6,7 @@
 import type { RegistryReader, RegistryWriter } from "../../src/hooks/types.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Policy } from "./config.ts";
+import { runJson } from "./json.ts";
 import { type Plan, type PlanDeps, planAll } from "./plan.ts";
 
 export interface RunReport {
@@ -63,7 +64,7 @@ export async function runRetention(
     }
   }
   report.finishedAt = new Date().toISOString();
-  await deps.store.saveRun(id, Date.parse(startedAt), report);
+  await deps.store.saveRun(id, Date.parse(startedAt), runJson(report));
   deps.log("info", "retention run", { id, trigger: options.trigger, dry_run: options.dryRun, tags: report.deletedTags, manifests: report.deletedManifests, skipped: report.skipped.length });
   return report;
 }
