@@ -20,6 +20,7 @@ import type { ApiOptions } from "./api/context.ts";
 import { errorResponse, HttpError, internalError } from "./api/errors.ts";
 import { RegistryError } from "./oci/errors.ts";
 import { createV2Handler } from "./api/v2.ts";
+import type { UiHandler } from "./ui/handler.ts";
 import { createApiV1Handler } from "./api-v1/handler.ts";
 import { apiV1Need, isApiV1Path } from "./api-v1/routes.ts";
 import type { RequestInfo } from "./hooks/types.ts";
@@ -48,13 +49,15 @@ export interface AppDeps {
    * the log; there is no access layer, so only /api/ and /healthz are served (not /v2/).
    */
   operator?: { actor: string };
+  /** the web UI ([ui]); absent when it is off (and on the admin socket) */
+  ui?: UiHandler;
 }
 
 /** `url` is the request's, parsed once by the dispatcher (null only for a target that is no URL). */
 type Handler = (request: Request, info: RequestInfo, url: URL | null) => Promise<Response>;
 type AddressOf = (request: Request) => string;
 
-export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } }, operator }: AppDeps) {
+export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } }, operator, ui }: AppDeps) {
   const v2 = createV2Handler(registry, options, log);
   const cors = createCors(http.cors);
   const addConfiguredHeaders = configuredHeaders(http.headers, { cors: cors !== null });
@@ -104,6 +107,9 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
   const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : (request, info) => apiV1(request, info));
   const api = async (request: Request) => routes.handle(request);
   const handleApi = observed(auth ? auth.guardAdmin(api) : api);
+  // with authentication off the registry is open: everyone may do everything
+  const handleUi = ui && observed(async (request, _info, url) => ui.handle(request, url ?? new URL(request.url)));
+  const handleMe = observed(auth ? auth.me : async (request) => Response.json(openCaller(new URL(request.url).searchParams.get("repository"))));
   const handleToken = observed(async (request, info) =>
     auth ? auth.token(request, info) : errorResponse(new RegistryError("NOT_FOUND", { message: "Authentication is off" }), request.method),
   );
@@ -152,12 +158,20 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     if (operator && !path.startsWith("/api/") && path !== "/healthz") return handleNotForOperator(request, url, addressOf);
     if (handlePreflight && cors?.isPreflight(request, path)) return handlePreflight(request, url, addressOf);
     if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, url, addressOf);
+    if (path === "/api/v1/me" && (request.method === "GET" || request.method === "HEAD")) return handleMe(request, url, addressOf);
     if (isApiV1Path(path) && !routes.has(request.method, path)) return handleApiV1(request, url, addressOf);
     if (path.startsWith("/api/")) return handleApi(request, url, addressOf);
     if (path === "/auth/token") return handleToken(request, url, addressOf);
     if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, url, addressOf);
+    if (handleUi && ui?.handles(path)) return handleUi(request, url, addressOf);
     return handleFallback(request, url, addressOf);
   }
+}
+
+/** GET /api/v1/me when authentication is off. */
+function openCaller(repository: string | null): Record<string, unknown> {
+  const rights = repository === null || repository === "" ? {} : { repository: { name: repository, pull: true, push: true, delete: true } };
+  return { user: "", auth: "off", admin: true, catalog: true, ...rights };
 }
 
 /** The request's URL, or null when Bun could not make one (a bad Host, an authority-form target). */

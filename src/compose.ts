@@ -14,6 +14,7 @@ import type { EventSource } from "./hooks/events.ts";
 import type { Logger } from "./log.ts";
 import { addGcRoutes } from "./gc/routes.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
+import { createUiHandler } from "./ui/handler.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
 import type { DatabaseLocation } from "./metadata/database.ts";
 import { type IndexOptions, MetadataIndex } from "./metadata/index.ts";
@@ -84,7 +85,8 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, log });
     const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
     const shared = { registry, options, log, routes, http };
-    return { auth, app: createApp({ ...shared, ...(auth ? { auth } : {}), tls: https }), adminApp: createApp({ ...shared, operator: { actor: ADMIN_SOCKET_ACTOR } }) };
+    const ui = current.resolved.ui ? { ui: createUiHandler(current.resolved.ui.path) } : {};
+    return { auth, app: createApp({ ...shared, ...(auth ? { auth } : {}), ...ui, tls: https }), adminApp: createApp({ ...shared, operator: { actor: ADMIN_SOCKET_ACTOR } }) };
   };
   const close = async () => {
     await plugins.close();

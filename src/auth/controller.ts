@@ -96,6 +96,30 @@ export class AccessController {
     return null;
   }
 
+  /**
+   * GET /api/v1/me: who is calling and what they may do (the web UI hides what they may not;
+   * every request is still authorized on its own). Anonymous callers get an answer, not a
+   * challenge; wrong credentials get the usual 401.
+   */
+  async me(request: Request, info: RequestInfo): Promise<Response> {
+    const who = await this.identify(request, info.addr, []);
+    if (who instanceof Response) return who;
+    info.actor = who.user ?? "";
+    const { policy, settings } = this.parts;
+    const repository = new URL(request.url).searchParams.get("repository");
+    const rights =
+      repository === null || repository === ""
+        ? null
+        : { name: repository, pull: this.permits(who, repository, "pull"), push: this.permits(who, repository, "push"), delete: this.permits(who, repository, "delete") };
+    return Response.json({
+      user: who.user ?? "",
+      auth: settings.mode,
+      admin: who.user !== null && policy.isAdmin(who.user),
+      catalog: who.user !== null || policy.anonymousHasAccess(),
+      ...(rights ? { repository: rights } : {}),
+    });
+  }
+
   /** Rights of this caller: the rules', narrowed to the token's scope when it came with one. */
   private permits(who: Identity, repository: string, action: Action): boolean {
     if (!this.parts.policy.allows(who.user, repository, action)) return false;

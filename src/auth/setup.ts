@@ -30,6 +30,8 @@ export interface AuthGate {
   guard(needOf: (request: Request, url: URL) => Need, next: V2Handler): PlainHandler;
   /** wraps the /api/ plugin routes: admins only */
   guardAdmin(next: PlainHandler): PlainHandler;
+  /** GET /api/v1/me: the caller's name, admin flag and rights on ?repository= */
+  me: PlainHandler;
   /** GET|POST /auth/token (404 in basic mode) */
   token: PlainHandler;
   describe(): Record<string, string>;
@@ -88,6 +90,7 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
       return next(decision.request, info, decision.visible);
     },
     guardAdmin: (next) => async (request, info) => (await controller.authorizeAdmin(request, info)) ?? next(request, info),
+    me: (request, info) => controller.me(request, info),
     token: async (request, info) => {
       if (settings.mode !== "token") return Response.json({ errors: [{ code: "NOT_FOUND", message: "Token auth is off ([auth] mode = \"basic\")", detail: null }] }, { status: 404 });
       return tokens.handle(request, info);

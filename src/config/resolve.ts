@@ -35,6 +35,8 @@ export interface ResolvedConfig {
   gc: { delayMs: number; intervalMs: number; untaggedMs: number | null };
   limits: { maxManifestBytes: number };
   hooks: { timeoutMs: number; onFailure: Config["hooks"]["on_failure"] };
+  /** the web UI's mount point, null when [ui] enabled = false */
+  ui: { path: string } | null;
   /** operators' plugin files (absolute) and the other keys of their entry, handed over as options */
   plugins: Array<{ path: string; options: Record<string, unknown> }>;
   /** the [webhook] section as written: the webhook plugin checks it */
@@ -88,6 +90,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
     },
     limits: { maxManifestBytes: config.limits.max_manifest_bytes },
     hooks: { timeoutMs: parseDuration(hooks.timeout), onFailure: hooks.on_failure },
+    ui: config.ui.enabled ? { path: config.ui.path } : null,
     plugins: config.plugins.map(({ path, ...options }) => ({ path, options })),
     webhook: config.webhook,
     retention: config.retention,

@@ -86,6 +86,13 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    ui: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: "serve the web UI" }),
+        path: Type.String({ default: "/", pattern: "^/([A-Za-z0-9._~-]+/?)*$", description: 'where the web UI is mounted, e.g. "/" or "/ui"' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     hooks: Type.Object(
       {
         timeout: Duration("5s", "longest wait for one before-hook"),

@@ -1,0 +1,100 @@
+/**
+ * The registry's APIs from the browser, on the same origin: /api/v1 (facts, usage, GC,
+ * retention, quotas), /api/webhooks and /v2 (deletes). Signed in, each request carries the
+ * docker login credentials (kept for this tab only, in sessionStorage); the server authorizes
+ * every request itself. Every failure becomes an Error whose message says what went wrong.
+ */
+const KEY = "berth.credentials";
+
+export type Json = Record<string, unknown>;
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export function credentials(): string | null {
+  return sessionStorage.getItem(KEY);
+}
+
+export function signIn(user: string, password: string): void {
+  sessionStorage.setItem(KEY, btoa(unescape(encodeURIComponent(`${user}:${password}`))));
+}
+
+export function signOut(): void {
+  sessionStorage.removeItem(KEY);
+}
+
+function explain(status: number, body: unknown, path: string): string {
+  if (typeof body === "object" && body !== null && "errors" in body && Array.isArray(body.errors)) {
+    const first: unknown = body.errors[0];
+    if (typeof first === "object" && first !== null && "message" in first && typeof first.message === "string" && first.message !== "") return first.message;
+  }
+  if (status === 401) return "Sign in to see this";
+  if (status === 403) return "You are not allowed to do this";
+  if (status === 404) return `Not found: ${path}`;
+  return `The registry answered ${status} for ${path}`;
+}
+
+export async function request(method: string, path: string, init: { headers?: Record<string, string> } = {}): Promise<unknown> {
+  const headers: Record<string, string> = { Accept: "application/json", ...init.headers };
+  const auth = credentials();
+  if (auth) headers.Authorization = `Basic ${auth}`;
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers });
+  } catch {
+    throw new ApiError("The registry cannot be reached", 0);
+  }
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = text === "" ? null : JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  if (!response.ok) throw new ApiError(explain(response.status, body, path), response.status);
+  return body;
+}
+
+export const get = (path: string) => request("GET", path).then(obj);
+export const post = (path: string) => request("POST", path).then(obj);
+export const del = (path: string) => request("DELETE", path);
+
+/** A JSON object's fields (an empty object for anything else). */
+export function obj(value: unknown): Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
+}
+export function arr(value: unknown): Json[] {
+  return Array.isArray(value) ? value.map(obj) : [];
+}
+export function str(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+export function num(value: unknown): number {
+  return typeof value === "number" ? value : 0;
+}
+export function strs(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+export interface Me {
+  user: string;
+  auth: string;
+  admin: boolean;
+  catalog: boolean;
+}
+
+export async function me(): Promise<Me> {
+  const body = await get("/api/v1/me");
+  return { user: str(body.user), auth: str(body.auth), admin: body.admin === true, catalog: body.catalog === true };
+}
+
+export async function rights(repository: string): Promise<{ push: boolean; delete: boolean }> {
+  const body = obj((await get(`/api/v1/me?repository=${encodeURIComponent(repository)}`)).repository);
+  return { push: body.push === true, delete: body.delete === true };
+}

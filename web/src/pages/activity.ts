@@ -1,0 +1,63 @@
+/** Admin activity: webhook endpoints and deliveries (the events they carry), with redeliver. */
+import { arr, get, num, obj, post, str } from "../api.ts";
+import { errorBox, h, render, toast } from "../dom.ts";
+import { when } from "../format.ts";
+
+export async function activityPage(): Promise<void> {
+  render(h("h1", {}, "Activity"), h("p", {}, "Loading…"));
+  let endpoints;
+  let deliveries;
+  try {
+    endpoints = arr((await get("/api/webhooks/endpoints")).endpoints);
+    deliveries = arr((await get("/api/webhooks/deliveries?limit=100")).deliveries);
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    render(h("h1", {}, "Activity"), status === 404 ? h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no activity to show. Add [[webhook.endpoints]] to registry.toml.") : errorBox(error));
+    return;
+  }
+  render(
+    h("h1", {}, "Activity"),
+    h("h2", {}, "Webhook endpoints"),
+    h("ul", {}, ...endpoints.map((e) => h("li", {}, `${str(e.name)} → ${str(e.url)}: `, Object.entries(obj(e.counts)).map(([k, v]) => `${num(v)} ${k}`).join(", ")))),
+    h("h2", {}, "Recent events and their deliveries"),
+    deliveries.length === 0
+      ? h("p", { class: "muted" }, "No event yet.")
+      : h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { id: "deliveries" },
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Event"), h("th", { scope: "col" }, "Endpoint"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "num" }, "Attempts"), h("th", { scope: "col", class: "hide-narrow" }, "Last error"), h("th", { scope: "col" }, "When"), h("th", { scope: "col" }, h("span", { class: "muted" }, "Action")))),
+            h(
+              "tbody",
+              {},
+              ...deliveries.map((d) => {
+                const button = h("button", { type: "button", "aria-label": `Redeliver ${str(d.action)} of ${str(d.repository)}` }, "Redeliver");
+                button.addEventListener("click", async () => {
+                  try {
+                    await post(`/api/webhooks/deliveries/${str(d.id)}/redeliver`);
+                    toast("Queued for delivery");
+                    await activityPage();
+                  } catch (error) {
+                    toast((error as Error).message);
+                  }
+                });
+                const status = str(d.status);
+                return h(
+                  "tr",
+                  {},
+                  h("td", {}, `${str(d.action)} ${str(d.repository)}${str(d.tag) ? `:${str(d.tag)}` : ""}`),
+                  h("td", {}, str(d.endpoint)),
+                  h("td", {}, h("span", { class: `badge ${status === "delivered" ? "ok" : status === "dead" ? "bad" : "warn"}` }, status)),
+                  h("td", { class: "num" }, num(d.attempts)),
+                  h("td", { class: "hide-narrow" }, str(d.lastError) || "—"),
+                  h("td", {}, when(str(d.createdAt) || null)),
+                  h("td", {}, button),
+                );
+              }),
+            ),
+          ),
+        ),
+  );
+}
