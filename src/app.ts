@@ -109,7 +109,19 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
   const handleApi = observed(auth ? auth.guardAdmin(api) : api);
   // with authentication off the registry is open: everyone may do everything
   const handleUi = ui && observed(async (request, _info, url) => ui.handle(request, url ?? new URL(request.url)));
-  const handleMe = observed(auth ? auth.me : async (request) => Response.json(openCaller(new URL(request.url).searchParams.get("repository"))));
+  // what the plugins here serve, so the UI asks only for what exists
+  const features = () => ({
+    retention: routes.has("GET", "/api/v1/retention/preview"),
+    quotas: routes.has("GET", "/api/v1/quotas"),
+    signing: routes.has("GET", "/api/v1/signatures"),
+    webhooks: routes.has("GET", "/api/webhooks/deliveries"),
+  });
+  const handleMe = observed(async (request, info) => {
+    const answer = auth ? await auth.me(request, info) : Response.json(openCaller(new URL(request.url).searchParams.get("repository")));
+    if (!answer.ok) return answer;
+    const body: unknown = await answer.json();
+    return Response.json({ ...(typeof body === "object" && body !== null ? body : {}), features: features() });
+  });
   const handleToken = observed(async (request, info) =>
     auth ? auth.token(request, info) : errorResponse(new RegistryError("NOT_FOUND", { message: "Authentication is off" }), request.method),
   );

@@ -78,6 +78,11 @@ export function installApi(ctx: PluginContext, deps: ApiDeps): void {
       return Response.json({ repository, tag, digest: removal.digest, removed_at: new Date(removal.removedAt).toISOString() });
     }),
   );
+  ctx.route("GET", "/api/v1/retention/immutable", async (_request, { url }) => {
+    const repository = url.searchParams.get("repository") ?? "";
+    const tags = (await deps.registry.tags(repository).catch(() => [])).filter((tag) => deps.isImmutable(repository, tag));
+    return Response.json({ repository, tags });
+  });
   ctx.route("GET", "/api/v1/quotas", async () => {
     const names = await deps.registry.repositories();
     const quotas = [];

@@ -30,11 +30,13 @@ export function signOut(): void {
 }
 
 function explain(status: number, body: unknown, path: string): string {
+  let message = "";
   if (typeof body === "object" && body !== null && "errors" in body && Array.isArray(body.errors)) {
     const first: unknown = body.errors[0];
-    if (typeof first === "object" && first !== null && "message" in first && typeof first.message === "string" && first.message !== "") return first.message;
+    if (typeof first === "object" && first !== null && "message" in first && typeof first.message === "string") message = first.message;
   }
-  if (status === 401) return "Sign in to see this";
+  if (status === 401) return credentials() ? `Your sign-in was refused${message ? `: ${message}` : ""}` : "Sign in to see this";
+  if (message !== "") return message;
   if (status === 403) return "You are not allowed to do this";
   if (status === 404) return `Not found: ${path}`;
   return `The registry answered ${status} for ${path}`;
@@ -87,11 +89,20 @@ export interface Me {
   auth: string;
   admin: boolean;
   catalog: boolean;
+  /** which plugin APIs this registry serves */
+  features: { retention: boolean; quotas: boolean; signing: boolean; webhooks: boolean };
 }
 
 export async function me(): Promise<Me> {
   const body = await get("/api/v1/me");
-  return { user: str(body.user), auth: str(body.auth), admin: body.admin === true, catalog: body.catalog === true };
+  const features = obj(body.features);
+  return {
+    user: str(body.user),
+    auth: str(body.auth),
+    admin: body.admin === true,
+    catalog: body.catalog === true,
+    features: { retention: features.retention === true, quotas: features.quotas === true, signing: features.signing === true, webhooks: features.webhooks === true },
+  };
 }
 
 export async function rights(repository: string): Promise<{ push: boolean; delete: boolean }> {

@@ -58,8 +58,8 @@ async function route(): Promise<void> {
     if (image) return await imagePage(image[1] ?? "", image[2] ?? "", who);
     const repository = /^\/r\/(.+)$/.exec(path);
     if (repository) return await repositoryPage(repository[1] ?? "", who);
-    if (path === "/cleanup") return who.admin ? await cleanupPage() : render(h("h1", {}, "Cleanup"), errorBox("Only administrators can clean up the registry."));
-    if (path === "/activity") return who.admin ? await activityPage() : render(h("h1", {}, "Activity"), errorBox("Only administrators can see the activity."));
+    if (path === "/cleanup") return who.admin ? await cleanupPage(who) : render(h("h1", {}, "Cleanup"), errorBox("Only administrators can clean up the registry."));
+    if (path === "/activity") return who.admin ? await activityPage(who) : render(h("h1", {}, "Activity"), errorBox("Only administrators can see the activity."));
     return await repositoriesPage(new URLSearchParams(query), who);
   } catch (error) {
     render(errorBox(error));

@@ -1,9 +1,13 @@
 /** Admin activity: webhook endpoints and deliveries (the events they carry), with redeliver. */
-import { arr, get, num, obj, post, str } from "../api.ts";
+import { type Me, arr, get, num, obj, post, str } from "../api.ts";
 import { errorBox, h, render, toast } from "../dom.ts";
 import { when } from "../format.ts";
 
-export async function activityPage(): Promise<void> {
+export async function activityPage(who: Me): Promise<void> {
+  if (!who.features.webhooks) {
+    render(h("h1", {}, "Activity"), h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no activity to show. Add [[webhook.endpoints]] to registry.toml."));
+    return;
+  }
   render(h("h1", {}, "Activity"), h("p", {}, "Loading…"));
   let endpoints;
   let deliveries;
@@ -38,7 +42,7 @@ export async function activityPage(): Promise<void> {
                   try {
                     await post(`/api/webhooks/deliveries/${str(d.id)}/redeliver`);
                     toast("Queued for delivery");
-                    await activityPage();
+                    window.dispatchEvent(new HashChangeEvent("hashchange"));
                   } catch (error) {
                     toast((error as Error).message);
                   }

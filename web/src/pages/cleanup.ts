@@ -1,5 +1,5 @@
 /** Admin cleanup: GC status and run, retention preview / run / restore, quotas. */
-import { arr, get, num, obj, post, str, strs } from "../api.ts";
+import { type Me, arr, get, num, obj, post, str, strs } from "../api.ts";
 import { errorBox, h, render, toast } from "../dom.ts";
 import { bytes, shortDigest, when } from "../format.ts";
 
@@ -25,7 +25,7 @@ async function gc(): Promise<HTMLElement[]> {
     try {
       const report = await post("/api/v1/gc");
       toast(`GC freed ${bytes(num(report.bytes_freed))} (${num(report.blobs_deleted)} blobs)`);
-      await cleanupPage();
+      refresh();
     } catch (error) {
       toast((error as Error).message);
       runButton.disabled = false;
@@ -49,7 +49,7 @@ async function retention(): Promise<HTMLElement[]> {
     try {
       const report = await post("/api/v1/retention/run");
       toast(`Retention deleted ${num(report.deleted_tags)} tags and ${num(report.deleted_manifests)} manifests`);
-      await cleanupPage();
+      refresh();
     } catch (error) {
       toast((error as Error).message);
     }
@@ -96,8 +96,19 @@ async function quotas(): Promise<HTMLElement[]> {
   return [h("ul", {}, ...list.map((q) => h("li", {}, `${strs(q.repositories).join(", ")}: ${bytes(num(q.used_bytes))} of ${bytes(num(q.max_bytes))}`)))];
 }
 
-export async function cleanupPage(): Promise<void> {
+/** Draws the page again through the router (fresh identity and data). */
+function refresh(): void {
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
+}
+
+const absent = (what: string) => async () => [h("p", { class: "muted" }, `No ${what} is configured on this registry.`)];
+
+export async function cleanupPage(who: Me): Promise<void> {
   render(h("h1", {}, "Cleanup"), h("p", {}, "Loading…"));
-  const parts = await Promise.all([section("Garbage collection", "gc-title", gc), section("Retention", "retention-title", retention), section("Quotas", "quota-title", quotas)]);
+  const parts = await Promise.all([
+    section("Garbage collection", "gc-title", gc),
+    section("Retention", "retention-title", who.features.retention ? retention : absent("retention policy")),
+    section("Quotas", "quota-title", who.features.quotas ? quotas : absent("quota")),
+  ]);
   render(h("h1", {}, "Cleanup"), ...parts);
 }

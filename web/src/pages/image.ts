@@ -49,7 +49,7 @@ async function configSection(name: string, digest: string): Promise<HTMLElement>
 }
 
 async function signatureSection(name: string, digest: string, who: Me): Promise<HTMLElement | null> {
-  if (!who.admin) return null;
+  if (!who.admin || !who.features.signing) return null;
   try {
     const body = await get(`/api/v1/repositories/${name}/manifests/${digest}/signatures`);
     const found = arr(body.signatures);

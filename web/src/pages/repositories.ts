@@ -41,9 +41,10 @@ export async function repositoriesPage(params: URLSearchParams, who: Me): Promis
     ].map(([value, label]) => h("option", { value: value ?? "", selected: value === query.sort }, label ?? "")),
   );
   sort.addEventListener("change", () => {
-    location.hash = hashFor({ ...query, sort: sort.value, page: 1 });
+    clearTimeout(timer); // the search box's text counts now, not after its delay
+    location.hash = hashFor({ ...query, q: search.value, sort: sort.value, page: 1 });
   });
-  const view = h("button", { type: "button", id: "view", onclick: () => (location.hash = hashFor({ ...query, view: query.view === "flat" ? "tree" : "flat" })) }, query.view === "flat" ? "Show namespaces" : "Show flat list");
+  const view = h("button", { type: "button", id: "view", onclick: () => (location.hash = hashFor({ ...query, q: search.value, view: query.view === "flat" ? "tree" : "flat" })) }, query.view === "flat" ? "Show namespaces" : "Show flat list");
   const usage = h("div", { class: "cards", id: "usage" });
   render(h("h1", {}, "Repositories"), usage, h("div", { class: "toolbar" }, search, h("label", { for: "sort" }, "Sort"), sort, view), results);
   if (document.activeElement === document.body || params.has("q")) search.focus();

@@ -47,8 +47,8 @@ export async function repositoryPage(name: string, who: Me): Promise<void> {
     return;
   }
   const none: Json = {};
-  const immutable = new Set(strs((who.admin ? await optional(`/api/v1/retention/immutable?repository=${encodeURIComponent(name)}`) : none).tags));
-  const signatures = obj((who.admin ? await optional(`/api/v1/signatures?repository=${encodeURIComponent(name)}`) : none).manifests);
+  const immutable = new Set(strs((who.admin && who.features.retention ? await optional(`/api/v1/retention/immutable?repository=${encodeURIComponent(name)}`) : none).tags));
+  const signatures = obj((who.admin && who.features.signing ? await optional(`/api/v1/signatures?repository=${encodeURIComponent(name)}`) : none).manifests);
   const byDigest = new Map<string, string[]>();
   for (const tag of tags) byDigest.set(tag.digest, [...(byDigest.get(tag.digest) ?? []), tag.name]);
 
