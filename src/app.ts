@@ -154,7 +154,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     if (path === "/v2" || path.startsWith("/v2/")) return handleV2(request, url, addressOf);
     if (isApiV1Path(path) && !routes.has(request.method, path)) return handleApiV1(request, url, addressOf);
     if (path.startsWith("/api/")) return handleApi(request, url, addressOf);
-    if (path === "/auth/token") return handleToken(request, url, addressOf);
+    if (path === "/auth/token" || path === "/auth/oidc") return handleToken(request, url, addressOf);
     if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, url, addressOf);
     return handleFallback(request, url, addressOf);
   }
