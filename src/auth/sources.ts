@@ -30,6 +30,10 @@ export function createAccountSources(config: Pick<ResolvedConfig, "auth">, log: 
     directory = new DirectorySource(new LdapDirectory(ldap, ldap.caFile === "" ? undefined : readCa(ldap.caFile), log), tokenTtlMs);
   }
   const oidc = oidcTrust.length > 0 ? new OidcTrust(oidcTrust, log) : null;
+  oidcTrust.forEach((entry, index) => {
+    // a public issuer signs tokens for every repository of every customer: claims are what narrow it to yours
+    if (Object.keys(entry.claims).length === 0) log("warn", `[[auth.oidc_trust]] entry ${index + 1} has no claims: every token ${entry.issuer} issues for audience "${entry.audience}" is accepted`);
+  });
   return {
     // OIDC first: it takes only the name "oidc"; the directory takes every name the file does not hold
     list: [oidc, directory].filter((source): source is OidcTrust | DirectorySource => source !== null),
