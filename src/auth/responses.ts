@@ -64,8 +64,8 @@ export function throttled(request: Request, seconds: number): Response {
   return withApiVersion(errorResponse(error, request.method, { "Retry-After": String(seconds) }));
 }
 
-/** 503: the user's directory cannot answer, so the login could be neither accepted nor refused. */
+/** 503: the directory (or OIDC issuer) cannot answer, so the login could be neither accepted nor refused. */
 export function loginUnavailable(request: Request): Response {
-  const error = new HttpError("UNKNOWN", { status: 503, message: "The user directory is unavailable; try again later", headers: { "Retry-After": "10" } });
+  const error = new HttpError("UNKNOWN", { status: 503, message: "The user directory or identity provider does not answer; try again later", headers: { "Retry-After": "10" } });
   return withApiVersion(errorResponse(error, request.method));
 }

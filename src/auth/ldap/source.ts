@@ -46,14 +46,23 @@ export class DirectorySource implements AccountSource {
     if (name === "" || name.length > MAX_NAME_LENGTH || /[\x00-\x1f\x7f]/.test(name)) return { ok: false };
     const mac = createHmac("sha256", this.key).update(name).update("\0").update(password).digest();
     const known = this.members.get(name);
-    if (known && known.checkedUntil > this.now() && timingSafeEqual(known.mac, mac)) return { ok: true, principal: { name, rights: null } };
+    if (known && known.checkedUntil > this.now() && timingSafeEqual(known.mac, mac)) {
+      // a token issued now must not outlive what Berth knows of its user
+      known.knownUntil = Math.max(known.knownUntil, this.knownFor());
+      return { ok: true, principal: { name, rights: null } };
+    }
     const verdict = await this.directory.authenticate(name, password);
     if (!verdict.ok) {
       if (verdict.unavailable === undefined) this.members.delete(name);
       return verdict.unavailable === undefined ? { ok: false } : { ok: false, unavailable: verdict.unavailable };
     }
-    this.remember(name, { mac, groups: verdict.groups, checkedUntil: this.now() + REMEMBER_MS, knownUntil: this.now() + Math.max(REMEMBER_MS, this.tokenTtlMs) });
+    this.remember(name, { mac, groups: verdict.groups, checkedUntil: this.now() + REMEMBER_MS, knownUntil: this.knownFor() });
     return { ok: true, principal: { name, rights: null } };
+  }
+
+  /** Until when a user who signs in now is known: as long as the registry token they may get. */
+  private knownFor(): number {
+    return this.now() + Math.max(REMEMBER_MS, this.tokenTtlMs);
   }
 
   subject(name: string): Principal | null {
