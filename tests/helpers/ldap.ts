@@ -106,14 +106,19 @@ function freePort(): number {
 }
 
 export async function startTestDirectory(ca: TestCa): Promise<TestDirectory> {
+  const [slapdBin, slapaddBin, slaptestBin] = ["slapd", "slapadd", "slaptest"].map((program) => {
+    const path = Bun.which(program, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+    if (path === null) throw new Error(`${program} is not installed: run tests/machine.sh as root (it installs slapd, unconfigured)`);
+    return path;
+  }) as [string, string, string];
   const dir = tempDir("berth-slapd-");
   try {
     writeFileSync(join(dir, "test.schema"), TEST_SCHEMA);
     writeFileSync(join(dir, "slapd.conf"), slapdConf(dir, ca));
     writeFileSync(join(dir, "data.ldif"), DATA);
     await exec(["mkdir", "-p", join(dir, "db")]);
-    await exec(["slaptest", "-u", "-f", join(dir, "slapd.conf")], { timeoutMs: 20_000 });
-    await exec(["slapadd", "-f", join(dir, "slapd.conf"), "-l", join(dir, "data.ldif")], { timeoutMs: 20_000 });
+    await exec([slaptestBin, "-u", "-f", join(dir, "slapd.conf")], { timeoutMs: 20_000 });
+    await exec([slapaddBin, "-f", join(dir, "slapd.conf"), "-l", join(dir, "data.ldif")], { timeoutMs: 20_000 });
   } catch (error) {
     removeDir(dir);
     throw error;
@@ -122,7 +127,7 @@ export async function startTestDirectory(ca: TestCa): Promise<TestDirectory> {
   let slapd: Subprocess | null = null;
   const start = async () => {
     // -d 0: stay in the foreground
-    slapd = Bun.spawn(["slapd", "-f", join(dir, "slapd.conf"), "-h", `ldap://127.0.0.1:${ports.ldap}/ ldaps://127.0.0.1:${ports.ldaps}/`, "-d", "0"], {
+    slapd = Bun.spawn([slapdBin, "-f", join(dir, "slapd.conf"), "-h", `ldap://127.0.0.1:${ports.ldap}/ ldaps://127.0.0.1:${ports.ldaps}/`, "-d", "0"], {
       cwd: dir,
       stdin: "ignore",
       stdout: "ignore",
