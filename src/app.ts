@@ -173,7 +173,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     if (path === "/api/v1/me" && (request.method === "GET" || request.method === "HEAD")) return handleMe(request, url, addressOf);
     if (isApiV1Path(path) && !routes.has(request.method, path)) return handleApiV1(request, url, addressOf);
     if (path.startsWith("/api/")) return handleApi(request, url, addressOf);
-    if (path === "/auth/token") return handleToken(request, url, addressOf);
+    if (path === "/auth/token" || path === "/auth/oidc") return handleToken(request, url, addressOf);
     if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, url, addressOf);
     if (handleUi && ui?.handles(path)) return handleUi(request, url, addressOf);
     return handleFallback(request, url, addressOf);

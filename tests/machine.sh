@@ -2,7 +2,8 @@
 # Prepares this machine for the end-to-end tests and the benchmarks (sourced by tests/run.sh
 # and bench/run.sh). As root on a fresh Debian machine it:
 #   1. installs the Debian packages they drive (apt-get update once, only if something is missing);
-#      extra package names can be given in BERTH_EXTRA_PACKAGES (the benchmarks add wrk),
+#      extra package names can be given in BERTH_EXTRA_PACKAGES (the benchmarks add wrk);
+#      slapd is installed unconfigured (the LDAP tests start their own on loopback),
 #   2. starts dockerd when no daemon answers (bounded wait),
 #   3. starts a PostgreSQL server private to the tests on 127.0.0.1:55432 when none answers there
 #      (bounded wait) and exports BERTH_TEST_POSTGRES_URL for the metadata tests.
@@ -21,7 +22,7 @@ as_root() {
 
 # --- 1. Debian packages ---------------------------------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
-packages=(docker.io skopeo docker-registry busybox-static apache2-utils postgresql chromium ${BERTH_EXTRA_PACKAGES:-})
+packages=(docker.io skopeo docker-registry busybox-static apache2-utils postgresql chromium slapd ldap-utils ${BERTH_EXTRA_PACKAGES:-})
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
@@ -30,6 +31,9 @@ for pkg in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing missing packages: ${missing[*]}"
+  # no directory of the machine's own: the LDAP tests write a slapd configuration of theirs
+  # (tests/helpers/ldap.ts), and the system service must not hold port 389
+  echo "slapd slapd/no_configuration boolean true" | as_root debconf-set-selections
   as_root apt-get update -q
   as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -5,12 +5,16 @@
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { HtpasswdFile, type HtpasswdEntries } from "./htpasswd.ts";
 import { Policy } from "./policy.ts";
+import { createAccountSources } from "./sources.ts";
 
 /** The users file's entries (null when authentication is off). @throws Error for the operator */
 export function checkAuthConfig(config: Pick<ResolvedConfig, "auth" | "access">, configFile: string | null): HtpasswdEntries | null {
   if (config.auth.htpasswd === "") {
     if (config.access.length > 0 || config.auth.admins.length > 0) {
       throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");
+    }
+    if (config.auth.ldap !== null || config.auth.oidcTrust.length > 0) {
+      throw new Error("[auth.ldap] and [[auth.oidc_trust]] need [auth] htpasswd, which turns authentication on (the file may be empty)");
     }
     return null;
   }
@@ -22,6 +26,7 @@ export function checkAuthConfig(config: Pick<ResolvedConfig, "auth" | "access">,
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new Error(`Cannot read [auth] htpasswd file ${path}: ${code === "ENOENT" ? "no such file" : code} (create it with: berth user add NAME${configFile ? ` --config ${configFile}` : ` --file ${path}`})`);
   }
-  new Policy({ admins: config.auth.admins, groups: config.auth.groups, access: config.access });
+  const sources = createAccountSources(config, () => {});
+  new Policy({ admins: config.auth.admins, groups: config.auth.groups, access: config.access, ...(sources.directory ? { groupsOf: () => [] } : {}) });
   return entries;
 }

@@ -5,19 +5,21 @@
  */
 import { parseRoute } from "../api/route.ts";
 import type { RequestInfo } from "../hooks/types.ts";
+import type { Rights } from "./account-source.ts";
 import { type AccessEntry, type SigningKey, TokenError, verifyToken } from "./jwt.ts";
 import { basicCredentials, type Login } from "./login.ts";
 import type { Action, Caller, Policy } from "./policy.ts";
-import { type ChallengeOptions, denied, throttled, unauthorized } from "./responses.ts";
+import { type ChallengeOptions, denied, loginUnavailable, throttled, unauthorized } from "./responses.ts";
 import { type Need, needOf, type Scope } from "./scope.ts";
 import type { AuthSettings } from "./settings.ts";
-import type { UserStore } from "./users.ts";
 
 export interface Identity {
   user: Caller;
   via: "anonymous" | "basic" | "token";
   /** the token's `access` claim (via token only) */
   access: AccessEntry[];
+  /** rights of its own (a CI job's OIDC identity); null: the rules decide */
+  rights: Rights | null;
 }
 
 /** The request may go on (possibly rewritten), or this response answers it. */
@@ -29,7 +31,6 @@ export interface ControllerParts {
   settings: AuthSettings;
   policy: Policy;
   login: Login;
-  users: UserStore;
   key: SigningKey;
 }
 
@@ -61,18 +62,19 @@ export class AccessController {
     if (who instanceof Response) return { response: who };
     info.actor = who.user ?? "";
     const { policy } = this.parts;
+    const allows = (repository: string, action: Action) => (who.rights ? who.rights(repository, action) : policy.allows(who.user, repository, action));
 
     if (need.kind === "signed-in") {
       return who.via === "anonymous" ? { response: this.challenge(request, {}) } : { request };
     }
     if (need.kind === "catalog") {
-      const visible = (name: string) => policy.allows(who.user, name, "pull");
+      const visible = (name: string) => allows(name, "pull");
       if (who.via === "token" && !grants(who.access, "registry", "catalog", "*")) return { response: this.challenge(request, { scopes, error: "insufficient_scope" }) };
       if (who.via === "anonymous" && !policy.anonymousHasAccess()) return { response: this.challenge(request, { scopes }) };
       return { request, visible };
     }
     if (!this.permits(who, need.name, need.action)) {
-      if (who.via === "token" && policy.allows(who.user, need.name, need.action)) {
+      if (who.via === "token" && allows(need.name, need.action)) {
         return { response: this.challenge(request, { scopes, error: "insufficient_scope" }) };
       }
       return { response: who.user === null ? this.challenge(request, { scopes }) : denied(request) };
@@ -91,7 +93,7 @@ export class AccessController {
     if (who instanceof Response) return who;
     info.actor = who.user ?? "";
     if (who.user === null) return this.challenge(request, { scopes });
-    if (!this.parts.policy.isAdmin(who.user)) return denied(request);
+    if (who.rights !== null || !this.parts.policy.isAdmin(who.user)) return denied(request);
     if (who.via === "token" && !grants(who.access, "registry", "admin", "*")) return this.challenge(request, { scopes, error: "insufficient_scope" });
     return null;
   }
@@ -122,34 +124,38 @@ export class AccessController {
 
   /** Rights of this caller: the rules', narrowed to the token's scope when it came with one. */
   private permits(who: Identity, repository: string, action: Action): boolean {
-    if (!this.parts.policy.allows(who.user, repository, action)) return false;
+    const allowed = who.rights ? who.rights(repository, action) : this.parts.policy.allows(who.user, repository, action);
+    if (!allowed) return false;
     return who.via !== "token" || grants(who.access, "repository", repository, action);
   }
 
   private async identify(request: Request, addr: string, scopes: Scope[]): Promise<Identity | Response> {
     const header = request.headers.get("authorization");
-    if (header === null || header.trim() === "") return { user: null, via: "anonymous", access: [] };
+    if (header === null || header.trim() === "") return { user: null, via: "anonymous", access: [], rights: null };
     const basic = basicCredentials(header);
     if (basic !== null) {
       const result = await this.parts.login.check(basic, addr);
-      if (result.ok) return { user: basic.user, via: "basic", access: [] };
+      if (result.ok) return { user: result.principal.name, via: "basic", access: [], rights: result.principal.rights };
       if (result.retryAfter > 0) return throttled(request, result.retryAfter);
+      if (result.unavailable !== undefined) return loginUnavailable(request);
       return this.challenge(request, { scopes, message: "Invalid username or password" });
     }
     const bearer = /^bearer\s+(\S+)\s*$/i.exec(header);
     if (bearer === null || this.parts.settings.mode !== "token") {
       return this.challenge(request, { scopes, message: "Unsupported authorization scheme" });
     }
-    const { settings, key, users } = this.parts;
+    const { settings, key, login } = this.parts;
     try {
       const claims = await verifyToken(bearer[1] as string, key, {
         issuer: settings.issuer,
         audience: settings.service,
         now: Math.floor(Date.now() / 1000),
       });
+      if (claims.sub === "") return { user: null, via: "token", access: claims.access, rights: null };
       // a user removed from the htpasswd file loses access at once, not when the token ends
-      if (claims.sub !== "" && !users.exists(claims.sub)) throw new TokenError("Token subject is no longer a user");
-      return { user: claims.sub === "" ? null : claims.sub, via: "token", access: claims.access };
+      const subject = login.subject(claims.sub, claims.access);
+      if (subject === null) throw new TokenError("Token subject is no longer a user");
+      return { user: subject.name, via: "token", access: claims.access, rights: subject.rights };
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
       return this.challenge(request, { scopes, error: "invalid_token", message: error.message });

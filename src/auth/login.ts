@@ -6,10 +6,13 @@
  */
 import type { Logger } from "../log.ts";
 import { KeyedLock } from "../registry/keyed-lock.ts";
+import type { AccountSource, Principal, SourceVerdict } from "./account-source.ts";
+import type { AccessEntry } from "./jwt.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import type { UserStore } from "./users.ts";
 
-export type LoginResult = { ok: true } | { ok: false; retryAfter: number };
+/** `unavailable`: the account's source (the directory) cannot answer now; nothing was decided. */
+export type LoginResult = { ok: true; principal: Principal } | { ok: false; retryAfter: number; unavailable?: string };
 
 export interface BasicCredentials {
   user: string;
@@ -36,6 +39,8 @@ export class Login {
     private readonly users: UserStore,
     private readonly throttle: LoginThrottle,
     private readonly log: Logger,
+    /** sources of users beyond the file (the directory, OIDC), asked in this order */
+    private readonly sources: AccountSource[] = [],
   ) {}
 
   /** ok, or refused; retryAfter > 0 when the caller is locked out (then nothing was checked). */
@@ -45,19 +50,51 @@ export class Login {
 
   private async checkOnce(credentials: BasicCredentials, addr: string): Promise<LoginResult> {
     const user = credentials.user.slice(0, 256);
-    const wait = this.throttle.reserve(addr, user);
+    const source = this.sourceFor(user);
+    const throttled = source?.throttled ?? true;
+    const wait = throttled ? this.throttle.reserve(addr, user) : 0;
     if (wait > 0) {
       this.log("warn", "login throttled", { user, addr, retry_after: wait });
       return { ok: false, retryAfter: wait };
     }
-    let ok = false;
+    let verdict: SourceVerdict = { ok: false };
     try {
-      ok = await this.users.verify(user, credentials.password);
+      verdict = source ? await source.verify(user, credentials.password) : await this.verifyInFile(user, credentials.password);
     } finally {
-      this.throttle.settle(addr, user, ok);
+      if (throttled) this.settle(addr, user, verdict);
     }
-    if (ok) return { ok: true };
+    if (verdict.ok) return { ok: true, principal: verdict.principal };
+    if (verdict.unavailable !== undefined) {
+      this.log("warn", "login could not be checked", { user, addr, reason: verdict.unavailable });
+      return { ok: false, retryAfter: 0, unavailable: verdict.unavailable };
+    }
     this.log("warn", "login failed", { user, addr });
     return { ok: false, retryAfter: 0 };
+  }
+
+  /** A check the directory could not make counts neither way. */
+  private settle(addr: string, user: string, verdict: SourceVerdict): void {
+    if (!verdict.ok && verdict.unavailable !== undefined) this.throttle.release(addr, user);
+    else this.throttle.settle(addr, user, verdict.ok);
+  }
+
+  /** The source that checks `name` (the file holds it, or no source takes it: undefined, the file decides). */
+  private sourceFor(name: string): AccountSource | undefined {
+    const inFile = this.users.exists(name);
+    return this.sources.find((candidate) => candidate.handles(name, inFile));
+  }
+
+  private async verifyInFile(name: string, password: string): Promise<SourceVerdict> {
+    return (await this.users.verify(name, password)) ? { ok: true, principal: { name, rights: null } } : { ok: false };
+  }
+
+  /** The caller a registry token names, when its user still exists (file or source); else null. */
+  subject(name: string, access: AccessEntry[]): Principal | null {
+    if (this.users.exists(name)) return { name, rights: null };
+    for (const source of this.sources) {
+      const principal = source.subject(name, access);
+      if (principal !== null) return principal;
+    }
+    return null;
   }
 }

@@ -27,11 +27,15 @@ export interface PolicyConfig {
   admins: string[];
   groups: Record<string, string[]>;
   access: AccessRule[];
+  /** a user's groups from elsewhere (the directory); with it, rules may name groups [auth.groups] does not define */
+  groupsOf?: (user: string) => readonly string[];
 }
 
 interface CompiledRule {
   patterns: RegExp[];
   users: Set<string>;
+  /** the rule's group names, for groups that come from groupsOf */
+  groups: string[];
   /** `users = ["*"]`: every authenticated user */
   anyUser: boolean;
   anonymous: boolean;
@@ -41,18 +45,21 @@ interface CompiledRule {
 export class Policy {
   private readonly rules: CompiledRule[];
   private readonly admins: Set<string>;
+  private readonly groupsOf: (user: string) => readonly string[];
   /** no rules and no admins: registry:2's model, where signing in is all it takes */
   readonly htpasswdOnly: boolean;
 
   /** @throws Error naming the rule, when a rule names an unknown group or nobody at all. */
   constructor(config: PolicyConfig) {
     this.admins = new Set(config.admins);
+    this.groupsOf = config.groupsOf ?? (() => []);
     this.htpasswdOnly = config.access.length === 0 && config.admins.length === 0;
     this.rules = config.access.map((rule, index) => {
       const where = `[[access]] entry ${index + 1} (repositories ${JSON.stringify(rule.repositories)})`;
       const users = new Set(rule.users.filter((user) => user !== "*"));
       for (const group of rule.groups) {
         const members = config.groups[group];
+        if (members === undefined && config.groupsOf !== undefined) continue;
         if (members === undefined) throw new Error(`${where} names group "${group}", which [auth.groups] does not define`);
         for (const member of members) users.add(member);
       }
@@ -61,7 +68,7 @@ export class Policy {
         throw new Error(`${where} names no users, groups or anonymous = true, so it grants nothing`);
       }
       const actions = new Set<Action>(rule.actions.flatMap((action) => (action === "*" ? ACTIONS : [action])));
-      return { patterns: rule.repositories.map(globToRegExp), users, anyUser, anonymous: rule.anonymous, actions };
+      return { patterns: rule.repositories.map(globToRegExp), users, groups: rule.groups, anyUser, anonymous: rule.anonymous, actions };
     });
   }
 
@@ -76,8 +83,9 @@ export class Policy {
   allowed(caller: Caller, repository: string): Set<Action> {
     if (this.isAdmin(caller) || (this.htpasswdOnly && caller !== null)) return new Set(ACTIONS);
     const granted = new Set<Action>();
+    const groups = caller === null ? [] : this.groupsOf(caller);
     for (const rule of this.rules) {
-      const applies = rule.anonymous || (caller !== null && (rule.anyUser || rule.users.has(caller)));
+      const applies = rule.anonymous || (caller !== null && (rule.anyUser || rule.users.has(caller) || rule.groups.some((group) => groups.includes(group))));
       if (!applies || !rule.patterns.some((pattern) => pattern.test(repository))) continue;
       for (const action of rule.actions) granted.add(action);
     }

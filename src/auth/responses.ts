@@ -3,7 +3,7 @@
  * DENIED, 429 TOOMANYREQUESTS. All in the spec's error envelope and with the API version
  * header, which `docker login` checks even on a 401. None says whether a repository exists.
  */
-import { errorResponse } from "../api/errors.ts";
+import { errorResponse, HttpError } from "../api/errors.ts";
 import { RegistryError } from "../oci/errors.ts";
 import type { AuthSettings } from "./settings.ts";
 import { formatScope, type Scope } from "./scope.ts";
@@ -62,4 +62,10 @@ export function denied(request: Request): Response {
 export function throttled(request: Request, seconds: number): Response {
   const error = new RegistryError("TOOMANYREQUESTS", { message: `Too many failed logins; try again in ${seconds} s` });
   return withApiVersion(errorResponse(error, request.method, { "Retry-After": String(seconds) }));
+}
+
+/** 503: the directory (or OIDC issuer) cannot answer, so the login could be neither accepted nor refused. */
+export function loginUnavailable(request: Request): Response {
+  const error = new HttpError("UNKNOWN", { status: 503, message: "The user directory or identity provider does not answer; try again later", headers: { "Retry-After": "10" } });
+  return withApiVersion(errorResponse(error, request.method));
 }

@@ -4,6 +4,8 @@
  */
 import { Type } from "@sinclair/typebox";
 import { Duration } from "../config/duration.ts";
+import { LdapSchema } from "./ldap/schema.ts";
+import { OidcTrustSchema } from "./oidc/schema.ts";
 
 export const TlsSchema = Type.Object(
   {
@@ -37,6 +39,8 @@ export const AuthSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    ldap: LdapSchema,
+    oidc_trust: OidcTrustSchema,
   },
   { default: {}, additionalProperties: false },
 );

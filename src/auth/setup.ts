@@ -11,9 +11,12 @@ import { HtpasswdFile, type HtpasswdEntries } from "./htpasswd.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { loadSigningKey } from "./keys.ts";
 import { Login } from "./login.ts";
+import { handleOidcExchange } from "./oidc/exchange.ts";
+import { OIDC_USER } from "./oidc/source.ts";
 import { Policy } from "./policy.ts";
 import type { Need } from "./scope.ts";
 import { authSettings } from "./settings.ts";
+import { createAccountSources } from "./sources.ts";
 import { LoginThrottle } from "./throttle.ts";
 import { TokenService } from "./token-endpoint.ts";
 import { UserStore } from "./users.ts";
@@ -32,7 +35,7 @@ export interface AuthGate {
   guardAdmin(next: PlainHandler): PlainHandler;
   /** GET /api/v1/me: the caller's name, admin flag and rights on ?repository= */
   me: PlainHandler;
-  /** GET|POST /auth/token (404 in basic mode) */
+  /** GET|POST /auth/token and POST /auth/oidc (404 in basic mode) */
   token: PlainHandler;
   describe(): Record<string, string>;
 }
@@ -52,6 +55,9 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
     if (config.access.length > 0 || config.auth.admins.length > 0) {
       throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");
     }
+    if (config.auth.ldap !== null || config.auth.oidcTrust.length > 0) {
+      throw new Error("[auth.ldap] and [[auth.oidc_trust]] need [auth] htpasswd, which turns authentication on (the file may be empty)");
+    }
     return null;
   }
   const path = config.auth.htpasswd;
@@ -64,17 +70,26 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
     throw new Error(`Cannot read [auth] htpasswd file ${path}: ${code === "ENOENT" ? "no such file" : code} (create it with: berth user add NAME${configFile ? ` --config ${configFile}` : ` --file ${path}`})`);
   }
   for (const problem of entries.problems) log("warn", "htpasswd", { file: path, problem });
-  const policy = new Policy({ admins: config.auth.admins, groups: config.auth.groups, access: config.access });
-  for (const name of policy.namedUsers()) {
+  const sources = createAccountSources(config, log);
+  const { directory } = sources;
+  const policy = new Policy({
+    admins: config.auth.admins,
+    groups: config.auth.groups,
+    access: config.access,
+    ...(directory ? { groupsOf: (user: string) => directory.groupsOf(user) } : {}),
+  });
+  // directory users are not in the file: only without a directory is a missing name suspicious
+  for (const name of directory ? [] : policy.namedUsers()) {
     if (!entries.users.has(name)) log("warn", "a user named in [auth] or [[access]] is not in the htpasswd file", { user: name, file: path });
   }
+  if (sources.oidc && entries.users.has(OIDC_USER)) log("warn", `the htpasswd user "${OIDC_USER}" cannot sign in: with [[auth.oidc_trust]] that name takes OIDC ID tokens`, { file: path });
   const settings = authSettings(config);
   const users = new UserStore(file);
   await users.warm();
   const throttle = new LoginThrottle(config.auth.throttle);
-  const login = new Login(users, throttle, log);
+  const login = new Login(users, throttle, log, sources.list);
   const key = await loadSigningKey(storage);
-  const controller = new AccessController({ settings, policy, login, users, key });
+  const controller = new AccessController({ settings, policy, login, key });
   const tokens = new TokenService({ settings, policy, login, key });
 
   return {
@@ -92,9 +107,10 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
     guardAdmin: (next) => async (request, info) => (await controller.authorizeAdmin(request, info)) ?? next(request, info),
     me: (request, info) => controller.me(request, info),
     token: async (request, info) => {
+      if (settings.mode === "token" && new URL(request.url).pathname === "/auth/oidc") return handleOidcExchange(request, info, settings, sources.oidc, tokens);
       if (settings.mode !== "token") return Response.json({ errors: [{ code: "NOT_FOUND", message: "Token auth is off ([auth] mode = \"basic\")", detail: null }] }, { status: 404 });
       return tokens.handle(request, info);
     },
-    describe: () => ({ auth: settings.mode, users: String(entries.users.size), htpasswd: path, access: policy.describe() }),
+    describe: () => ({ auth: settings.mode, users: String(entries.users.size), htpasswd: path, ...sources.describe(), access: policy.describe() }),
   };
 }

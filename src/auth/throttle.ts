@@ -74,6 +74,14 @@ export class LoginThrottle {
     else this.failure(addr, user);
   }
 
+  /** After a check that `reserve` allowed and that could not be made (the directory is down): counts nothing. */
+  release(addr: string, user: string): void {
+    for (const key of [pairKey(addr, user), addressKey(addr)]) {
+      const entry = this.entries.get(key);
+      if (entry && entry.pending > 0) entry.pending--;
+    }
+  }
+
   failure(addr: string, user: string): void {
     this.count(pairKey(addr, user), this.options.failures);
     this.count(addressKey(addr), this.options.failures * ADDRESS_FACTOR);

@@ -13,7 +13,8 @@ import { assertRepositoryName } from "../oci/name.ts";
 import { type AccessEntry, type SigningKey, signToken } from "./jwt.ts";
 import { type BasicCredentials, basicCredentials, type Login } from "./login.ts";
 import { ACTIONS, type Caller, type Policy } from "./policy.ts";
-import { throttled, unauthorized } from "./responses.ts";
+import type { Rights } from "./account-source.ts";
+import { loginUnavailable, throttled, unauthorized } from "./responses.ts";
 import { parseScopes, type Scope } from "./scope.ts";
 import type { AuthSettings } from "./settings.ts";
 
@@ -44,17 +45,25 @@ export class TokenService {
       return badRequest(request, `Unknown service "${parsed.service.slice(0, 100)}"; this registry is "${settings.service}"`);
     }
     let caller: Caller = null;
+    let rights: Rights | null = null;
     if (parsed.credentials !== null) {
       const result = await login.check(parsed.credentials, info.addr);
       if (!result.ok) {
         if (result.retryAfter > 0) return throttled(request, result.retryAfter);
+        if (result.unavailable !== undefined) return loginUnavailable(request);
         // the token service itself takes Basic credentials, whatever the registry's mode
         return unauthorized({ ...settings, mode: "basic" }, request, { message: "Invalid username or password" });
       }
-      caller = parsed.credentials.user;
+      caller = result.principal.name;
+      rights = result.principal.rights;
     }
     info.actor = caller ?? "";
-    const access = this.grant(caller, parsed.scopes);
+    return Response.json(await this.issue(caller, this.grant(caller, parsed.scopes, rights)), { headers: { "Cache-Control": "no-store", Pragma: "no-cache" } });
+  }
+
+  /** A signed token for `caller` carrying `access`, in the token service's answer shape. */
+  async issue(caller: Caller, access: AccessEntry[]): Promise<{ token: string; access_token: string; expires_in: number; issued_at: string }> {
+    const { settings } = this.parts;
     const issued = Math.floor(Date.now() / 1000);
     const token = await signToken(
       {
@@ -69,12 +78,11 @@ export class TokenService {
       },
       this.parts.key,
     );
-    const body = { token, access_token: token, expires_in: settings.tokenTtlSeconds, issued_at: new Date(issued * 1000).toISOString() };
-    return Response.json(body, { headers: { "Cache-Control": "no-store", Pragma: "no-cache" } });
+    return { token, access_token: token, expires_in: settings.tokenTtlSeconds, issued_at: new Date(issued * 1000).toISOString() };
   }
 
-  /** What of `scopes` the rules give `caller`; scopes it may have none of are left out. */
-  grant(caller: Caller, scopes: Scope[]): AccessEntry[] {
+  /** What of `scopes` the rules (or `rights`, the caller's own) give `caller`; scopes it may have none of are left out. */
+  grant(caller: Caller, scopes: Scope[], rights: Rights | null = null): AccessEntry[] {
     const { policy } = this.parts;
     const granted = new Map<string, AccessEntry>();
     const add = (type: string, name: string, actions: string[]) => {
@@ -87,11 +95,11 @@ export class TokenService {
     for (const scope of scopes) {
       if (scope.type === "repository" && isRepositoryName(scope.name)) {
         const wanted = scope.actions.includes("*") ? ACTIONS : scope.actions;
-        const allowed = policy.allowed(caller, scope.name);
+        const allowed = rights ? new Set(ACTIONS.filter((action) => rights(scope.name, action))) : policy.allowed(caller, scope.name);
         add("repository", scope.name, ACTIONS.filter((action) => wanted.includes(action) && allowed.has(action)));
       } else if (scope.type === "registry" && scope.actions.includes("*")) {
         if (scope.name === "catalog" && (caller !== null || policy.anonymousHasAccess())) add("registry", "catalog", ["*"]);
-        if (scope.name === "admin" && policy.isAdmin(caller)) add("registry", "admin", ["*"]);
+        if (scope.name === "admin" && rights === null && policy.isAdmin(caller)) add("registry", "admin", ["*"]);
       }
     }
     return [...granted.values()];

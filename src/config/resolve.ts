@@ -7,6 +7,7 @@
 import type { Config } from "./schema.ts";
 import type { ConfigNote } from "./errors.ts";
 import { parseDuration } from "./duration.ts";
+import { type LdapSettings, resolveLdap } from "../auth/ldap/settings.ts";
 
 export type StorageDriverName = Config["storage"]["driver"];
 
@@ -55,6 +56,9 @@ export interface ResolvedConfig {
     service: string;
     tokenTtlMs: number;
     throttle: { failures: number; windowMs: number; lockoutMs: number };
+    /** null when directory login is off */
+    ldap: LdapSettings | null;
+    oidcTrust: Config["auth"]["oidc_trust"];
   };
   access: Config["access"];
   log: Config["log"];
@@ -109,6 +113,8 @@ export function resolveConfig(config: Config): ResolvedConfig {
         windowMs: parseDuration(auth.throttle.window),
         lockoutMs: parseDuration(auth.throttle.lockout),
       },
+      ldap: resolveLdap(auth.ldap),
+      oidcTrust: auth.oidc_trust,
     },
     access: config.access,
     log: config.log,
