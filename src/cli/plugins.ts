@@ -8,13 +8,14 @@ import type { ResolvedConfig } from "../config/resolve.ts";
 import { importPlugin } from "../plugins-host/load.ts";
 import type { RegistryPlugin } from "../hooks/types.ts";
 import { createWebhookPlugin, validateWebhookConfig, WebhookConfigError } from "../../plugins/webhook/index.ts";
+import { createSigningPlugin, loadSigningPolicies, SigningConfigError } from "../../plugins/signing/index.ts";
 
 export interface ConfiguredPlugin {
   plugin: RegistryPlugin;
   options: Record<string, unknown>;
 }
 
-type PluginConfig = Pick<ResolvedConfig, "webhook" | "plugins">;
+type PluginConfig = Pick<ResolvedConfig, "webhook" | "signing" | "plugins">;
 
 /** Checks built-in plugin sections and imports the operator's plugin files. @throws ConfigError naming the key */
 export async function checkPluginConfig(config: PluginConfig): Promise<void> {
@@ -25,6 +26,8 @@ export async function configuredPlugins(config: PluginConfig): Promise<Configure
   const plugins: ConfiguredPlugin[] = [];
   const webhook = builtIn(() => validateWebhookConfig(config.webhook));
   if (webhook.endpoints.length > 0) plugins.push({ plugin: createWebhookPlugin(webhook), options: config.webhook });
+  const signing = builtIn(() => loadSigningPolicies(config.signing));
+  if (signing.length > 0) plugins.push({ plugin: createSigningPlugin(signing), options: config.signing });
   for (const { path, options } of config.plugins) {
     // the loader made the path absolute, against the file that named it
     plugins.push({ plugin: await importPlugin(path, dirname(path), options), options });
@@ -37,7 +40,7 @@ function builtIn<T>(check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof WebhookConfigError) throw new ConfigError(error.message);
+    if (error instanceof WebhookConfigError || error instanceof SigningConfigError) throw new ConfigError(error.message);
     throw error;
   }
 }

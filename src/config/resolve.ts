@@ -39,6 +39,8 @@ export interface ResolvedConfig {
   plugins: Array<{ path: string; options: Record<string, unknown> }>;
   /** the [webhook] section as written: the webhook plugin checks it */
   webhook: Record<string, unknown>;
+  /** the [signing] section, its key and root files absolute: the signing plugin checks it */
+  signing: Record<string, unknown>;
   auth: {
     /** absolute path of the users file; "" turns authentication off */
     htpasswd: string;
@@ -86,6 +88,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
     hooks: { timeoutMs: parseDuration(hooks.timeout), onFailure: hooks.on_failure },
     plugins: config.plugins.map(({ path, ...options }) => ({ path, options })),
     webhook: config.webhook,
+    signing: config.signing,
     auth: {
       htpasswd: auth.htpasswd,
       mode: auth.mode,

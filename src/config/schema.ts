@@ -107,6 +107,10 @@ export const ConfigSchema = Type.Object(
       default: {},
       description: "webhook notifications (checked by the webhook plugin)",
     }),
+    signing: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: "signature trust policies (checked by the signing plugin)",
+    }),
     auth: AuthSchema,
     access: AccessSchema,
     log: Type.Object(
