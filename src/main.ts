@@ -7,6 +7,7 @@ import { REPO_HELP, repoCommand } from "./cli/repo.ts";
 import { GC_HELP, gcCommand } from "./cli/gc.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
+import { VERIFY_HELP, verifyCommand } from "./cli/verify.ts";
 import { VERSION } from "./version.ts";
 
 const HELP: Record<string, string> = {
@@ -24,6 +25,8 @@ Usage:
   berth repo delete NAME [--config FILE]
                                        delete a whole repository
   berth gc [--dry-run] [--config FILE] delete unreferenced blobs now (a server does it itself)
+  berth verify REPO@DIGEST|REPO:TAG [--json] [--config FILE]
+                                       check a manifest's signatures against [[signing.policies]]
   berth version                        print the version
   berth <command> --help               help on a command
 
@@ -32,14 +35,15 @@ Configuration: --config FILE, else $BERTH_CONFIG, else $REGISTRY_CONFIGURATION_P
 Berth's registry.toml or registry:2's config.yml. REGISTRY_* variables work as in registry:2;
 BERTH_* variables set any key and win, e.g. BERTH_HTTP_ADDR=127.0.0.1:5000.
 
-index, fsck, repo and gc work on the storage the configuration names, without credentials.
+index, fsck, repo, gc and verify work on the storage the configuration names, without credentials.
 When a server runs on it, they ask that server through its admin socket
 (<storage.root>/berth/admin.sock, only the server's user may connect); otherwise they lock
 the storage root and work on it themselves.`,
   serve: `Usage: berth serve [--config FILE]
 
 Runs the registry. Stops on SIGTERM or SIGINT after the requests in flight. SIGHUP reloads
-the users file, access rules, webhook endpoints, http.headers and the TLS certificate.
+the users file, access rules, webhook endpoints, signing policies with their key and
+root files, http.headers and the TLS certificate.
 With the filesystem driver it holds <storage.root>/berth/lock and answers the admin commands
 (berth gc, index rebuild, fsck --repair, repo delete) on <storage.root>/berth/admin.sock.`,
   config: `Usage:
@@ -58,6 +62,7 @@ each key that has no effect in Berth.`,
   fsck: FSCK_HELP,
   repo: REPO_HELP,
   gc: GC_HELP,
+  verify: VERIFY_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -131,6 +136,10 @@ async function main(argv: string[]): Promise<void> {
     case "repo": {
       const { file, rest: args } = withoutConfig(rest);
       return repoCommand(args, file);
+    }
+    case "verify": {
+      const { file, rest: args } = withoutConfig(rest);
+      process.exit(await verifyCommand(args, file));
     }
     case "gc":
       return gcCommand(configOption(rest, ["--dry-run"]), rest.includes("--dry-run"));
