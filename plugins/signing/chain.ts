@@ -35,6 +35,7 @@ export function parseAll(ders: Uint8Array[]): Certificate[] | string {
 export async function verifyChain(leaf: Certificate, intermediates: Certificate[], trust: CertificateTrust, now: Date): Promise<ChainResult> {
   if (trust.roots.length === 0) return { ok: false, reason: "the policy has no trusted roots for certificates" };
   let current = leaf;
+  const visited = new Set<Certificate>([leaf]);
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const problem = unusable(current, now, depth > 0);
     if (problem) return { ok: false, reason: problem };
@@ -44,8 +45,10 @@ export async function verifyChain(leaf: Certificate, intermediates: Certificate[
       const rootProblem = unusable(root, now, true);
       return rootProblem ? { ok: false, reason: rootProblem } : identityOf(leaf, trust);
     }
-    const next = await issuerAmong(current, intermediates);
+    // a self-signed certificate the chain carries is not trusted by being there
+    const next = await issuerAmong(current, intermediates.filter((candidate) => !visited.has(candidate)));
     if (!next) return { ok: false, reason: `no trusted root issued "${current.subject}" (issuer "${current.issuer}")` };
+    visited.add(next);
     current = next;
   }
   return { ok: false, reason: "certificate chain too long" };
