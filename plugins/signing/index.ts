@@ -16,6 +16,8 @@ import { StateStore } from "./state.ts";
 export { loadSigningPolicies, SigningConfigError } from "./config.ts";
 
 const MAX_CACHED_POLICIES = 10_000;
+/** verdicts depend on the time (certificates' validity, Notation's expiry): checked again this often */
+const CACHE_LIFETIME_MS = 600_000;
 
 interface Running {
   decisions: Decisions;
@@ -64,6 +66,11 @@ export function createSigningPlugin(initial: Policy[]): RegistryPlugin {
       ctx.on("delete", forget, { durable: true });
       // after the answer: verify what the push concerns, so its recorded state is current
       ctx.on("push", (event) => refreshAfterPush(ctx, decisions, policyOf, event));
+
+      ctx.every(CACHE_LIFETIME_MS, () => {
+        finder.forget();
+        decisions.forgetAll();
+      });
 
       registerRoutes(ctx, { decisions, store, policies: () => policies });
       ctx.log("info", "signing policies ready", describe(policies));
