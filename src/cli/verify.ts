@@ -4,6 +4,7 @@
  * admin socket or in this process, and prints each signature found and why it counts or not.
  * Exit code 0 only when the policy is satisfied; 1 when it is not; 2 when it cannot tell.
  */
+import { loadConfiguration } from "../config/load.ts";
 import { adminCall } from "./admin-call.ts";
 import { ServerRefused } from "./server-client.ts";
 
@@ -28,6 +29,8 @@ interface Report {
   signatures: Array<{ format: string; manifest: string; via: string; layer: number; verified: boolean; signer: string; reason: string }>;
 }
 
+const NO_POLICIES = "no [[signing.policies]] in the configuration: signing is off";
+
 /** @returns the exit code */
 export async function verifyCommand(args: string[], configFile: string | undefined): Promise<number> {
   const json = args.includes("--json");
@@ -38,9 +41,12 @@ export async function verifyCommand(args: string[], configFile: string | undefin
   if (!parsed) return usage(`"${target}" names no tag or digest: write REPOSITORY@sha256:… or REPOSITORY:TAG`);
   let body: unknown;
   try {
+    // without a policy the plugin is not running: its route would be some other route's 404
+    const { signing } = loadConfiguration(configFile === undefined ? {} : { path: configFile }).resolved;
+    if (!Array.isArray(signing.policies) || signing.policies.length === 0) return usage(NO_POLICIES);
     body = await adminCall(configFile, "GET", `/api/v1/repositories/${parsed.repository}/manifests/${encodeURIComponent(parsed.reference)}/signatures`);
   } catch (error) {
-    if (error instanceof ServerRefused && error.code === "NOT_FOUND") return usage("no [[signing.policies]] in the configuration: signing is off");
+    if (error instanceof ServerRefused && error.code === "NOT_FOUND") return usage(NO_POLICIES);
     return usage(error instanceof ServerRefused ? error.detail || error.message : error instanceof Error ? error.message : String(error));
   }
   const report = asReport(body);

@@ -4,6 +4,7 @@
  * process when none holds the storage root.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pushImage, type PushedImage } from "../helpers/oci.ts";
 import { type BerthProcess, removeDir, runBerth, tempDir, testWithServerLog } from "../helpers/server.ts";
@@ -81,4 +82,11 @@ describe("with no server (in process)", () => {
     berth = undefined;
   });
   cases("in process");
+
+  test("with no [[signing.policies]] it cannot tell: exit 2", async () => {
+    writeFileSync(join(dir, "plain.toml"), "[log]\nlevel = \"warn\"\n");
+    const result = await runBerth(["verify", "prod/app:signed", "--config", join(dir, "plain.toml")], { cwd: dir, env: { BERTH_STORAGE_ROOT: join(dir, "data") }, timeoutMs: 60_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("no [[signing.policies]] in the configuration");
+  });
 });
