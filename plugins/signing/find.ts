@@ -25,12 +25,17 @@ export function cosignTag(digest: string): string {
   return `${digest.replace(":", "-")}.sig`;
 }
 
-/** Signatures, attestations and other referrers: always served, never required to be signed. */
+const IMAGE_CONFIGS = new Set(["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"]);
+
+/**
+ * Signatures, attestations and other artifacts no container runtime runs: always served, never
+ * required to be signed. Judged by content, not by tag or `subject` (either could dress up a
+ * runnable image): a config that is not an image config, or layers that are all signatures.
+ */
 export function isSignatureArtifact(manifest: unknown): boolean {
   if (typeof manifest !== "object" || manifest === null) return false;
-  if ("subject" in manifest && manifest.subject !== undefined) return true;
-  const type = "artifactType" in manifest && typeof manifest.artifactType === "string" ? manifest.artifactType : "";
-  if (type === COSIGN_ARTIFACT || type === NOTARY_SIGNATURE || type.startsWith(BUNDLE_PREFIX)) return true;
+  const config = "config" in manifest && typeof manifest.config === "object" && manifest.config !== null && "mediaType" in manifest.config ? manifest.config.mediaType : undefined;
+  if (typeof config === "string" && !IMAGE_CONFIGS.has(config)) return true;
   const layers = layersOf(manifest);
   return layers.length > 0 && layers.every((layer) => layer.mediaType === SIMPLE_SIGNING || layer.mediaType === DSSE_ENVELOPE);
 }

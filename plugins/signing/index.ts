@@ -7,7 +7,7 @@
  */
 import type { PluginContext, RegistryEvent, RegistryPlugin } from "../../src/hooks/types.ts";
 import { loadSigningPolicies, type Policy, policyFor } from "./config.ts";
-import { Decisions, denialMessage } from "./decisions.ts";
+import { type Decision, Decisions, denialMessage } from "./decisions.ts";
 import { cosignTag, SignatureFinder } from "./find.ts";
 import { parseJson } from "./payload.ts";
 import { registerRoutes } from "./routes.ts";
@@ -55,7 +55,15 @@ export function createSigningPlugin(initial: Policy[]): RegistryPlugin {
         if (context.request.method === "HEAD" || context.digest === undefined) return;
         const policy = policyOf(context.repository);
         if (policy === null || policy.mode === "off") return;
-        const decision = await (decisions.cached(context.repository, context.digest) ?? decisions.decide(context.repository, context.digest, policy));
+        let decision: Decision | null;
+        try {
+          decision = await (decisions.cached(context.repository, context.digest) ?? decisions.decide(context.repository, context.digest, policy));
+        } catch (error) {
+          // a check that fails (not a refusal) denies under enforce ([hooks] on_failure), never under warn
+          if (policy.mode !== "warn") throw error;
+          ctx.log("error", "signature check failed; served (warn mode)", { repository: context.repository, digest: context.digest, error: String(error) });
+          return;
+        }
         if (decision?.satisfied || policy.mode === "warn") return;
         ctx.deny(denialMessage({ repository: context.repository, digest: context.digest }, policy));
       });

@@ -79,6 +79,12 @@ test.each([
   expect((await signaturesOf(base(), repo, "v1")).signatures[0]?.reason).toContain(reason);
 });
 
+test("an image that names a subject is still an image: unsigned, it is refused", async () => {
+  const target = await pushImage(base(), "prod/dressed", { tag: "base" });
+  await pushImage(base(), "prod/dressed", { tag: "v1", subject: target.descriptor, artifactType: "application/vnd.example.sbom" });
+  expectError(await getManifest(base(), "prod/dressed", "v1"), 403, "DENIED");
+});
+
 test("a signed index is served, and so are its children; a child of no signed index is not", async () => {
   const repo = "prod/multi";
   const amd = await pushImage(base(), repo);
