@@ -89,7 +89,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     isCa: false,
     cannotSignCertificates: false,
     unknownCritical: [],
-    publicKey: PublicKey.fromSpki(encoded(spki), "certificate"),
+    publicKey: PublicKey.fromSpki(encoded(spki), `certificate ${distinguishedName(subject)}`),
   };
   const extensions = tbs.slice(i).find((node) => node.tag === 0xa3);
   if (extensions) readExtensions(certificate, at(children(extensions), 0));
@@ -105,7 +105,7 @@ function signatureScheme(algorithm: DerNode): Scheme | null {
   let saltLength = 20;
   for (const param of parts[1] ? children(parts[1]) : []) {
     if (param.tag === 0xa0) hash = HASHES[oid(at(expectChildren(at(children(param), 0)), 0))];
-    if (param.tag === 0xa2) saltLength = Number.parseInt(Array.from(content(at(children(param), 0)), (b) => b.toString(16).padStart(2, "0")).join(""), 16);
+    if (param.tag === 0xa2) saltLength = content(at(children(param), 0)).reduce((value, byte) => value * 256 + byte, 0);
   }
   return hash ? { alg: "rsa-pss", hash, saltLength } : null;
 }
