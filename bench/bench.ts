@@ -25,6 +25,7 @@ import type { GroupContext, RowInfo, WorkloadGroup } from "./workloads/common.ts
 import { docker } from "./workloads/docker.ts";
 import { catalog, tags } from "./workloads/listing.ts";
 import { manifest } from "./workloads/manifest.ts";
+import { signing } from "./workloads/signing.ts";
 import { pull } from "./workloads/pull.ts";
 import { indexGroup } from "./workloads/index.ts";
 import { pushChunked, pushMonolithic } from "./workloads/push.ts";
@@ -42,6 +43,7 @@ export const ALL_GROUPS: readonly WorkloadGroup[] = [
   pushDockerPattern,
   pull,
   manifest,
+  signing,
   catalog,
   tags,
   indexGroup,

@@ -19,6 +19,7 @@ export const GROUPS = [
   "push-image",
   "push-docker-pattern",
   "manifest",
+  "signing",
   "catalog",
   "tags",
   "index",

@@ -81,10 +81,14 @@ function command(target: TargetName, config: BenchConfig, dir: string, root: str
   return [config.distributionBin, "serve", configPath];
 }
 
-/** Starts one registry with an empty storage root and waits (bounded) for 200 on /v2/. */
-export async function startServer(target: TargetName, config: BenchConfig): Promise<RunningServer> {
+/**
+ * Starts one registry with an empty storage root and waits (bounded) for 200 on /v2/. `files`
+ * are written to its working directory first (a registry.toml there is Berth's configuration).
+ */
+export async function startServer(target: TargetName, config: BenchConfig, files: Record<string, string> = {}): Promise<RunningServer> {
   mkdirSync(config.workDir, { recursive: true });
   const dir = mkdtempSync(join(config.workDir, `berth-bench-${target}-`));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const root = join(dir, "data");
   mkdirSync(root);
   const port = await freePort();

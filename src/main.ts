@@ -8,6 +8,7 @@ import { GC_HELP, gcCommand } from "./cli/gc.ts";
 import { RETENTION_HELP, retentionCommand, tagCommand } from "./cli/retention.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
+import { VERIFY_HELP, verifyCommand } from "./cli/verify.ts";
 import { VERSION } from "./version.ts";
 
 const HELP: Record<string, string> = {
@@ -27,6 +28,8 @@ Usage:
   berth gc [--dry-run] [--config FILE] delete unreferenced blobs now (a server does it itself)
   berth retention preview|run|runs     what [retention] policies delete, and delete it
   berth tag restore NAME:TAG           undo a tag's removal by retention
+  berth verify REPO@DIGEST|REPO:TAG [--json] [--config FILE]
+                                       check a manifest's signatures against [[signing.policies]]
   berth version                        print the version
   berth <command> --help               help on a command
 
@@ -35,14 +38,15 @@ Configuration: --config FILE, else $BERTH_CONFIG, else $REGISTRY_CONFIGURATION_P
 Berth's registry.toml or registry:2's config.yml. REGISTRY_* variables work as in registry:2;
 BERTH_* variables set any key and win, e.g. BERTH_HTTP_ADDR=127.0.0.1:5000.
 
-index, fsck, repo and gc work on the storage the configuration names, without credentials.
+index, fsck, repo, gc and verify work on the storage the configuration names, without credentials.
 When a server runs on it, they ask that server through its admin socket
 (<storage.root>/berth/admin.sock, only the server's user may connect); otherwise they lock
 the storage root and work on it themselves.`,
   serve: `Usage: berth serve [--config FILE]
 
 Runs the registry. Stops on SIGTERM or SIGINT after the requests in flight. SIGHUP reloads
-the users file, access rules, webhook endpoints, http.headers and the TLS certificate.
+the users file, access rules, webhook endpoints, retention, immutability and quota rules,
+signing policies with their key and root files, [ui], http.headers and the TLS certificate.
 With the filesystem driver it holds <storage.root>/berth/lock and answers the admin commands
 (berth gc, index rebuild, fsck --repair, repo delete) on <storage.root>/berth/admin.sock.`,
   config: `Usage:
@@ -63,6 +67,7 @@ each key that has no effect in Berth.`,
   gc: GC_HELP,
   retention: RETENTION_HELP,
   tag: RETENTION_HELP,
+  verify: VERIFY_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -144,6 +149,10 @@ async function main(argv: string[]): Promise<void> {
     case "tag": {
       const { file, rest: args } = withoutConfig(rest);
       return tagCommand(args, file);
+    }
+    case "verify": {
+      const { file, rest: args } = withoutConfig(rest);
+      process.exit(await verifyCommand(args, file));
     }
     case "gc":
       return gcCommand(configOption(rest, ["--dry-run"]), rest.includes("--dry-run"));

@@ -47,15 +47,16 @@ export interface WorkloadGroup {
   cleanup?(config: BenchConfig): Promise<void> | void;
 }
 
-/** Starts a fresh registry, runs `fn`, always stops it and removes its data directory. */
+/** Starts a fresh registry (with `files` in its working directory), runs `fn`, always stops it and removes its data directory. */
 export async function withServer<T>(
   ctx: GroupContext,
   fn: (server: RunningServer, client: RegistryClient) => Promise<T>,
+  files: Record<string, string> = {},
 ): Promise<T> {
   // Start from a quiet disk: a registry that does not fsync (Distribution) leaves dirty pages
   // whose writeback would otherwise land on whichever registry runs next.
   Bun.spawnSync(["sync"]);
-  const server = await startServer(ctx.target, ctx.config);
+  const server = await startServer(ctx.target, ctx.config, files);
   try {
     return await fn(server, new RegistryClient(server.url));
   } catch (error) {

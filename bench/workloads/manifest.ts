@@ -16,11 +16,11 @@ import type { GroupContext, WorkloadGroup } from "./common.ts";
 import { REQUEST_METRICS, withServer } from "./common.ts";
 
 const REPO = "bench/manifest";
-const MAX_REQUESTS = 5_000_000;
+export const MAX_REQUESTS = 5_000_000;
 
 type Method = "GET" | "HEAD";
 
-interface Row {
+export interface Row {
   method: Method;
   refKind: "tag" | "digest";
   connections: number;
@@ -36,7 +36,8 @@ function rows(concurrency: readonly number[]): Row[] {
   return out;
 }
 
-async function load(ctx: GroupContext, url: string, row: Row, durationSec: number, bodyBytes: number): Promise<PhaseOutcome> {
+/** One row's load: wrk for GET when installed, else the raw-socket Bun client (also used by the signing group). */
+export async function load(ctx: GroupContext, url: string, row: Row, durationSec: number, bodyBytes: number): Promise<PhaseOutcome> {
   const headers = { Accept: OCI_MANIFEST };
   const useWrk = row.method === "GET" && ctx.config.client === "auto" && wrkVersion() !== null;
   if (useWrk) {

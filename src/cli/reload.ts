@@ -1,14 +1,15 @@
 /**
  * What SIGHUP may change while Berth serves: the users file, access rules, webhook endpoints,
- * http.headers, CORS and the TLS certificate and key. Anything else needs a restart; a changed
- * key of that kind is logged, and the running value stays.
+ * signing policies (their key and root files read again), http.headers, CORS and the TLS
+ * certificate and key. Anything else needs a restart; a changed key of that kind is logged,
+ * and the running value stays.
  */
 import { isDeepStrictEqual } from "node:util";
 import type { Config } from "../config/schema.ts";
 import { getPath, type Tree } from "../config/tree.ts";
 
 /** Keys whose new value takes effect on SIGHUP. */
-export const RELOADED_KEYS = ["auth", "access", "http.headers", "http.cors", "http.tls", "webhook", "retention", "immutable", "quota"] as const;
+export const RELOADED_KEYS = ["auth", "access", "http.headers", "http.cors", "http.tls", "webhook", "retention", "immutable", "quota", "signing"] as const;
 
 const RESTART_KEYS = ["http.addr", "http.public_url", "storage", "metadata", "gc", "limits", "hooks", "plugins", "log"] as const;
 

@@ -19,6 +19,18 @@ import { keysNeedingRestart, serialised } from "./reload.ts";
 
 export { parseListenAddress, type ListenAddress } from "./preflight.ts";
 
+/** Every SIGHUP re-reads the signing policies' key and root files, changed or not. */
+async function reloadSigning(plugins: { reload(name: string, options: Record<string, unknown>): Promise<boolean> }, options: Record<string, unknown>, log: Logger): Promise<void> {
+  try {
+    const reloaded = await plugins.reload("signing", options);
+    if (!reloaded && Array.isArray(options.policies) && options.policies.length > 0) {
+      log("warn", "signing policies were off at start: adding them needs a restart", { key: "signing" });
+    }
+  } catch (error) {
+    log("error", "signing reload refused; the running policies stay", { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
 export async function serve(configFile: string | undefined): Promise<void> {
   const loaded = loadConfiguration(configFile === undefined ? {} : { path: configFile });
   const { resolved } = loaded;
@@ -84,6 +96,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
     if (!isDeepStrictEqual(retention, retentionOptionsOf(running.loaded.resolved)) && !(await plugins.reload("retention", retention))) {
       log("warn", "retention, immutability and quotas were off at start: turning them on needs a restart", { key: "retention" });
     }
+    await reloadSigning(plugins, next.config.signing, log);
     const renewed = nextTls !== running.tls;
     running = { loaded: next, tls: nextTls };
     log("info", "configuration reloaded", { tls_renewed: renewed, ...(built.auth ? built.auth.describe() : { auth: "off" }) });

@@ -13,7 +13,7 @@ function absolute(value: unknown, base: string): unknown {
   return typeof value === "string" && value !== "" && !isAbsolute(value) ? resolve(base, value) : value;
 }
 
-/** A copy of `tree` with its relative paths (PATH_KEYS and [[plugins]] path) made absolute against `base`. */
+/** A copy of `tree` with its relative paths (PATH_KEYS, [[plugins]] path, [[signing.policies]] keys and roots) made absolute against `base`. */
 export function resolvePaths<T extends Tree>(tree: T, base: string): T {
   const copy = structuredClone(tree);
   for (const key of PATH_KEYS) {
@@ -25,6 +25,14 @@ export function resolvePaths<T extends Tree>(tree: T, base: string): T {
   }
   if (Array.isArray(copy.plugins)) {
     for (const plugin of copy.plugins) if (isTree(plugin)) plugin.path = absolute(plugin.path, base);
+  }
+  const policies = isTree(copy.signing) ? copy.signing.policies : undefined;
+  for (const policy of Array.isArray(policies) ? policies : []) {
+    if (!isTree(policy)) continue;
+    for (const key of ["keys", "roots"]) {
+      const files = policy[key];
+      if (Array.isArray(files)) policy[key] = files.map((file: unknown) => absolute(file, base));
+    }
   }
   return copy;
 }

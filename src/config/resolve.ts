@@ -46,6 +46,8 @@ export interface ResolvedConfig {
   retention: Record<string, unknown>;
   immutable: Array<Record<string, unknown>>;
   quota: Array<Record<string, unknown>>;
+  /** the [signing] section, its key and root files absolute: the signing plugin checks it */
+  signing: Record<string, unknown>;
   auth: {
     /** absolute path of the users file; "" turns authentication off */
     htpasswd: string;
@@ -100,6 +102,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
     retention: config.retention,
     immutable: config.immutable,
     quota: config.quota,
+    signing: config.signing,
     auth: {
       htpasswd: auth.htpasswd,
       mode: auth.mode,

@@ -126,6 +126,10 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: "storage quotas (checked by the retention plugin)",
     }),
+    signing: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: "signature trust policies (checked by the signing plugin)",
+    }),
     auth: AuthSchema,
     access: AccessSchema,
     log: Type.Object(

@@ -59,7 +59,7 @@ async function signatureSection(name: string, digest: string, who: Me): Promise<
       h("h2", {}, "Signatures"),
       found.length === 0
         ? h("p", {}, "No signature found.")
-        : h("ul", {}, ...found.map((s) => h("li", {}, `${str(s.format)}: `, s.verified === true ? h("span", { class: "badge ok" }, "verified") : h("span", { class: "badge bad" }, "not verified"), ` ${str(s.identity) || str(s.key) || ""} ${str(s.reason)}`))),
+        : h("ul", {}, ...found.map((s) => h("li", {}, `${str(s.format)}: `, s.verified === true ? h("span", { class: "badge ok" }, "verified") : h("span", { class: "badge bad" }, "not verified"), ` ${str(s.signer)} ${str(s.reason)}`))),
     );
   } catch {
     return null; // no signing plugin: nothing to show
