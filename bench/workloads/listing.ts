@@ -10,6 +10,7 @@ import { OCI_CONFIG, describe, imageConfig, imageManifest, OCI_LAYER } from "../
 import type { RunningServer } from "../servers.ts";
 import type { GroupContext, RowInfo, WorkloadGroup } from "./common.ts";
 import { fetchOutcome, REQUEST_METRICS, padded, pool, timedOps, withServer } from "./common.ts";
+import { uiRenderRow } from "./ui-render.ts";
 
 /** Pushes a tiny image to `repo:tag`; returns what other repos/tags need to reuse it. */
 async function seedImage(ctx: GroupContext, client: RegistryClient, repo: string, tag: string) {
@@ -118,6 +119,7 @@ export const catalog: WorkloadGroup = {
         const n = listLength(body, "repositories");
         return n === expected ? undefined : `first page had ${n} repositories, expected ${expected}`;
       });
+      if (ctx.target === "berth") await uiRenderRow(ctx, server, created + 1);
     });
   },
 };
