@@ -21,6 +21,7 @@ import { errorResponse, HttpError, internalError } from "./api/errors.ts";
 import { RegistryError } from "./oci/errors.ts";
 import { createV2Handler } from "./api/v2.ts";
 import { createApiV1Handler } from "./api-v1/handler.ts";
+import { accountsNeed } from "./api-v1-admin/accounts-routes.ts";
 import { apiV1Need, isApiV1Path } from "./api-v1/routes.ts";
 import type { RequestInfo } from "./hooks/types.ts";
 import type { PluginRoutes } from "./plugins-host/routes.ts";
@@ -102,8 +103,9 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
   // core /api/v1 routes declare what each request needs (pull rights, or admin); plugin routes are admin-only
   const apiV1 = createApiV1Handler(registry, options, log);
   const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : (request, info) => apiV1(request, info));
-  const api = async (request: Request) => routes.handle(request);
-  const handleApi = observed(auth ? auth.guardAdmin(api) : api);
+  const api = async (request: Request, info: RequestInfo) => routes.handle(request, info.actor);
+  // admin-only, but a namespace's own accounts routes are open to its admin members too
+  const handleApi = observed(auth ? auth.guard(accountsNeed, api) : api);
   const handleToken = observed(async (request, info) =>
     auth ? auth.token(request, info) : errorResponse(new RegistryError("NOT_FOUND", { message: "Authentication is off" }), request.method),
   );

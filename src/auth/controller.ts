@@ -7,7 +7,9 @@ import { parseRoute } from "../api/route.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import { type AccessEntry, type SigningKey, TokenError, verifyToken } from "./jwt.ts";
 import { basicCredentials, type Login } from "./login.ts";
-import type { Action, Caller, Policy } from "./policy.ts";
+import type { Action, Caller } from "./policy.ts";
+import type { AccessRights } from "./rights.ts";
+import type { RobotLogins } from "./robots.ts";
 import { type ChallengeOptions, denied, throttled, unauthorized } from "./responses.ts";
 import { type Need, needOf, type Scope } from "./scope.ts";
 import type { AuthSettings } from "./settings.ts";
@@ -27,9 +29,10 @@ export type Decision =
 
 export interface ControllerParts {
   settings: AuthSettings;
-  policy: Policy;
+  policy: AccessRights;
   login: Login;
   users: UserStore;
+  robots: RobotLogins;
   key: SigningKey;
 }
 
@@ -49,6 +52,10 @@ export class AccessController {
   async authorize(request: Request, info: RequestInfo, need: Need, url = new URL(request.url)): Promise<Decision> {
     if (need.kind === "admin") {
       const refused = await this.authorizeAdmin(request, info);
+      return refused ? { response: refused } : { request };
+    }
+    if (need.kind === "namespace-admin") {
+      const refused = await this.authorizeNamespaceAdmin(request, info, need.namespace);
       return refused ? { response: refused } : { request };
     }
     const scopes: Scope[] =
@@ -96,6 +103,21 @@ export class AccessController {
     return null;
   }
 
+  /**
+   * Authorizes an /api/v1/namespaces/NS/... request: admins, and the namespace's admin members
+   * (a token must carry namespace:NS:admin).
+   */
+  private async authorizeNamespaceAdmin(request: Request, info: RequestInfo, namespace: string): Promise<Response | null> {
+    const scopes: Scope[] = [{ type: "namespace", name: namespace, actions: ["admin"] }];
+    const who = await this.identify(request, info.addr, scopes);
+    if (who instanceof Response) return who;
+    info.actor = who.user ?? "";
+    if (who.user === null) return this.challenge(request, { scopes });
+    if (!this.parts.policy.administers(who.user, namespace)) return denied(request);
+    if (who.via === "token" && !grants(who.access, "namespace", namespace, "admin")) return this.challenge(request, { scopes, error: "insufficient_scope" });
+    return null;
+  }
+
   /** Rights of this caller: the rules', narrowed to the token's scope when it came with one. */
   private permits(who: Identity, repository: string, action: Action): boolean {
     if (!this.parts.policy.allows(who.user, repository, action)) return false;
@@ -116,15 +138,15 @@ export class AccessController {
     if (bearer === null || this.parts.settings.mode !== "token") {
       return this.challenge(request, { scopes, message: "Unsupported authorization scheme" });
     }
-    const { settings, key, users } = this.parts;
+    const { settings, key, users, robots } = this.parts;
     try {
       const claims = await verifyToken(bearer[1] as string, key, {
         issuer: settings.issuer,
         audience: settings.service,
         now: Math.floor(Date.now() / 1000),
       });
-      // a user removed from the htpasswd file loses access at once, not when the token ends
-      if (claims.sub !== "" && !users.exists(claims.sub)) throw new TokenError("Token subject is no longer a user");
+      // a user removed from the htpasswd file loses access at once, not when the token ends; a disabled or expired robot too
+      if (claims.sub !== "" && !users.exists(claims.sub) && !robots.isActive(claims.sub)) throw new TokenError("Token subject is no longer a user");
       return { user: claims.sub === "" ? null : claims.sub, via: "token", access: claims.access };
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;

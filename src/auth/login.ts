@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../log.ts";
 import { KeyedLock } from "../registry/keyed-lock.ts";
+import { isRobotName, type RobotLogins } from "./robots.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import type { UserStore } from "./users.ts";
 
@@ -36,6 +37,7 @@ export class Login {
     private readonly users: UserStore,
     private readonly throttle: LoginThrottle,
     private readonly log: Logger,
+    private readonly robots: RobotLogins | null = null,
   ) {}
 
   /** ok, or refused; retryAfter > 0 when the caller is locked out (then nothing was checked). */
@@ -52,12 +54,18 @@ export class Login {
     }
     let ok = false;
     try {
-      ok = await this.users.verify(user, credentials.password);
+      ok = await this.verify(user, credentials.password, addr);
     } finally {
       this.throttle.settle(addr, user, ok);
     }
     if (ok) return { ok: true };
     this.log("warn", "login failed", { user, addr });
     return { ok: false, retryAfter: 0 };
+  }
+
+  /** Robots (`robot$NAME`) are checked against the metadata index, everyone else against the users file. */
+  private verify(user: string, password: string, addr: string): Promise<boolean> {
+    if (this.robots !== null && isRobotName(user)) return this.robots.verify(user, password, addr);
+    return this.users.verify(user, password);
   }
 }

@@ -12,14 +12,15 @@ import type { RequestInfo } from "../hooks/types.ts";
 import { assertRepositoryName } from "../oci/name.ts";
 import { type AccessEntry, type SigningKey, signToken } from "./jwt.ts";
 import { type BasicCredentials, basicCredentials, type Login } from "./login.ts";
-import { ACTIONS, type Caller, type Policy } from "./policy.ts";
+import { ACTIONS, type Caller } from "./policy.ts";
+import type { AccessRights } from "./rights.ts";
 import { throttled, unauthorized } from "./responses.ts";
 import { parseScopes, type Scope } from "./scope.ts";
 import type { AuthSettings } from "./settings.ts";
 
 export interface TokenServiceParts {
   settings: AuthSettings;
-  policy: Policy;
+  policy: AccessRights;
   login: Login;
   key: SigningKey;
 }
@@ -92,6 +93,8 @@ export class TokenService {
       } else if (scope.type === "registry" && scope.actions.includes("*")) {
         if (scope.name === "catalog" && (caller !== null || policy.anonymousHasAccess())) add("registry", "catalog", ["*"]);
         if (scope.name === "admin" && policy.isAdmin(caller)) add("registry", "admin", ["*"]);
+      } else if (scope.type === "namespace" && scope.actions.includes("admin") && policy.administers(caller, scope.name)) {
+        add("namespace", scope.name, ["admin"]);
       }
     }
     return [...granted.values()];
