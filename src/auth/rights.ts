@@ -68,15 +68,17 @@ export class AccountRights implements AccessRights {
     return granted;
   }
 
+  /** Its grant within its creator's rights, plus what anonymous callers may do (signing in never loses access). */
   private robotRights(snapshot: AccountsSnapshot, caller: string, repository: string): Set<Action> {
     const robot = snapshot.robot(caller.slice(ROBOT_PREFIX.length));
     if (robot === undefined || !robotUsable(robot, this.now())) return new Set();
+    const granted = this.personRights(snapshot, null, repository);
     const own = snapshot.robotGrant(robot, repository);
-    if (own.length === 0) return new Set();
     // a creator is a person (robots cannot make robots); berth:cli is the operator on the machine
-    if (robot.creator !== CLI_CREATOR && !this.userExists(robot.creator)) return new Set();
+    if (own.length === 0 || (robot.creator !== CLI_CREATOR && !this.userExists(robot.creator))) return granted;
     const cap = robot.creator === CLI_CREATOR ? new Set(ACTIONS) : this.personRights(snapshot, robot.creator, repository);
-    return new Set(own.filter((action) => cap.has(action)));
+    for (const action of own) if (cap.has(action)) granted.add(action);
+    return granted;
   }
 
   private memberNames(user: string): string[] {
