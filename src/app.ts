@@ -22,6 +22,7 @@ import { RegistryError } from "./oci/errors.ts";
 import { createV2Handler } from "./api/v2.ts";
 import type { UiHandler } from "./ui/handler.ts";
 import { createApiV1Handler } from "./api-v1/handler.ts";
+import { accountsNeed } from "./api-v1-admin/accounts-routes.ts";
 import { apiV1Need, isApiV1Path } from "./api-v1/routes.ts";
 import type { RequestInfo } from "./hooks/types.ts";
 import type { PluginRoutes } from "./plugins-host/routes.ts";
@@ -105,9 +106,9 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
   // core /api/v1 routes declare what each request needs (pull rights, or admin); plugin routes are admin-only
   const apiV1 = createApiV1Handler(registry, options, log);
   const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : (request, info) => apiV1(request, info));
-  const api = async (request: Request) => routes.handle(request);
-  const handleApi = observed(auth ? auth.guardAdmin(api) : api);
-  // with authentication off the registry is open: everyone may do everything
+  const api = async (request: Request, info: RequestInfo) => routes.handle(request, info.actor);
+  // admin-only, but a namespace's own accounts routes are open to its admin members too
+  const handleApi = observed(auth ? auth.guard(accountsNeed, api) : api);
   const handleUi = ui && observed(async (request, _info, url) => ui.handle(request, url ?? new URL(request.url)));
   // what the plugins here serve, so the UI asks only for what exists
   const features = () => ({
@@ -116,6 +117,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     signing: routes.has("GET", "/api/v1/signatures"),
     webhooks: routes.has("GET", "/api/webhooks/deliveries"),
   });
+  // with authentication off the registry is open: everyone may do everything
   const handleMe = observed(async (request, info) => {
     const answer = auth ? await auth.me(request, info) : Response.json(openCaller(new URL(request.url).searchParams.get("repository")));
     if (!answer.ok) return answer;

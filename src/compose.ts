@@ -6,6 +6,9 @@
  */
 import { type App, createApp } from "./app.ts";
 import { addIndexRoutes } from "./api-v1-admin/index-routes.ts";
+import { addAccountsRoutes } from "./api-v1-admin/accounts-routes.ts";
+import { Accounts } from "./accounts/accounts.ts";
+import { announceExpiringRobots } from "./accounts/expiry.ts";
 import { type AuthGate, createAuth } from "./auth/setup.ts";
 import { configuredPlugins } from "./cli/plugins.ts";
 import type { LoadedConfig } from "./config/load.ts";
@@ -37,6 +40,10 @@ export interface ComposedRegistry {
   registry: Registry;
   index: MetadataIndex;
   plugins: StartedPlugins;
+  /** robots and namespaces, in the metadata index */
+  accounts: Accounts;
+  /** logs and emits (`expiring`) the robots that expire within 7 days, once a day each (serve runs it daily) */
+  announceExpiring(): Promise<number>;
   /** resolves when the metadata index holds the whole storage (at once, unless it was never built) */
   indexBuilt: Promise<void>;
   /** stops plugins and closes the metadata index (pull counts written) */
@@ -77,12 +84,14 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   // core admin routes: before plugins, so none can take them
   addGcRoutes(routes, registry);
   addIndexRoutes(routes, registry);
+  const accounts = new Accounts(index.database, log);
+  addAccountsRoutes(routes, accounts, ADMIN_SOCKET_ACTOR);
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
   // what a running registry cannot change without a restart comes from the configuration it started with
   const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };
 
   const buildApp: ComposedRegistry["buildApp"] = async (current, https) => {
-    const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, log });
+    const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, accounts, log });
     const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
     const shared = { registry, options, log, routes, http };
     const ui = current.resolved.ui ? { ui: createUiHandler(current.resolved.ui.path) } : {};
@@ -93,7 +102,8 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     await index.close(); // a build still running stops here; the next start builds again
 
   };
-  return { driver, registry, index, plugins, indexBuilt: built, buildApp, close };
+  const announceExpiring = () => announceExpiringRobots(accounts, bus, source, log);
+  return { driver, registry, index, plugins, accounts, announceExpiring, indexBuilt: built, buildApp, close };
 }
 
 /** A read-only storage root still serves pulls: its index is then kept in memory (and built from the tree). */

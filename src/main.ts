@@ -9,6 +9,8 @@ import { RETENTION_HELP, retentionCommand, tagCommand } from "./cli/retention.ts
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
 import { VERIFY_HELP, verifyCommand } from "./cli/verify.ts";
+import { NS_HELP, nsCommand } from "./cli/ns.ts";
+import { ROBOT_HELP, robotCommand } from "./cli/robot.ts";
 import { VERSION } from "./version.ts";
 
 const HELP: Record<string, string> = {
@@ -20,6 +22,10 @@ Usage:
                                        run serve's checks; print the configuration or the error
   berth config convert CONFIG.YML      print the registry.toml for a registry:2 config.yml
   berth user add|remove|list [NAME]    manage the users of [auth] htpasswd
+  berth robot create|list|disable|enable|delete|rotate [NAME]
+                                       robot accounts for CI (robot$NAME), in the index
+  berth ns create|list|show|delete|anonymous|member ...
+                                       namespaces and their members' roles
   berth index rebuild [--config FILE]  build the metadata index again from the storage
   berth fsck [--repair] [--config FILE]
                                        check the storage against the index and every blob
@@ -38,8 +44,8 @@ Configuration: --config FILE, else $BERTH_CONFIG, else $REGISTRY_CONFIGURATION_P
 Berth's registry.toml or registry:2's config.yml. REGISTRY_* variables work as in registry:2;
 BERTH_* variables set any key and win, e.g. BERTH_HTTP_ADDR=127.0.0.1:5000.
 
-index, fsck, repo, gc and verify work on the storage the configuration names, without credentials.
-When a server runs on it, they ask that server through its admin socket
+index, fsck, repo, gc, verify, robot and ns work on the storage the configuration names,
+without credentials. When a server runs on it, they ask that server through its admin socket
 (<storage.root>/berth/admin.sock, only the server's user may connect); otherwise they lock
 the storage root and work on it themselves.`,
   serve: `Usage: berth serve [--config FILE]
@@ -61,6 +67,8 @@ a non-zero exit. --json prints {"valid": ..., "config": ...} or {"valid": false,
 convert prints the registry.toml equivalent of a registry:2 config.yml, with a comment for
 each key that has no effect in Berth.`,
   user: USER_HELP,
+  robot: ROBOT_HELP,
+  ns: NS_HELP,
   index: INDEX_HELP,
   fsck: FSCK_HELP,
   repo: REPO_HELP,
@@ -130,6 +138,14 @@ async function main(argv: string[]): Promise<void> {
     }
     case "user":
       return userCommand(rest);
+    case "robot": {
+      const { file, rest: args } = withoutConfig(rest);
+      return robotCommand(args, file);
+    }
+    case "ns": {
+      const { file, rest: args } = withoutConfig(rest);
+      return nsCommand(args, file);
+    }
     case "index": {
       const { file, rest: args } = withoutConfig(rest);
       return indexCommand(args, file);

@@ -28,9 +28,9 @@ export const EndpointSchema = Type.Object(
     url: Type.String({ pattern: "^https?://", description: "http(s) URL that receives POSTs" }),
     headers: Type.Record(Type.String(), Type.String(), { default: {}, description: "extra request headers" }),
     secret: Type.String({ default: "", description: "HMAC-SHA256 key for X-Berth-Signature; empty = unsigned" }),
-    actions: Type.Array(Type.Union([Type.Literal("push"), Type.Literal("pull"), Type.Literal("delete"), Type.Literal("mount")]), {
+    actions: Type.Array(Type.Union([Type.Literal("push"), Type.Literal("pull"), Type.Literal("delete"), Type.Literal("mount"), Type.Literal("expiring")]), {
       default: ["push", "pull", "delete", "mount"],
-      description: "which actions to send",
+      description: "which actions to send (expiring: a robot account expires within 7 days; not sent unless listed)",
     }),
     repositories: Type.Array(Type.String(), { default: ["**"], description: "repository globs (* within a component, ** across)" }),
     ignored_media_types: Type.Array(Type.String(), { default: [], description: "target media types not to send" }),

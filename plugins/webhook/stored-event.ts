@@ -4,7 +4,7 @@
  */
 import type { EventAction, RegistryEvent } from "../../src/hooks/types.ts";
 
-const ACTIONS: readonly EventAction[] = ["push", "pull", "delete", "mount"];
+const ACTIONS: readonly EventAction[] = ["push", "pull", "delete", "mount", "expiring"];
 
 type Fields = Record<string, unknown>;
 

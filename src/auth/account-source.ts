@@ -24,8 +24,8 @@ export interface AccountSource {
   readonly throttled: boolean;
   /** whether this source checks `name`; `inFile`: the htpasswd file has a user of that name */
   handles(name: string, inFile: boolean): boolean;
-  /** `unavailable` (a message) when the source cannot answer now: not a failed login */
-  verify(name: string, password: string): Promise<SourceVerdict>;
+  /** `unavailable` (a message) when the source cannot answer now: not a failed login; `addr`: the caller's */
+  verify(name: string, password: string, addr: string): Promise<SourceVerdict>;
   /** the caller a registry token names (its `sub` and `access`), when this source still vouches for it; else null */
   subject(name: string, access: AccessEntry[]): Principal | null;
 }

@@ -8,7 +8,8 @@ import type { RequestInfo } from "../hooks/types.ts";
 import type { Rights } from "./account-source.ts";
 import { type AccessEntry, type SigningKey, TokenError, verifyToken } from "./jwt.ts";
 import { basicCredentials, type Login } from "./login.ts";
-import type { Action, Caller, Policy } from "./policy.ts";
+import type { Action, Caller } from "./policy.ts";
+import type { AccessRights } from "./rights.ts";
 import { type ChallengeOptions, denied, loginUnavailable, throttled, unauthorized } from "./responses.ts";
 import { type Need, needOf, type Scope } from "./scope.ts";
 import type { AuthSettings } from "./settings.ts";
@@ -29,7 +30,7 @@ export type Decision =
 
 export interface ControllerParts {
   settings: AuthSettings;
-  policy: Policy;
+  policy: AccessRights;
   login: Login;
   key: SigningKey;
 }
@@ -50,6 +51,10 @@ export class AccessController {
   async authorize(request: Request, info: RequestInfo, need: Need, url = new URL(request.url)): Promise<Decision> {
     if (need.kind === "admin") {
       const refused = await this.authorizeAdmin(request, info);
+      return refused ? { response: refused } : { request };
+    }
+    if (need.kind === "namespace-admin") {
+      const refused = await this.authorizeNamespaceAdmin(request, info, need.namespace);
       return refused ? { response: refused } : { request };
     }
     const scopes: Scope[] =
@@ -95,6 +100,21 @@ export class AccessController {
     if (who.user === null) return this.challenge(request, { scopes });
     if (who.rights !== null || !this.parts.policy.isAdmin(who.user)) return denied(request);
     if (who.via === "token" && !grants(who.access, "registry", "admin", "*")) return this.challenge(request, { scopes, error: "insufficient_scope" });
+    return null;
+  }
+
+  /**
+   * Authorizes an /api/v1/namespaces/NS/... request: admins, and the namespace's admin members
+   * (a token must carry namespace:NS:admin).
+   */
+  private async authorizeNamespaceAdmin(request: Request, info: RequestInfo, namespace: string): Promise<Response | null> {
+    const scopes: Scope[] = [{ type: "namespace", name: namespace, actions: ["admin"] }];
+    const who = await this.identify(request, info.addr, scopes);
+    if (who instanceof Response) return who;
+    info.actor = who.user ?? "";
+    if (who.user === null) return this.challenge(request, { scopes });
+    if (who.rights !== null || !this.parts.policy.administers(who.user, namespace)) return denied(request);
+    if (who.via === "token" && !grants(who.access, "namespace", namespace, "admin")) return this.challenge(request, { scopes, error: "insufficient_scope" });
     return null;
   }
 

@@ -59,7 +59,7 @@ export class Login {
     }
     let verdict: SourceVerdict = { ok: false };
     try {
-      verdict = source ? await source.verify(user, credentials.password) : await this.verifyInFile(user, credentials.password);
+      verdict = source ? await source.verify(user, credentials.password, addr) : await this.verifyInFile(user, credentials.password);
     } finally {
       if (throttled) this.settle(addr, user, verdict);
     }

@@ -43,12 +43,14 @@ export function formatScope(scope: Scope): string {
 
 /**
  * What one request needs before it may reach the registry: a /v2/ route's (needOf), or what a
- * core /api/v1 route declares (src/api-v1/routes.ts). `admin`: an admin (registry:admin:*).
+ * core /api/v1 route declares (src/api-v1/routes.ts). `admin`: an admin (registry:admin:*);
+ * `namespace-admin`: an admin or an admin member of the namespace (namespace:NS:admin).
  */
 export type Need =
   | { kind: "signed-in" }
   | { kind: "catalog" }
   | { kind: "admin" }
+  | { kind: "namespace-admin"; namespace: string }
   | { kind: "repository"; name: string; action: Action; challenge: Action[]; mountFrom?: string };
 
 export function needOf(route: Route | null, method: string, url: URL): Need {

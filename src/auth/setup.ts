@@ -3,6 +3,7 @@
  * gate that app.ts puts in front of /v2/ and /api/, and the token service behind /auth/token;
  * null when authentication is off (then everything stays open, as without this module).
  */
+import type { Accounts } from "../accounts/accounts.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
@@ -14,8 +15,12 @@ import { Login } from "./login.ts";
 import { handleOidcExchange } from "./oidc/exchange.ts";
 import { OIDC_USER } from "./oidc/source.ts";
 import { Policy } from "./policy.ts";
+import { AccountRights } from "./rights.ts";
+import { RobotSource } from "./robot-source.ts";
+import { RobotLogins } from "./robots.ts";
 import type { Need } from "./scope.ts";
 import { authSettings } from "./settings.ts";
+import type { DirectorySource } from "./ldap/source.ts";
 import { createAccountSources } from "./sources.ts";
 import { LoginThrottle } from "./throttle.ts";
 import { TokenService } from "./token-endpoint.ts";
@@ -46,11 +51,13 @@ export interface AuthSetupOptions {
   configFile: string | null;
   /** where the token signing key lives (berth/auth/token-key.jwk) */
   storage: StorageDriver;
+  /** robots and namespaces (in the metadata index) */
+  accounts: Accounts;
   log: Logger;
 }
 
 /** @throws Error with a message for the operator when the set-up cannot work */
-export async function createAuth({ config, configFile, storage, log }: AuthSetupOptions): Promise<AuthGate | null> {
+export async function createAuth({ config, configFile, storage, accounts, log }: AuthSetupOptions): Promise<AuthGate | null> {
   if (config.auth.htpasswd === "") {
     if (config.access.length > 0 || config.auth.admins.length > 0) {
       throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");
@@ -87,30 +94,59 @@ export async function createAuth({ config, configFile, storage, log }: AuthSetup
   const users = new UserStore(file);
   await users.warm();
   const throttle = new LoginThrottle(config.auth.throttle);
-  const login = new Login(users, throttle, log, sources.list);
+  const { robots, rights } = accountParts(config, policy, users, accounts, directory);
+  const login = new Login(users, throttle, log, [new RobotSource(robots), ...sources.list]);
   const key = await loadSigningKey(storage);
-  const controller = new AccessController({ settings, policy, login, key });
-  const tokens = new TokenService({ settings, policy, login, key });
+  const controller = new AccessController({ settings, policy: rights, login, key });
+  const tokens = new TokenService({ settings, policy: rights, login, key });
 
+  // every check reads the accounts' snapshot: made fresh once per request (no query while it is)
   return {
     guardV2: (next) => async (request, info) => {
+      await accounts.fresh();
       const decision = await controller.authorizeV2(request, info);
       if ("response" in decision) return decision.response;
       return next(decision.request, info, decision.visible);
     },
     guard: (needOf, next) => async (request, info) => {
+      await accounts.fresh();
       const url = new URL(request.url);
       const decision = await controller.authorize(request, info, needOf(request, url), url);
       if ("response" in decision) return decision.response;
       return next(decision.request, info, decision.visible);
     },
-    guardAdmin: (next) => async (request, info) => (await controller.authorizeAdmin(request, info)) ?? next(request, info),
-    me: (request, info) => controller.me(request, info),
+    guardAdmin: (next) => async (request, info) => {
+      await accounts.fresh();
+      return (await controller.authorizeAdmin(request, info)) ?? next(request, info);
+    },
+    me: async (request, info) => {
+      await accounts.fresh();
+      return controller.me(request, info);
+    },
     token: async (request, info) => {
       if (settings.mode === "token" && new URL(request.url).pathname === "/auth/oidc") return handleOidcExchange(request, info, settings, sources.oidc, tokens);
       if (settings.mode !== "token") return Response.json({ errors: [{ code: "NOT_FOUND", message: "Token auth is off ([auth] mode = \"basic\")", detail: null }] }, { status: 404 });
+      await accounts.fresh();
       return tokens.handle(request, info);
     },
     describe: () => ({ auth: settings.mode, users: String(entries.users.size), htpasswd: path, ...sources.describe(), access: policy.describe() }),
   };
+}
+
+/** Robot sign-in and the rights of every source together (rules, roles, robots): rights.ts. */
+function accountParts(
+  config: ResolvedConfig,
+  policy: Policy,
+  users: UserStore,
+  accounts: Accounts,
+  directory: DirectorySource | null,
+): { robots: RobotLogins; rights: AccountRights } {
+  const groups = new Map<string, string[]>();
+  for (const [group, members] of Object.entries(config.auth.groups)) {
+    for (const member of members) groups.set(member, [...(groups.get(member) ?? []), group]);
+  }
+  // directory groups take namespace roles as [auth.groups] do
+  const groupsOf = (user: string) => [...(groups.get(user) ?? []), ...(directory?.groupsOf(user) ?? [])];
+  const rights = new AccountRights(policy, accounts, groupsOf, (user) => users.exists(user) || (directory !== null && directory.subject(user) !== null));
+  return { robots: new RobotLogins(accounts), rights };
 }

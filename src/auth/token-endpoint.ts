@@ -12,7 +12,8 @@ import type { RequestInfo } from "../hooks/types.ts";
 import { assertRepositoryName } from "../oci/name.ts";
 import { type AccessEntry, type SigningKey, signToken } from "./jwt.ts";
 import { type BasicCredentials, basicCredentials, type Login } from "./login.ts";
-import { ACTIONS, type Caller, type Policy } from "./policy.ts";
+import { ACTIONS, type Caller } from "./policy.ts";
+import type { AccessRights } from "./rights.ts";
 import type { Rights } from "./account-source.ts";
 import { loginUnavailable, throttled, unauthorized } from "./responses.ts";
 import { parseScopes, type Scope } from "./scope.ts";
@@ -20,7 +21,7 @@ import type { AuthSettings } from "./settings.ts";
 
 export interface TokenServiceParts {
   settings: AuthSettings;
-  policy: Policy;
+  policy: AccessRights;
   login: Login;
   key: SigningKey;
 }
@@ -100,6 +101,8 @@ export class TokenService {
       } else if (scope.type === "registry" && scope.actions.includes("*")) {
         if (scope.name === "catalog" && (caller !== null || policy.anonymousHasAccess())) add("registry", "catalog", ["*"]);
         if (scope.name === "admin" && rights === null && policy.isAdmin(caller)) add("registry", "admin", ["*"]);
+      } else if (scope.type === "namespace" && scope.actions.includes("admin") && rights === null && policy.administers(caller, scope.name)) {
+        add("namespace", scope.name, ["admin"]);
       }
     }
     return [...granted.values()];

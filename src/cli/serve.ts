@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { isDeepStrictEqual } from "node:util";
 import { composeRegistry } from "../compose.ts";
 import { type LoadedConfig, loadConfiguration, reloadConfiguration, type ResolvedConfig } from "../config/load.ts";
+import { scheduleExpiryNotices } from "../accounts/expiry.ts";
 import { scheduleGc } from "../gc/schedule.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
@@ -50,7 +51,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
   let listener: Listener | null = null;
   const host = hostname(); // once: every event names it
   const instanceAddr = () => `${host}:${listener?.port ?? address.port}`;
-  const { driver, registry, plugins, close, buildApp } = await composeRegistry({ loaded, log, instanceAddr });
+  const { driver, registry, plugins, close, buildApp, announceExpiring } = await composeRegistry({ loaded, log, instanceAddr });
   const { auth, app, adminApp } = await buildApp(loaded, tls !== null);
   listener = Listener.open(address, app, tls);
   // only the lock's holder owns the socket's path (a second server was refused the lock above)
@@ -61,6 +62,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
   }
   const stopPurge = resolved.storage.uploads.purge ? schedulePurge(registry, resolved.storage.uploads, log) : () => {};
   const stopGc = scheduleGc(registry, resolved.gc.intervalMs, log);
+  const stopExpiryNotices = scheduleExpiryNotices(announceExpiring, log);
   const sweepTemp = driver.sweepTempFiles?.bind(driver);
   const stopSweep = sweepTemp
     ? scheduleTempSweep(() => sweepTemp(new Date(Date.now() - TEMP_FILE_MAX_AGE_MS)), resolved.storage.uploads.purgeIntervalMs, log)
@@ -107,6 +109,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
     log("info", "shutting down", { signal });
     stopPurge();
     stopSweep();
+    stopExpiryNotices();
     const gcStopped = stopGc();
     await Promise.all([listener.stop(), adminSocket?.stop()]);
     await gcStopped;

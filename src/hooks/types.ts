@@ -16,8 +16,11 @@ export type BeforeHookName =
   /** an upload's bytes are verified and about to become the blob (`size` set); a denial discards the upload */
   | "blob.put";
 
-/** Emitted after the change is durable; never blocks the response. */
-export type EventAction = "push" | "pull" | "delete" | "mount";
+/**
+ * Emitted after the change is durable; never blocks the response. `expiring`: a robot account
+ * expires within 7 days (once a day; actor is `robot$NAME`, target.url its admin API path).
+ */
+export type EventAction = "push" | "pull" | "delete" | "mount" | "expiring";
 
 /** Who asked and from where; filled by the HTTP layer. */
 export interface RequestInfo {
@@ -265,7 +268,8 @@ export interface RegistryWriter {
 }
 
 /** `path`: the values of a template's placeholders (`{name}`, `{tag}`…); empty for other routes */
-export type RouteHandler = (request: Request, params: { url: URL; path: Record<string, string> }) => Response | Promise<Response>;
+/** `actor`: who called, as the access log names them ("" when auth is off; the operator's name on the admin socket). */
+export type RouteHandler = (request: Request, params: { url: URL; path: Record<string, string>; actor?: string }) => Response | Promise<Response>;
 
 export interface PluginContext {
   /** throw from a before-hook to refuse the request with 403 DENIED and this message */

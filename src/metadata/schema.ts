@@ -91,4 +91,35 @@ export const SCHEMA: readonly string[] = [
      bytes_freed BIGINT NOT NULL,
      manifests_deleted BIGINT NOT NULL,
      error TEXT)`,
+  // accounts (src/accounts/): not in the tree, so unlike the rest not rebuildable from it.
+  // Robots keep only hashes of their secrets; previous_hash is the secret before the last
+  // rotation, accepted until previous_until. repositories and actions are JSON arrays.
+  `CREATE TABLE IF NOT EXISTS robots (
+     name TEXT PRIMARY KEY,
+     secret_hash TEXT NOT NULL,
+     previous_hash TEXT,
+     previous_until BIGINT,
+     repositories TEXT NOT NULL,
+     actions TEXT NOT NULL,
+     namespace TEXT,
+     description TEXT NOT NULL,
+     creator TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT,
+     disabled BIGINT NOT NULL,
+     last_used_at BIGINT,
+     last_used_addr TEXT,
+     expiry_noticed_at BIGINT)`,
+  // a namespace is a first path component ("team") or a repository glob ("*/base")
+  `CREATE TABLE IF NOT EXISTS namespaces (
+     name TEXT PRIMARY KEY,
+     anonymous_pull BIGINT NOT NULL,
+     created_at BIGINT NOT NULL)`,
+  // member: a user name, or group:NAME for a group of [auth.groups]
+  `CREATE TABLE IF NOT EXISTS namespace_members (
+     namespace TEXT NOT NULL,
+     member TEXT NOT NULL,
+     role TEXT NOT NULL,
+     added_at BIGINT NOT NULL,
+     PRIMARY KEY (namespace, member))`,
 ];

@@ -38,7 +38,8 @@ export class PluginRoutes {
     return this.match(method === "HEAD" ? "GET" : method, pathname) !== null;
   }
 
-  async handle(request: Request): Promise<Response> {
+  /** `actor`: the caller's name as the access layer set it (RequestInfo.actor). */
+  async handle(request: Request, actor = ""): Promise<Response> {
     const url = new URL(request.url);
     const method = request.method === "HEAD" ? "GET" : request.method;
     const found = this.match(method, url.pathname);
@@ -46,7 +47,7 @@ export class PluginRoutes {
       return errorResponse(new RegistryError("NOT_FOUND", { message: `No endpoint at ${url.pathname.slice(0, 200)}` }), request.method);
     }
     try {
-      return await found.handler(request, { url, path: found.path });
+      return await found.handler(request, { url, path: found.path, actor });
     } catch (error) {
       if (error instanceof RegistryError) return errorResponse(error, request.method);
       return errorResponse(new RegistryError("UNKNOWN", { message: `Plugin route failed: ${(error as Error).message}` }), request.method);
