@@ -48,7 +48,6 @@ export async function repositoriesPage(params: URLSearchParams, who: Me): Promis
   const usage = h("div", { class: "cards", id: "usage" });
   render(h("h1", {}, "Repositories"), usage, h("div", { class: "toolbar" }, search, h("label", { for: "sort" }, "Sort"), sort, view), results);
   if (document.activeElement === document.body || params.has("q")) search.focus();
-  if (who.admin) void loadUsage(usage);
 
   async function load(): Promise<void> {
     try {
@@ -75,6 +74,8 @@ export async function repositoriesPage(params: URLSearchParams, who: Me): Promis
     );
   }
   await load();
+  // after the list: on a big registry the usage sums take longer than the first page
+  if (who.admin) void loadUsage(usage);
 }
 
 function link(name: string): HTMLAnchorElement {
