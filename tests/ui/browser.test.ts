@@ -208,6 +208,28 @@ describe("the web UI as an admin", () => {
     await watched.context.close();
   });
 
+  test("accounts: create a robot, its secret signs in once shown; disable it", async () => {
+    const watched = await watchedPage(browser);
+    const { page } = watched;
+    await signIn(watched, ADMIN);
+    await page.goto(`${berth.url}/#/accounts`);
+    await page.fill("#robot-name", "ui-ci");
+    await page.fill("#robot-repositories", "team/**");
+    await page.fill("#robot-actions", "pull");
+    await page.click("#robot-create");
+    const secret = (await page.textContent("#robot-secret")) ?? "";
+    expect(secret.length).toBeGreaterThan(20);
+    const robotAuth = { Authorization: `Basic ${btoa(`robot$ui-ci:${secret}`)}` };
+    expect((await call(berth.url, "/v2/team/app/tags/list", { headers: robotAuth })).status).toBe(200);
+    await checkA11y(watched, "accounts");
+    await page.click("dialog button >> text=Done");
+    await page.click("button[aria-label='Disable ui-ci']");
+    await page.waitForSelector("tr[data-robot=ui-ci] >> text=disabled");
+    expect((await call(berth.url, "/v2/team/app/tags/list", { headers: robotAuth })).status).toBe(401);
+    expectClean(watched, "accounts");
+    await watched.context.close();
+  });
+
   test("at 390 px wide", async () => {
     const watched = await watchedPage(browser, { width: 390 });
     const { page } = watched;

@@ -42,13 +42,14 @@ function explain(status: number, body: unknown, path: string): string {
   return `The registry answered ${status} for ${path}`;
 }
 
-export async function request(method: string, path: string, init: { headers?: Record<string, string> } = {}): Promise<unknown> {
+export async function request(method: string, path: string, init: { headers?: Record<string, string>; json?: unknown } = {}): Promise<unknown> {
   const headers: Record<string, string> = { Accept: "application/json", ...init.headers };
   const auth = credentials();
   if (auth) headers.Authorization = `Basic ${auth}`;
+  if (init.json !== undefined) headers["Content-Type"] = "application/json";
   let response: Response;
   try {
-    response = await fetch(path, { method, headers });
+    response = await fetch(path, { method, headers, ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }) });
   } catch {
     throw new ApiError("The registry cannot be reached", 0);
   }
@@ -64,7 +65,7 @@ export async function request(method: string, path: string, init: { headers?: Re
 }
 
 export const get = (path: string) => request("GET", path).then(obj);
-export const post = (path: string) => request("POST", path).then(obj);
+export const post = (path: string, json?: unknown) => request("POST", path, json === undefined ? {} : { json }).then(obj);
 export const del = (path: string) => request("DELETE", path);
 
 /** A JSON object's fields (an empty object for anything else). */

@@ -5,6 +5,7 @@
  */
 import { ApiError, type Me, credentials, me, signOut } from "./api.ts";
 import { errorBox, h, render } from "./dom.ts";
+import { accountsPage } from "./pages/accounts.ts";
 import { activityPage } from "./pages/activity.ts";
 import { cleanupPage } from "./pages/cleanup.ts";
 import { imagePage } from "./pages/image.ts";
@@ -34,6 +35,8 @@ function showIdentity(who: Me): void {
   if (signin) signin.hidden = who.auth === "off" || who.user !== "";
   if (signout) signout.hidden = who.user === "";
   for (const link of document.querySelectorAll<HTMLElement>("[data-admin]")) link.hidden = !who.admin;
+  const accounts = document.getElementById("accounts-link");
+  if (accounts) accounts.hidden = !who.admin || who.auth === "off";
 }
 
 async function route(): Promise<void> {
@@ -59,6 +62,7 @@ async function route(): Promise<void> {
     const repository = /^\/r\/(.+)$/.exec(path);
     if (repository) return await repositoryPage(repository[1] ?? "", who);
     if (path === "/cleanup") return who.admin ? await cleanupPage(who) : render(h("h1", {}, "Cleanup"), errorBox("Only administrators can clean up the registry."));
+    if (path === "/accounts") return who.admin && who.auth !== "off" ? await accountsPage() : render(h("h1", {}, "Accounts"), errorBox(who.auth === "off" ? "Authentication is off: there are no accounts to manage." : "Only administrators can manage accounts."));
     if (path === "/activity") return who.admin ? await activityPage(who) : render(h("h1", {}, "Activity"), errorBox("Only administrators can see the activity."));
     return await repositoriesPage(new URLSearchParams(query), who);
   } catch (error) {
