@@ -39,7 +39,11 @@ export class BlobPuller {
     const key = `${repository}@${formatDigest(digest)}`;
     const running = this.flights.get(key);
     if (running) {
-      await running;
+      // the bytes come from storage once that pull stored them; its failure is this one's too
+      await running.catch((error: unknown) => {
+        if (error instanceof RegistryError || error instanceof UpstreamUnavailable) throw error;
+        throw new UpstreamUnavailable(route.upstream.url, `fetching ${formatDigest(digest)} failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
       return null;
     }
     let deliver: (blob: PulledBlob) => void = () => undefined;
