@@ -22,7 +22,7 @@ const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /** docker-registry on 127.0.0.1:0; with `user`, behind htpasswd basic auth. `root` is kept when given. */
-export async function startUpstream(options: { user?: string; password?: string; root?: string } = {}): Promise<Upstream> {
+export async function startUpstream(options: { user?: string; password?: string; root?: string; port?: number } = {}): Promise<Upstream> {
   const madeRoot = options.root === undefined;
   const root = options.root ?? tempDir("berth-upstream-root-");
   const configDir = tempDir("berth-upstream-config-");
@@ -39,7 +39,7 @@ export async function startUpstream(options: { user?: string; password?: string;
     "    uploadpurging:",
     "      enabled: false",
     "http:",
-    "  addr: 127.0.0.1:0",
+    `  addr: 127.0.0.1:${options.port ?? 0}`,
     "  secret: berth-tests-not-a-secret",
   ];
   let creds: string | null = null;
@@ -137,6 +137,14 @@ export async function pushTwoPlatformIndex(url: string, creds: string | null, na
 /** Copies a local docker image into a registry with skopeo (credentials when given). */
 export async function copyFromDocker(tag: string, target: string, creds: string | null): Promise<void> {
   await exec(["skopeo", "copy", "--dest-tls-verify=false", ...(creds ? ["--dest-creds", creds] : []), `docker-daemon:${tag}`, `docker://${target}`], { timeoutMs: 120_000 });
+}
+
+/** A port nothing listens on now (the kernel's pick), for a server started later at a known address. */
+export function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = probe;
+  probe.stop(true);
+  return port;
 }
 
 export { removeDir };
