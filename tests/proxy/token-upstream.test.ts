@@ -20,7 +20,7 @@ const TOKEN = "upstream-token-1";
 const upstream = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
-  fetch(request) {
+  fetch(request): Response {
     const url = new URL(request.url);
     if (url.pathname === "/token") {
       if (request.headers.get("authorization") !== `Basic ${Buffer.from("robot:pw").toString("base64")}`) return new Response("", { status: 401 });
