@@ -116,6 +116,8 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     quotas: routes.has("GET", "/api/v1/quotas"),
     signing: routes.has("GET", "/api/v1/signatures"),
     webhooks: routes.has("GET", "/api/webhooks/deliveries"),
+    proxy: routes.has("GET", "/api/v1/proxy"),
+    replication: routes.has("GET", "/api/v1/replication"),
   });
   // with authentication off the registry is open: everyone may do everything
   const handleMe = observed(async (request, info) => {

@@ -22,6 +22,7 @@ import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
 import type { DatabaseLocation } from "./metadata/database.ts";
 import { type IndexOptions, MetadataIndex } from "./metadata/index.ts";
 import { errnoCode, storageCondition } from "./storage/conditions.ts";
+import { PullThroughCache } from "./proxy/proxy.ts";
 import { Registry } from "./registry/registry.ts";
 import { createDriver } from "./storage/create.ts";
 import type { StorageDriver } from "./storage/driver.ts";
@@ -86,9 +87,11 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   addIndexRoutes(routes, registry);
   const accounts = new Accounts(index.database, log);
   addAccountsRoutes(routes, accounts, ADMIN_SOCKET_ACTOR);
+  const proxy = resolved.proxy.length > 0 ? new PullThroughCache(resolved.proxy, registry, driver, log) : null;
+  if (proxy) routes.add("GET", "/api/v1/proxy", async () => Response.json(await proxy.status()));
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
   // what a running registry cannot change without a restart comes from the configuration it started with
-  const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };
+  const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes, ...(proxy ? { proxy } : {}) };
 
   const buildApp: ComposedRegistry["buildApp"] = async (current, https) => {
     const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, accounts, log });

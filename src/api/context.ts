@@ -1,11 +1,14 @@
 /** What every v2 handler receives. */
 import type { RequestInfo } from "../hooks/types.ts";
+import type { PullThroughCache } from "../proxy/proxy.ts";
 import type { Registry } from "../registry/registry.ts";
 
 export interface ApiOptions {
   /** external base URL (no trailing slash), or "" to answer with paths only */
   publicUrl: string;
   maxManifestBytes: number;
+  /** the pull-through cache, when [[proxy]] is configured */
+  proxy?: PullThroughCache;
 }
 
 export interface HandlerContext {

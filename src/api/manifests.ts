@@ -39,7 +39,7 @@ export async function handleManifest(ctx: HandlerContext, rawName: string, rawRe
   }
 }
 
-function manifestResponse(manifest: StoredManifest, headOnly: boolean): Response {
+export function manifestResponse(manifest: StoredManifest, headOnly: boolean): Response {
   const digest = formatDigest(manifest.digest);
   return new Response(headOnly ? null : (manifest.bytes as Uint8Array<ArrayBuffer>), {
     status: 200,

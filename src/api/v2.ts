@@ -10,6 +10,7 @@ import { errorResponse, methodNotAllowed } from "./errors.ts";
 import { failureOf } from "./failures.ts";
 import { handleManifest } from "./manifests.ts";
 import { handleReferrers } from "./referrers.ts";
+import { proxiedBlob, proxiedManifest, refuseWrites } from "./proxied.ts";
 import { parseRoute } from "./route.ts";
 import { handleCatalog, handleTags } from "./tags.ts";
 import { handleUpload, handleUploadStart, uploadHeaders } from "./uploads.ts";
@@ -40,6 +41,7 @@ function headersFor(error: RegistryError, options: ApiOptions): Record<string, s
 
 async function dispatch(ctx: HandlerContext, visible?: (name: string) => boolean): Promise<Response> {
   const route = parseRoute(ctx.url.pathname);
+  const { proxy } = ctx.options;
   if (route === null) {
     throw new RegistryError("NOT_FOUND", { message: `No registry endpoint at ${ctx.url.pathname.slice(0, 200)}` });
   }
@@ -55,13 +57,15 @@ async function dispatch(ctx: HandlerContext, visible?: (name: string) => boolean
     case "tags":
       return handleTags(ctx, route.name);
     case "manifest":
-      return handleManifest(ctx, route.name, route.reference);
+      return proxy ? proxiedManifest(ctx, proxy, route.name, route.reference) : handleManifest(ctx, route.name, route.reference);
     case "uploads":
+      if (proxy) refuseWrites(proxy, route.name);
       return handleUploadStart(ctx, route.name);
     case "upload":
+      if (proxy) refuseWrites(proxy, route.name);
       return handleUpload(ctx, route.name, route.id);
     case "blob":
-      return handleBlob(ctx, route.name, route.digest);
+      return proxy ? proxiedBlob(ctx, proxy, route.name, route.digest) : handleBlob(ctx, route.name, route.digest);
     case "referrers":
       return handleReferrers(ctx, route.name, route.digest);
   }

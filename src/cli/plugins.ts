@@ -10,13 +10,14 @@ import type { RegistryPlugin } from "../hooks/types.ts";
 import { createRetentionPlugin, RetentionConfigError, retentionWanted, validateRetentionConfig } from "../../plugins/retention/index.ts";
 import { createWebhookPlugin, validateWebhookConfig, WebhookConfigError } from "../../plugins/webhook/index.ts";
 import { createSigningPlugin, loadSigningPolicies, SigningConfigError } from "../../plugins/signing/index.ts";
+import { createReplicationPlugin, ReplicationConfigError, validateReplicationConfig } from "../../plugins/replication/index.ts";
 
 export interface ConfiguredPlugin {
   plugin: RegistryPlugin;
   options: Record<string, unknown>;
 }
 
-type PluginConfig = Pick<ResolvedConfig, "webhook" | "signing" | "plugins" | "retention" | "immutable" | "quota">;
+type PluginConfig = Pick<ResolvedConfig, "webhook" | "signing" | "plugins" | "retention" | "immutable" | "quota" | "replication">;
 
 /** Checks built-in plugin sections and imports the operator's plugin files. @throws ConfigError naming the key */
 export async function checkPluginConfig(config: PluginConfig): Promise<void> {
@@ -32,6 +33,8 @@ export async function configuredPlugins(config: PluginConfig): Promise<Configure
   if (retentionWanted(retention)) plugins.push({ plugin: createRetentionPlugin(retention), options: retentionOptions });
   const signing = builtIn(() => loadSigningPolicies(config.signing));
   if (signing.length > 0) plugins.push({ plugin: createSigningPlugin(signing), options: config.signing });
+  const replication = builtIn(() => validateReplicationConfig(config.replication));
+  if (replication.length > 0) plugins.push({ plugin: createReplicationPlugin(replication), options: { replication: config.replication } });
   for (const { path, options } of config.plugins) {
     // the loader made the path absolute, against the file that named it
     plugins.push({ plugin: await importPlugin(path, dirname(path), options), options });
@@ -49,7 +52,7 @@ function builtIn<T>(check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof WebhookConfigError || error instanceof RetentionConfigError || error instanceof SigningConfigError) throw new ConfigError(error.message);
+    if (error instanceof WebhookConfigError || error instanceof RetentionConfigError || error instanceof SigningConfigError || error instanceof ReplicationConfigError) throw new ConfigError(error.message);
     throw error;
   }
 }

@@ -48,6 +48,10 @@ export interface ResolvedConfig {
   quota: Array<Record<string, unknown>>;
   /** the [signing] section, its key and root files absolute: the signing plugin checks it */
   signing: Record<string, unknown>;
+  /** pull-through upstreams ([[proxy]]), durations in ms */
+  proxy: ProxyRule[];
+  /** [[replication]] rules as written: the replication plugin checks them */
+  replication: Array<Record<string, unknown>>;
   auth: {
     /** absolute path of the users file; "" turns authentication off */
     htpasswd: string;
@@ -64,6 +68,18 @@ export interface ResolvedConfig {
   };
   access: Config["access"];
   log: Config["log"];
+}
+
+/** One [[proxy]] upstream. */
+export interface ProxyRule {
+  /** "" = the registry-mirrors fallback */
+  prefix: string;
+  /** without a trailing slash */
+  url: string;
+  username: string;
+  password: string;
+  ttlMs: number;
+  timeoutMs: number;
 }
 
 /** The resolved form of a validated configuration (its durations already match the schema's pattern). */
@@ -103,6 +119,15 @@ export function resolveConfig(config: Config): ResolvedConfig {
     immutable: config.immutable,
     quota: config.quota,
     signing: config.signing,
+    proxy: config.proxy.map((rule) => ({
+      prefix: rule.prefix,
+      url: rule.url.replace(/\/+$/, ""),
+      username: rule.username,
+      password: rule.password,
+      ttlMs: parseDuration(rule.ttl),
+      timeoutMs: parseDuration(rule.timeout),
+    })),
+    replication: config.replication,
     auth: {
       htpasswd: auth.htpasswd,
       mode: auth.mode,

@@ -130,6 +130,27 @@ export const ConfigSchema = Type.Object(
       default: {},
       description: "signature trust policies (checked by the signing plugin)",
     }),
+    proxy: Type.Array(
+      Type.Object(
+        {
+          prefix: Type.String({
+            pattern: "^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*)?$",
+            description: 'pulls of <prefix>/<name> come from the upstream; "" = docker\'s registry-mirrors mode (names no local repository has)',
+          }),
+          url: Type.String({ pattern: "^https?://[^/?#]+/?$", description: "the upstream registry, e.g. https://registry-1.docker.io" }),
+          username: Type.String({ default: "", description: "upstream user (basic or token flow); empty = anonymous" }),
+          password: Type.String({ default: "", description: "upstream password (redacted everywhere)" }),
+          ttl: Duration("1h", "how long a tag is trusted without asking the upstream"),
+          timeout: Duration("30s", "longest wait for the upstream's answer before serving what is cached"),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], description: "pull-through caches of other registries (src/proxy)" },
+    ),
+    replication: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      default: [],
+      description: "copies to other registries (checked by the replication plugin)",
+    }),
     auth: AuthSchema,
     access: AccessSchema,
     log: Type.Object(

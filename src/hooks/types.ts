@@ -104,6 +104,8 @@ export interface RegistryReader {
   manifest(repository: string, reference: string): Promise<{ digest: string; mediaType: string; bytes: Uint8Array } | null>;
   /** a blob linked into the repository, when it has at most `maxBytes` bytes; null otherwise (or when absent) */
   blob(repository: string, digest: string, maxBytes: number): Promise<Uint8Array | null>;
+  /** a blob linked into the repository as a Blob (size known, read as a stream: for big blobs); null when absent */
+  blobContent(repository: string, digest: string): Promise<Blob | null>;
   /** counts, size and dates of a repository (GET /api/v1/repositories); null when there is none */
   repositoryFacts(repository: string): Promise<RepositoryFacts | null>;
   /** every tag with its manifest's facts, in the spec's tag order; null when there is no such repository */

@@ -41,6 +41,13 @@ export function registryAccess(registry: Registry, plugin: string): RegistryRead
       });
       return found && found.size <= maxBytes ? new Uint8Array(await found.content.arrayBuffer()) : null;
     },
+    async blobContent(repository, digest) {
+      const found = await orNull(repository, () => registry.statBlob(repository, parseDigest(digest), info, false)).catch((error: unknown) => {
+        if (error instanceof RegistryError && error.code === "BLOB_UNKNOWN") return null;
+        throw error;
+      });
+      return found ? found.content : null;
+    },
     repositoryFacts: (repository) => orNull(repository, () => registry.repositoryFactsOf(repository)),
     tagFacts: (repository) => orNull(repository, () => registry.tagFacts(repository, { ...everything, sort: "name" }).then((page) => page.items)),
     manifestFacts: (repository, digest) => orNull(repository, () => registry.manifestFacts(repository, parseDigest(digest))),

@@ -87,6 +87,16 @@ export class Registry {
     return this.blobOperations.stat(repository, digest, request, forDownload);
   }
 
+  /** Whether the repository links the blob (no hook, no pull): the pull-through cache's miss test. */
+  hasBlob(repository: string, digest: Digest): Promise<boolean> {
+    return this.blobs.isLinked(repository, digest);
+  }
+
+  /** Whether the repository has manifests (is more than a name). */
+  hasRepository(repository: string): Promise<boolean> {
+    return this.manifests.repositoryExists(repository);
+  }
+
   async deleteBlob(repository: string, digest: Digest, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
     await this.blobOperations.delete(repository, digest, request);

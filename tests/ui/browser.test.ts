@@ -67,6 +67,15 @@ url = "http://127.0.0.1:${receiver.port}/hook"
 actions = ["push", "delete"]
 retry = { max_attempts = 1 }
 
+[[replication]]
+name = "standby"
+url = "http://127.0.0.1:9"
+repositories = ["team/**"]
+
+[[proxy]]
+prefix = "hub"
+url = "http://127.0.0.1:9"
+
 [[retention.policies]]
 repositories = ["team/**"]
   [[retention.policies.rules]]
@@ -162,7 +171,7 @@ describe("the web UI as an admin", () => {
 
     await page.goto(`${berth.url}/#/r/team/multi`);
     await page.click("tr[data-tag=v2] a");
-    await page.waitForSelector("text=Platforms");
+    await page.waitForSelector("h2 >> text=Platforms");
     expect(await page.textContent("main")).toContain("linux/arm64");
     expect(await page.textContent("main")).toContain("application/spdx+json");
     await page.click("text=application/spdx+json");
@@ -200,6 +209,7 @@ describe("the web UI as an admin", () => {
 
     await page.goto(`${berth.url}/#/activity`);
     await page.waitForSelector("#deliveries");
+    expect(await page.textContent("#replication")).toContain("standby");
     failDeliveries = false;
     await page.click("#deliveries button >> nth=0");
     await page.waitForSelector("text=Queued for delivery");

@@ -91,7 +91,7 @@ export interface Me {
   admin: boolean;
   catalog: boolean;
   /** which plugin APIs this registry serves */
-  features: { retention: boolean; quotas: boolean; signing: boolean; webhooks: boolean };
+  features: { retention: boolean; quotas: boolean; signing: boolean; webhooks: boolean; proxy: boolean; replication: boolean };
 }
 
 export async function me(): Promise<Me> {
@@ -102,7 +102,14 @@ export async function me(): Promise<Me> {
     auth: str(body.auth),
     admin: body.admin === true,
     catalog: body.catalog === true,
-    features: { retention: features.retention === true, quotas: features.quotas === true, signing: features.signing === true, webhooks: features.webhooks === true },
+    features: {
+      retention: features.retention === true,
+      quotas: features.quotas === true,
+      signing: features.signing === true,
+      webhooks: features.webhooks === true,
+      proxy: features.proxy === true,
+      replication: features.replication === true,
+    },
   };
 }
 

@@ -18,7 +18,7 @@ test("reload adds, changes and removes endpoints; the admin API shows the new se
     every: () => {},
     route: (method, path, handler) => void routes.set(`${method} ${path}`, handler),
     registry: {
-      repositories: async () => [], tags: async () => [], manifest: async () => null, blob: async () => null, deleteTag: async () => {}, deleteManifest: async () => {},
+      repositories: async () => [], tags: async () => [], manifest: async () => null, blob: async () => null, blobContent: async () => null, deleteTag: async () => {}, deleteManifest: async () => {},
       repositoryFacts: async () => null, tagFacts: async () => null, manifestFacts: async () => null,
       manifests: async () => null, storedBytes: async () => 0, freedBytes: async () => 0, tagManifest: async () => {},
       usage: async () => ({ storedBytes: 0, storedBlobs: 0, referencedBytes: 0, gcWaitingBytes: 0, gcWaitingBlobs: 0, uploadsInProgress: 0, repositories: [], namespaces: [] }),

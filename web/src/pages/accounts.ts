@@ -115,7 +115,7 @@ export async function accountsPage(): Promise<void> {
       ? h("p", { class: "muted" }, "No robot yet.")
       : h(
           "div",
-          { class: "table-wrap" },
+          { class: "table-wrap", tabindex: 0 },
           h(
             "table",
             { id: "robots" },

@@ -3,9 +3,41 @@ import { type Me, arr, get, num, obj, post, str } from "../api.ts";
 import { errorBox, h, render, toast } from "../dom.ts";
 import { when } from "../format.ts";
 
+/** Replication rules and their state (GET /api/v1/replication), when [[replication]] is configured. */
+async function replicationSection(who: Me): Promise<HTMLElement | null> {
+  if (!who.features.replication) return null;
+  try {
+    const rules = arr((await get("/api/v1/replication")).rules);
+    return h(
+      "section",
+      {},
+      h("h2", {}, "Replication"),
+      h(
+        "div",
+        { class: "table-wrap", tabindex: 0 },
+        h(
+          "table",
+          { id: "replication" },
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Rule"), h("th", { scope: "col" }, "Target"), h("th", { scope: "col" }, "State"), h("th", { scope: "col", class: "num" }, "Pending"), h("th", { scope: "col" }, "Last success"), h("th", { scope: "col", class: "hide-narrow" }, "Last error"))),
+          h(
+            "tbody",
+            {},
+            ...rules.map((r) =>
+              h("tr", {}, h("td", {}, str(r.name)), h("td", {}, str(r.url)), h("td", {}, h("span", { class: `badge ${str(r.state) === "in_sync" ? "ok" : str(r.state) === "retrying" ? "bad" : "warn"}` }, str(r.state))), h("td", { class: "num" }, num(r.pending)), h("td", {}, when(str(r.last_success_at) || null)), h("td", { class: "hide-narrow" }, str(r.last_error) || "—")),
+            ),
+          ),
+        ),
+      ),
+    );
+  } catch (error) {
+    return errorBox(error);
+  }
+}
+
 export async function activityPage(who: Me): Promise<void> {
+  const replication = await replicationSection(who);
   if (!who.features.webhooks) {
-    render(h("h1", {}, "Activity"), h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no activity to show. Add [[webhook.endpoints]] to registry.toml."));
+    render(h("h1", {}, "Activity"), replication, h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no event list to show. Add [[webhook.endpoints]] to registry.toml."));
     return;
   }
   render(h("h1", {}, "Activity"), h("p", {}, "Loading…"));
@@ -21,6 +53,7 @@ export async function activityPage(who: Me): Promise<void> {
   }
   render(
     h("h1", {}, "Activity"),
+    replication,
     h("h2", {}, "Webhook endpoints"),
     h("ul", {}, ...endpoints.map((e) => h("li", {}, `${str(e.name)} → ${str(e.url)}: `, Object.entries(obj(e.counts)).map(([k, v]) => `${num(v)} ${k}`).join(", ")))),
     h("h2", {}, "Recent events and their deliveries"),
@@ -28,7 +61,7 @@ export async function activityPage(who: Me): Promise<void> {
       ? h("p", { class: "muted" }, "No event yet.")
       : h(
           "div",
-          { class: "table-wrap" },
+          { class: "table-wrap", tabindex: 0 },
           h(
             "table",
             { id: "deliveries" },

@@ -67,7 +67,7 @@ async function retention(): Promise<HTMLElement[]> {
     runButton,
     rows.length === 0
       ? h("p", { class: "muted" }, "Nothing to delete.")
-      : h("div", { class: "table-wrap" }, h("table", { id: "retention-preview" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "What"), h("th", { scope: "col" }, "Digest"), h("th", { scope: "col", class: "num" }, "Size"), h("th", { scope: "col" }, "Why"))), h("tbody", {}, ...rows))),
+      : h("div", { class: "table-wrap", tabindex: 0 }, h("table", { id: "retention-preview" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "What"), h("th", { scope: "col" }, "Digest"), h("th", { scope: "col", class: "num" }, "Size"), h("th", { scope: "col" }, "Why"))), h("tbody", {}, ...rows))),
     h("h2", {}, "Recently removed by retention"),
     restorable.length === 0
       ? h("p", { class: "muted" }, "Nothing removed recently.")

@@ -16,7 +16,7 @@ function pullCommands(reference: string, digest: string): Array<[string, string]
 
 function kv(entries: Array<[string, string]>): HTMLElement {
   if (entries.length === 0) return h("p", { class: "muted" }, "none");
-  return h("div", { class: "table-wrap" }, h("table", {}, h("tbody", {}, ...entries.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, h("code", {}, v)))))));
+  return h("div", { class: "table-wrap", tabindex: 0 }, h("table", {}, h("tbody", {}, ...entries.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, h("code", {}, v)))))));
 }
 
 async function configSection(name: string, digest: string): Promise<HTMLElement> {

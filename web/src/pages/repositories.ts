@@ -56,7 +56,8 @@ export async function repositoriesPage(params: URLSearchParams, who: Me): Promis
       const body = await get(`/api/v1/repositories?${api}`);
       const repositories = arr(body.repositories);
       const total = num(body.total);
-      results.replaceChildren(query.view === "tree" ? tree(repositories) : table(repositories), pager(total, perPage));
+      const mirrors = who.admin && who.features.proxy ? await cachedRepositories() : new Map<string, string>();
+      results.replaceChildren(query.view === "tree" ? tree(repositories) : table(repositories, mirrors), pager(total, perPage));
     } catch (error) {
       results.replaceChildren(errorBox(error));
     }
@@ -82,11 +83,20 @@ function link(name: string): HTMLAnchorElement {
   return h("a", { href: `#/r/${name}` }, name);
 }
 
-function table(repositories: Array<Record<string, unknown>>): HTMLElement {
+/** Repositories the pull-through cache filled, with their upstream (admins; GET /api/v1/proxy). */
+async function cachedRepositories(): Promise<Map<string, string>> {
+  try {
+    return new Map(arr((await get("/api/v1/proxy")).repositories).map((r) => [str(r.name), str(r.upstream)]));
+  } catch {
+    return new Map();
+  }
+}
+
+function table(repositories: Array<Record<string, unknown>>, mirrors: Map<string, string> = new Map()): HTMLElement {
   if (repositories.length === 0) return h("p", { class: "muted" }, "No repository matches.");
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: 0 },
     h(
       "table",
       {},
@@ -95,7 +105,7 @@ function table(repositories: Array<Record<string, unknown>>): HTMLElement {
         "tbody",
         {},
         ...repositories.map((r) =>
-          h("tr", {}, h("td", {}, link(str(r.name))), h("td", { class: "num" }, num(r.tags)), h("td", { class: "num" }, bytes(num(r.size))), h("td", { class: "hide-narrow" }, when(str(r.pushed_at) || null)), h("td", { class: "hide-narrow" }, when(str(r.pulled_at) || null))),
+          h("tr", {}, h("td", {}, link(str(r.name)), mirrors.has(str(r.name)) ? h("span", { class: "badge", title: `cached from ${mirrors.get(str(r.name))}` }, "mirror") : null), h("td", { class: "num" }, num(r.tags)), h("td", { class: "num" }, bytes(num(r.size))), h("td", { class: "hide-narrow" }, when(str(r.pushed_at) || null)), h("td", { class: "hide-narrow" }, when(str(r.pulled_at) || null))),
         ),
       ),
     ),

@@ -146,7 +146,7 @@ export async function repositoryPage(name: string, who: Me): Promise<void> {
     h("div", { class: "toolbar" }, filterInput, sortSelect, deleteButton),
     h(
       "div",
-      { class: "table-wrap" },
+      { class: "table-wrap", tabindex: 0 },
       h(
         "table",
         {},
