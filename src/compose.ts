@@ -21,6 +21,14 @@ import { type IndexOptions, MetadataIndex } from "./metadata/index.ts";
 import { errnoCode, storageCondition } from "./storage/conditions.ts";
 import { Registry } from "./registry/registry.ts";
 import { createDriver } from "./storage/create.ts";
+import { addAuditRoutes } from "./audit/routes.ts";
+import { AuditLog } from "./audit/log.ts";
+import { addMaintenanceRoutes } from "./api-v1-admin/maintenance-routes.ts";
+import { addCoreSeries } from "./metrics/core-series.ts";
+import { HttpMetrics } from "./metrics/http-metrics.ts";
+import { metricsPage } from "./metrics/page.ts";
+import { addProcessSeries } from "./metrics/process-series.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
 import type { StorageDriver } from "./storage/driver.ts";
 
 export interface ComposeOptions {
@@ -37,6 +45,9 @@ export interface ComposedRegistry {
   registry: Registry;
   index: MetadataIndex;
   plugins: StartedPlugins;
+  /** the Prometheus series (GET /metrics, [metrics] addr) */
+  metrics: MetricsRegistry;
+  audit: AuditLog;
   /** resolves when the metadata index holds the whole storage (at once, unless it was never built) */
   indexBuilt: Promise<void>;
   /** stops plugins and closes the metadata index (pull counts written) */
@@ -73,11 +84,26 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     },
   });
   if (recovered > 0) log("info", "metadata index: settled changes a stop interrupted", { count: recovered });
+  registry.setReadOnly(resolved.storage.readOnly);
+  const metrics = new MetricsRegistry();
+  const httpMetrics = new HttpMetrics();
+  addProcessSeries(metrics);
+  const security = addCoreSeries(metrics, registry, index);
+  metrics.addExposition((lines) => httpMetrics.write(lines));
+  const audit = new AuditLog(resolved.audit, log);
+  const system = (actor: string) => ({ actor, addr: "", requestId: "" });
+  registry.onGcRun((report) => {
+    if (!report.dryRun) audit.record("gc.run", system("berth:gc"), report.errors.length === 0 ? "ok" : "failed", { blobs_deleted: report.blobsDeleted, bytes_freed: report.bytesFreed, manifests_deleted: report.manifestsDeleted });
+  });
   const routes = new PluginRoutes();
   // core admin routes: before plugins, so none can take them
   addGcRoutes(routes, registry);
   addIndexRoutes(routes, registry);
-  const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
+  addMaintenanceRoutes(routes, registry, log);
+  addAuditRoutes(routes, audit);
+  const pluginAudit = (plugin: string, action: string, fields: Record<string, string | number | boolean | null>) => audit.record(action, system(`plugin:${plugin}`), "ok", fields);
+  const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log, metrics, audit: pluginAudit }, await configuredPlugins(resolved));
+  const ops = { http: httpMetrics, audit, security, page: metricsPage(metrics, log) };
   // what a running registry cannot change without a restart comes from the configuration it started with
   const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes };
 
@@ -86,14 +112,19 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
     const shared = { registry, options, log, routes, http };
     const ui = current.resolved.ui ? { ui: createUiHandler(current.resolved.ui.path) } : {};
-    return { auth, app: createApp({ ...shared, ...(auth ? { auth } : {}), ...ui, tls: https }), adminApp: createApp({ ...shared, operator: { actor: ADMIN_SOCKET_ACTOR } }) };
+    const withToken = { ...ops, token: current.resolved.metrics.token };
+    return {
+      auth,
+      app: createApp({ ...shared, ...(auth ? { auth } : {}), ...ui, tls: https, ops: withToken }),
+      adminApp: createApp({ ...shared, operator: { actor: ADMIN_SOCKET_ACTOR }, ops: withToken }),
+    };
   };
   const close = async () => {
     await plugins.close();
     await index.close(); // a build still running stops here; the next start builds again
-
+    audit.close();
   };
-  return { driver, registry, index, plugins, indexBuilt: built, buildApp, close };
+  return { driver, registry, index, plugins, metrics, audit, indexBuilt: built, buildApp, close };
 }
 
 /** A read-only storage root still serves pulls: its index is then kept in memory (and built from the tree). */
