@@ -22,6 +22,7 @@ import { errnoCode, storageCondition } from "./storage/conditions.ts";
 import { Registry } from "./registry/registry.ts";
 import { createDriver } from "./storage/create.ts";
 import { addAuditRoutes } from "./audit/routes.ts";
+import { addBackupRoutes } from "./backup/routes.ts";
 import { AuditLog } from "./audit/log.ts";
 import { addMaintenanceRoutes } from "./api-v1-admin/maintenance-routes.ts";
 import { addCoreSeries } from "./metrics/core-series.ts";
@@ -101,6 +102,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   addIndexRoutes(routes, registry);
   addMaintenanceRoutes(routes, registry, log);
   addAuditRoutes(routes, audit);
+  addBackupRoutes(routes, registry, driver, log);
   const pluginAudit = (plugin: string, action: string, fields: Record<string, string | number | boolean | null>) => audit.record(action, system(`plugin:${plugin}`), "ok", fields);
   const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log, metrics, audit: pluginAudit }, await configuredPlugins(resolved));
   const ops = { http: httpMetrics, audit, security, page: metricsPage(metrics, log) };

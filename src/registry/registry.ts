@@ -254,6 +254,11 @@ export class Registry {
     return report;
   }
 
+  /** Keeps GC from running until the returned release is called (after a run in progress ends). */
+  pauseGc(): Promise<() => void> {
+    return this.collector.hold();
+  }
+
   /** Told of every finished GC run (metrics, audit). */
   onGcRun(observe: (report: GcReport) => void): void {
     this.gcObservers.push(observe);

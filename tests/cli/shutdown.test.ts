@@ -33,7 +33,7 @@ test("a push in flight when SIGTERM comes completes, and the blob is there after
       controller.close();
     },
   });
-  const put = fetch(location, { method: "PUT", body, headers: { "Content-Type": "application/octet-stream", "Content-Length": String(layer.byteLength) }, duplex: "half" });
+  const put = fetch(location, { method: "PUT", body, headers: { "Content-Type": "application/octet-stream", "Content-Length": String(layer.byteLength) } });
   await signalSent;
   const answer = await put;
   expect(answer.status).toBe(201);
