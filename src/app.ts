@@ -33,6 +33,10 @@ import type { AuthGate } from "./auth/setup.ts";
 import { reportBodySize } from "./http/body-size.ts";
 import { configuredHeaders, type HeaderConfig } from "./http/configured-headers.ts";
 import { createCors } from "./http/cors.ts";
+import { auditRequest, mayAudit, type SecurityCounts } from "./audit/http.ts";
+import type { AuditLog } from "./audit/log.ts";
+import type { HandlerName, HttpMetrics } from "./metrics/http-metrics.ts";
+import { bearsToken, type MetricsPage, metricsOff } from "./metrics/page.ts";
 
 export interface AppDeps {
   registry: Registry;
@@ -52,13 +56,24 @@ export interface AppDeps {
   operator?: { actor: string };
   /** the web UI ([ui]); absent when it is off (and on the admin socket) */
   ui?: UiHandler;
+  /** metrics and the audit log (src/metrics, src/audit); absent in tests that do without */
+  ops?: Operations;
+}
+
+export interface Operations {
+  http: HttpMetrics;
+  audit: AuditLog;
+  security: SecurityCounts;
+  page: MetricsPage;
+  /** [metrics] token: a bearer that may read /metrics here ("" for none) */
+  token: string;
 }
 
 /** `url` is the request's, parsed once by the dispatcher (null only for a target that is no URL). */
 type Handler = (request: Request, info: RequestInfo, url: URL | null) => Promise<Response>;
 type AddressOf = (request: Request) => string;
 
-export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } }, operator, ui }: AppDeps) {
+export function createApp({ registry, options, log, routes, auth, tls = false, http = { headers: {}, cors: { origins: [] } }, operator, ui, ops }: AppDeps) {
   const v2 = createV2Handler(registry, options, log);
   const cors = createCors(http.cors);
   const addConfiguredHeaders = configuredHeaders(http.headers, { cors: cors !== null });
@@ -77,9 +92,11 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
    * Request id, client address, headers and the access log line, for every route. When the
    * log level filters the access line out, nothing is timed, counted or built for it.
    */
-  const observed = (handler: Handler) => async (request: Request, url: URL | null, addressOf: AddressOf) => {
+  const observed = (handler: Handler, kind: HandlerName | "v2" = "other") => async (request: Request, url: URL | null, addressOf: AddressOf) => {
     const logged = logs(log, "info");
-    const started = logged ? performance.now() : 0;
+    // counted in slots made once (http-metrics.ts): a request allocates nothing for its metrics
+    const slot = ops?.http.slot(kind, url?.pathname ?? "").begin();
+    const started = logged || slot ? performance.now() : 0;
     const info = requestInfo(request, addressOf, operator?.actor ?? "", logged);
     let response: Response;
     try {
@@ -90,26 +107,37 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     }
     response.headers.set("X-Request-Id", info.id);
     finish(request, response);
-    if (!logged) return response;
-    const ms = Math.round((performance.now() - started) * 10) / 10;
+    if (ops && url && mayAudit(request.method, response.status)) auditRequest(ops.audit, ops.security, request, url, info, response.status);
+    const elapsed = slot || logged ? performance.now() - started : 0;
+    slot?.end(request.method, response.status, elapsed / 1000, request.method === "GET" || request.method === "HEAD" ? 0 : Number(request.headers.get("content-length")) || 0);
+    if (!logged) return slot ? reportBodySize(response, request.method, (bytes) => slot.sent(bytes)) : response;
+    const ms = Math.round(elapsed * 10) / 10;
     const path = pathOf(request, url);
-    return reportBodySize(response, request.method, (bytes) =>
-      log("info", "request", { id: info.id, method: request.method, path, status: response.status, bytes, ms, addr: info.addr, actor: info.actor }),
-    );
+    return reportBodySize(response, request.method, (bytes) => {
+      slot?.sent(bytes);
+      log("info", "request", { id: info.id, method: request.method, path, status: response.status, bytes, ms, addr: info.addr, actor: info.actor });
+    });
   };
   // without an access layer the URL parsed for dispatch is handed on, not parsed again
-  const handleV2 = observed(auth ? auth.guardV2(v2) : (request, info, url) => v2(request, info, undefined, url ?? undefined));
+  const handleV2 = observed(auth ? auth.guardV2(v2) : (request, info, url) => v2(request, info, undefined, url ?? undefined), "v2");
   const handleHealth = observed(async () => {
     const health = await registry.health();
     return Response.json(health, { status: health.status === "ok" ? 200 : 503 });
-  });
+  }, "healthz");
+  // /metrics here: a bearer [metrics] token, or an admin once [auth] is on (page.ts)
+  const metricsPage = ops?.page;
+  const adminMetrics = metricsPage && auth ? auth.guardAdmin((request) => metricsPage(request)) : null;
+  const handleMetrics = metricsPage && observed(async (request, info) => {
+    if (bearsToken(request, ops.token)) return metricsPage(request);
+    return adminMetrics ? adminMetrics(request, info) : metricsOff(request);
+  }, "metrics");
   // core /api/v1 routes declare what each request needs (pull rights, or admin); plugin routes are admin-only
   const apiV1 = createApiV1Handler(registry, options, log);
-  const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : (request, info) => apiV1(request, info));
+  const handleApiV1 = observed(auth ? auth.guard(apiV1Need, apiV1) : (request, info) => apiV1(request, info), "api");
   const api = async (request: Request, info: RequestInfo) => routes.handle(request, info.actor);
   // admin-only, but a namespace's own accounts routes are open to its admin members too
-  const handleApi = observed(auth ? auth.guard(accountsNeed, api) : api);
-  const handleUi = ui && observed(async (request, _info, url) => ui.handle(request, url ?? new URL(request.url)));
+  const handleApi = observed(auth ? auth.guard(accountsNeed, api) : api, "api");
+  const handleUi = ui && observed(async (request, _info, url) => ui.handle(request, url ?? new URL(request.url)), "ui");
   // what the plugins here serve, so the UI asks only for what exists
   const features = () => ({
     retention: routes.has("GET", "/api/v1/retention/preview"),
@@ -128,7 +156,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
   });
   const handleToken = observed(async (request, info) =>
     auth ? auth.token(request, info) : errorResponse(new RegistryError("NOT_FOUND", { message: "Authentication is off" }), request.method),
-  );
+  "auth");
 
   const fallback = new Elysia()
     .onError(({ code, request }) => {
@@ -179,6 +207,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     if (path.startsWith("/api/")) return handleApi(request, url, addressOf);
     if (path === "/auth/token" || path === "/auth/oidc") return handleToken(request, url, addressOf);
     if (path === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return handleHealth(request, url, addressOf);
+    if (path === "/metrics" && handleMetrics) return handleMetrics(request, url, addressOf);
     if (handleUi && ui?.handles(path)) return handleUi(request, url, addressOf);
     return handleFallback(request, url, addressOf);
   }

@@ -25,6 +25,15 @@ import { errnoCode, storageCondition } from "./storage/conditions.ts";
 import { PullThroughCache } from "./proxy/proxy.ts";
 import { Registry } from "./registry/registry.ts";
 import { createDriver } from "./storage/create.ts";
+import { addAuditRoutes } from "./audit/routes.ts";
+import { addBackupRoutes } from "./backup/routes.ts";
+import { AuditLog } from "./audit/log.ts";
+import { addMaintenanceRoutes } from "./api-v1-admin/maintenance-routes.ts";
+import { addCoreSeries } from "./metrics/core-series.ts";
+import { HttpMetrics } from "./metrics/http-metrics.ts";
+import { metricsPage } from "./metrics/page.ts";
+import { addProcessSeries } from "./metrics/process-series.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
 import type { StorageDriver } from "./storage/driver.ts";
 
 export interface ComposeOptions {
@@ -45,6 +54,9 @@ export interface ComposedRegistry {
   accounts: Accounts;
   /** logs and emits (`expiring`) the robots that expire within 7 days, once a day each (serve runs it daily) */
   announceExpiring(): Promise<number>;
+  /** the Prometheus series (GET /metrics, [metrics] addr) */
+  metrics: MetricsRegistry;
+  audit: AuditLog;
   /** resolves when the metadata index holds the whole storage (at once, unless it was never built) */
   indexBuilt: Promise<void>;
   /** stops plugins and closes the metadata index (pull counts written) */
@@ -81,6 +93,17 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     },
   });
   if (recovered > 0) log("info", "metadata index: settled changes a stop interrupted", { count: recovered });
+  registry.setReadOnly(resolved.storage.readOnly);
+  const metrics = new MetricsRegistry();
+  const httpMetrics = new HttpMetrics();
+  addProcessSeries(metrics);
+  const security = addCoreSeries(metrics, registry, index);
+  metrics.addExposition((lines) => httpMetrics.write(lines));
+  const audit = new AuditLog(resolved.audit, log);
+  const system = (actor: string) => ({ actor, addr: "", requestId: "" });
+  registry.onGcRun((report) => {
+    if (!report.dryRun) audit.record("gc.run", system("berth:gc"), report.errors.length === 0 ? "ok" : "failed", { blobs_deleted: report.blobsDeleted, bytes_freed: report.bytesFreed, manifests_deleted: report.manifestsDeleted });
+  });
   const routes = new PluginRoutes();
   // core admin routes: before plugins, so none can take them
   addGcRoutes(routes, registry);
@@ -89,7 +112,12 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   addAccountsRoutes(routes, accounts, ADMIN_SOCKET_ACTOR);
   const proxy = resolved.proxy.length > 0 ? new PullThroughCache(resolved.proxy, registry, driver, log) : null;
   if (proxy) routes.add("GET", "/api/v1/proxy", async () => Response.json(await proxy.status()));
-  const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log }, await configuredPlugins(resolved));
+  addMaintenanceRoutes(routes, registry, log);
+  addAuditRoutes(routes, audit);
+  addBackupRoutes(routes, registry, driver, log);
+  const pluginAudit = (plugin: string, action: string, fields: Record<string, string | number | boolean | null>) => audit.record(action, system(`plugin:${plugin}`), "ok", fields);
+  const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log, metrics, audit: pluginAudit }, await configuredPlugins(resolved));
+  const ops = { http: httpMetrics, audit, security, page: metricsPage(metrics, log) };
   // what a running registry cannot change without a restart comes from the configuration it started with
   const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes, ...(proxy ? { proxy } : {}) };
 
@@ -98,15 +126,20 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
     const shared = { registry, options, log, routes, http };
     const ui = current.resolved.ui ? { ui: createUiHandler(current.resolved.ui.path) } : {};
-    return { auth, app: createApp({ ...shared, ...(auth ? { auth } : {}), ...ui, tls: https }), adminApp: createApp({ ...shared, operator: { actor: ADMIN_SOCKET_ACTOR } }) };
+    const withToken = { ...ops, token: current.resolved.metrics.token };
+    return {
+      auth,
+      app: createApp({ ...shared, ...(auth ? { auth } : {}), ...ui, tls: https, ops: withToken }),
+      adminApp: createApp({ ...shared, operator: { actor: ADMIN_SOCKET_ACTOR }, ops: withToken }),
+    };
   };
   const close = async () => {
     await plugins.close();
     await index.close(); // a build still running stops here; the next start builds again
-
+    audit.close();
   };
   const announceExpiring = () => announceExpiringRobots(accounts, bus, source, log);
-  return { driver, registry, index, plugins, accounts, announceExpiring, indexBuilt: built, buildApp, close };
+  return { driver, registry, index, plugins, accounts, announceExpiring, metrics, audit, indexBuilt: built, buildApp, close };
 }
 
 /** A read-only storage root still serves pulls: its index is then kept in memory (and built from the tree). */

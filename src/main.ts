@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 /** The berth command: the only file with side effects at import. */
+import { BACKUP_HELP, backupCommand, restoreCommand } from "./cli/backup.ts";
 import { configCheck, configConvert } from "./cli/config.ts";
 import { FSCK_HELP, fsckCommand } from "./cli/fsck.ts";
 import { INDEX_HELP, indexCommand } from "./cli/index-command.ts";
@@ -34,6 +35,9 @@ Usage:
   berth gc [--dry-run] [--config FILE] delete unreferenced blobs now (a server does it itself)
   berth retention preview|run|runs     what [retention] policies delete, and delete it
   berth tag restore NAME:TAG           undo a tag's removal by retention
+  berth backup --out FILE|- [--config FILE]
+                                       a point-in-time tar of every image, while serving
+  berth restore FILE --root DIR        unpack a backup into a new storage root
   berth verify REPO@DIGEST|REPO:TAG [--json] [--config FILE]
                                        check a manifest's signatures against [[signing.policies]]
   berth version                        print the version
@@ -76,6 +80,8 @@ each key that has no effect in Berth.`,
   retention: RETENTION_HELP,
   tag: RETENTION_HELP,
   verify: VERIFY_HELP,
+  backup: BACKUP_HELP,
+  restore: BACKUP_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -169,6 +175,14 @@ async function main(argv: string[]): Promise<void> {
     case "verify": {
       const { file, rest: args } = withoutConfig(rest);
       process.exit(await verifyCommand(args, file));
+    }
+    case "backup": {
+      const { file, rest: args } = withoutConfig(rest);
+      return backupCommand(args, file);
+    }
+    case "restore": {
+      const { file, rest: args } = withoutConfig(rest);
+      return restoreCommand(args, file);
     }
     case "gc":
       return gcCommand(configOption(rest, ["--dry-run"]), rest.includes("--dry-run"));

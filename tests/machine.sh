@@ -22,7 +22,7 @@ as_root() {
 
 # --- 1. Debian packages ---------------------------------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
-packages=(docker.io skopeo docker-registry busybox-static apache2-utils postgresql chromium slapd ldap-utils ${BERTH_EXTRA_PACKAGES:-})
+packages=(docker.io skopeo docker-registry busybox-static apache2-utils postgresql chromium slapd ldap-utils prometheus systemd ${BERTH_EXTRA_PACKAGES:-})
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then

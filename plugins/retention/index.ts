@@ -7,7 +7,7 @@ import type { PluginContext, RegistryPlugin } from "../../src/hooks/types.ts";
 import { installApi } from "./api.ts";
 import { type RetentionConfig, type RetentionOptions, validateRetentionConfig } from "./config.ts";
 import { immutableRuleFor, installGuards } from "./guards.ts";
-import { runRetention } from "./run.ts";
+import { type RunReport, runRetention } from "./run.ts";
 import { RetentionStore } from "./store.ts";
 
 export { RetentionConfigError, retentionWanted, validateRetentionConfig } from "./config.ts";
@@ -25,7 +25,17 @@ export function createRetentionPlugin(initial: RetentionConfig): RegistryPlugin 
       store = opened;
       const current = () => config;
       const isImmutable = (repository: string, tag: string) => immutableRuleFor(config, repository, tag) !== null;
+      const runs = ctx.metrics.counter("berth_retention_runs_total", "Retention runs (not previews or dry runs).");
+      const deletions = ctx.metrics.counter("berth_retention_deletions_total", "Tags and manifests retention deleted.", ["kind"]);
+      const onRun = (report: RunReport) => {
+        if (report.dryRun) return;
+        runs.inc();
+        deletions.inc({ kind: "tag" }, report.deletedTags);
+        deletions.inc({ kind: "manifest" }, report.deletedManifests);
+        ctx.audit("retention.run", { run: report.id, trigger: report.trigger, tags_deleted: report.deletedTags, manifests_deleted: report.deletedManifests, skipped: report.skipped.length });
+      };
       const deps = {
+        onRun,
         registry: ctx.registry,
         store: opened,
         log: ctx.log,

@@ -25,6 +25,8 @@ export interface RunReport {
 export interface RunDeps extends PlanDeps {
   registry: RegistryReader & RegistryWriter;
   log: Logger;
+  /** told of every finished run (metrics, audit) */
+  onRun?: (report: RunReport) => void;
 }
 
 export async function runRetention(
@@ -66,5 +68,6 @@ export async function runRetention(
   report.finishedAt = new Date().toISOString();
   await deps.store.saveRun(id, Date.parse(startedAt), runJson(report));
   deps.log("info", "retention run", { id, trigger: options.trigger, dry_run: options.dryRun, tags: report.deletedTags, manifests: report.deletedManifests, skipped: report.skipped.length });
+  deps.onRun?.(report);
   return report;
 }

@@ -35,6 +35,8 @@ export class Decisions {
     private readonly finder: SignatureFinder,
     private readonly store: StateStore,
     private readonly log: PluginContext["log"],
+    /** told of each verification made (not of cached answers): its state, e.g. "verified", "unsigned" */
+    private readonly verified: (state: string) => void = () => {},
   ) {}
 
   /** The cached answer, if any (the hot path of a pull). */
@@ -95,6 +97,7 @@ export class Decisions {
   }
 
   private record(decision: Decision, policy: Policy): void {
+    this.verified(decision.state);
     try {
       this.store.record(decision.repository, decision.digest, { state: decision.state, policy: policy.label, mode: policy.mode, signer: decision.signer });
     } catch (error) {

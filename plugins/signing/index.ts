@@ -47,7 +47,8 @@ export function createSigningPlugin(initial: Policy[]): RegistryPlugin {
     setup(ctx: PluginContext) {
       const store = StateStore.open(ctx.dataDir);
       const finder = new SignatureFinder(ctx.registry);
-      const decisions = new Decisions(ctx.registry, finder, store, ctx.log);
+      const verifications = ctx.metrics.counter("berth_signature_verifications_total", "Signature verifications made (cached answers not counted), by result.", ["result"]);
+      const decisions = new Decisions(ctx.registry, finder, store, ctx.log, (result) => verifications.inc({ result }));
       running = { decisions, finder, store, log: ctx.log };
 
       ctx.before("manifest.get", async (context) => {

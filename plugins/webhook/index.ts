@@ -9,7 +9,7 @@ import { registerApi } from "./api.ts";
 import { type Endpoint, resolveEndpoint, resolveRetention, validateWebhookConfig, type WebhookConfig } from "./config.ts";
 import { createFilter } from "./filter.ts";
 import { DeliveryQueue } from "./queue.ts";
-import { EndpointWorker } from "./worker.ts";
+import { type DeliveryObserver, EndpointWorker } from "./worker.ts";
 
 export { validateWebhookConfig, WebhookConfigError } from "./config.ts";
 
@@ -23,6 +23,7 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
   let log: PluginContext["log"] = () => {};
   let endpoints: ConfiguredEndpoint[] = configure(config);
   const workers = new Map<string, EndpointWorker>();
+  let observe: DeliveryObserver = () => {};
 
   /** Starts a worker per endpoint, replacing those whose settings changed and stopping removed ones. */
   const syncWorkers = async (open: DeliveryQueue) => {
@@ -35,7 +36,7 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
     }
     for (const [name, endpoint] of wanted) {
       if (workers.has(name)) continue;
-      const worker = new EndpointWorker(endpoint, open, log);
+      const worker = new EndpointWorker(endpoint, open, log, undefined, observe);
       workers.set(name, worker);
       worker.start(); // pending deliveries from before a restart (or a crash) go out now
     }
@@ -47,6 +48,7 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
       const open = await DeliveryQueue.open(ctx.dataDir);
       queue = open;
       log = ctx.log;
+      observe = webhookMetrics(ctx, open, () => endpoints.map(({ endpoint }) => endpoint.name));
 
       // Called after the change is durable, and awaited before the client gets its answer: an
       // acknowledged change always has its event on disk, before anything tries to send it.
@@ -90,4 +92,22 @@ interface ConfiguredEndpoint {
 
 function configure(config: WebhookConfig): ConfiguredEndpoint[] {
   return config.endpoints.map((endpoint) => ({ endpoint: resolveEndpoint(endpoint), wants: createFilter(endpoint) }));
+}
+
+/** Deliveries in the queue by endpoint and status (read at scrape), attempts by outcome, and their latency. */
+function webhookMetrics(ctx: PluginContext, queue: DeliveryQueue, names: () => string[]): DeliveryObserver {
+  const queued = ctx.metrics.gauge("berth_webhook_deliveries", "Webhook deliveries in the queue by status (pending; delivered and dead until pruned).", ["endpoint", "status"]);
+  const attempts = ctx.metrics.counter("berth_webhook_attempts_total", "Webhook delivery attempts by outcome: delivered, failed (retried later) or dead (given up).", ["endpoint", "outcome"]);
+  const latency = ctx.metrics.histogram("berth_webhook_delivery_duration_seconds", "Time an endpoint took to answer a webhook delivery.", ["endpoint"]);
+  ctx.metrics.beforeScrape(async () => {
+    queued.reset();
+    for (const endpoint of names()) {
+      const counts = await queue.counts(endpoint);
+      for (const [status, count] of Object.entries(counts)) queued.set(count, { endpoint, status });
+    }
+  });
+  return (endpoint, outcome, seconds) => {
+    attempts.inc({ endpoint, outcome });
+    latency.observe(seconds, { endpoint });
+  };
 }

@@ -46,6 +46,9 @@ function endpointTrouble(result: SendResult): boolean {
   return !result.ok && (result.status === undefined || !PAYLOAD_REJECTED.has(result.status));
 }
 
+/** One delivery attempt: "delivered", "failed" (will retry) or "dead" (given up), and its seconds. */
+export type DeliveryObserver = (endpoint: string, outcome: "delivered" | "failed" | "dead", seconds: number) => void;
+
 export class EndpointWorker {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
@@ -61,6 +64,8 @@ export class EndpointWorker {
     private readonly queue: DeliveryQueue,
     private readonly log: Logger,
     private readonly sender: Sender = send,
+    /** told of each attempt's outcome and duration (the plugin's metrics) */
+    private readonly observe: DeliveryObserver = () => {},
   ) {}
 
   start(): void {
@@ -128,6 +133,7 @@ export class EndpointWorker {
 
   private async deliver(row: DueDelivery): Promise<void> {
     const attempt = row.attempts + 1;
+    const started = performance.now();
     const result = await this.sender(this.endpoint, {
       payload: formatPayload(this.endpoint.format, row.event),
       eventId: row.event.id,
@@ -137,7 +143,9 @@ export class EndpointWorker {
     });
     if (!result.ok && result.aborted) return; // stays pending with its attempts: sent again after restart
     const now = Date.now();
+    const seconds = (performance.now() - started) / 1000;
     if (result.ok) {
+      this.observe(this.endpoint.name, "delivered", seconds);
       this.probing = false;
       await this.queue.markDelivered(row.id, { now, statusCode: result.status, error: null }, row.queuedAt);
       return;
@@ -147,6 +155,7 @@ export class EndpointWorker {
     this.probing = endpointTrouble(result);
     if (this.probing) this.pausedUntil = Math.max(this.pausedUntil, now + delay);
     const dead = givesUp(this.endpoint.retry, attempt, row.queuedAt, now);
+    this.observe(this.endpoint.name, dead ? "dead" : "failed", seconds);
     await this.queue.markFailed(row.id, { now, statusCode: result.status ?? null, error: result.error }, dead ? null : now + delay, row.queuedAt);
     this.log(dead ? "error" : "warn", dead ? "webhook delivery dead-lettered" : "webhook delivery failed; will retry", {
       endpoint: this.endpoint.name,

@@ -4,6 +4,7 @@
  * and the HTTP layers beside it (auth, app), decide what a client sees on the wire.
  */
 import { type ErrorCode, RegistryError, type RegistryErrorOptions } from "../oci/errors.ts";
+import { ReadOnlyMaintenance } from "../registry/errors.ts";
 
 export const HTTP_STATUS = {
   BLOB_UNKNOWN: 404,
@@ -46,7 +47,8 @@ export class HttpError extends RegistryError {
 
 /** The spec's JSON envelope, with the code's status (or the HttpError's). HEAD answers carry no body. */
 export function errorResponse(error: RegistryError, method: string, extraHeaders: Record<string, string> = {}): Response {
-  const status = error instanceof HttpError ? error.status : HTTP_STATUS[error.code];
+  // read-only for maintenance is the server's state, not a method the resource lacks: 503
+  const status = error instanceof HttpError ? error.status : error instanceof ReadOnlyMaintenance ? 503 : HTTP_STATUS[error.code];
   const headers: Record<string, string> = {
     "Content-Type": "application/json; charset=utf-8",
     ...(error instanceof HttpError ? error.headers : {}),

@@ -49,8 +49,9 @@ export class Listener {
     void old.stop(false);
   }
 
-  stop(): Promise<void> {
-    return this.server.stop();
+  /** Stops accepting; resolves when the requests in flight are done (`force`: closes them now). */
+  stop(force = false): Promise<void> {
+    return this.server.stop(force);
   }
 
   private start(tls: TlsOptions | null, port = this.address.port): Server<undefined> {

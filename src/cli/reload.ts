@@ -11,7 +11,7 @@ import { getPath, type Tree } from "../config/tree.ts";
 /** Keys whose new value takes effect on SIGHUP. */
 export const RELOADED_KEYS = ["auth", "access", "http.headers", "http.cors", "http.tls", "webhook", "retention", "immutable", "quota", "signing"] as const;
 
-const RESTART_KEYS = ["http.addr", "http.public_url", "storage", "metadata", "gc", "limits", "hooks", "plugins", "log"] as const;
+const RESTART_KEYS = ["http.addr", "http.public_url", "storage", "metadata", "gc", "limits", "hooks", "plugins", "log", "metrics", "audit"] as const;
 
 /** The keys whose change a reload cannot apply. */
 export function keysNeedingRestart(running: Config, next: Config): string[] {

@@ -14,11 +14,15 @@ import { scheduleTempSweep, TEMP_FILE_MAX_AGE_MS } from "../storage/temp-files.t
 import { VERSION } from "../version.ts";
 import { AdminSocket } from "./admin-socket.ts";
 import { Listener } from "./listener.ts";
+import { metricsPage, openMetricsListener } from "../metrics/page.ts";
 import { retentionOptionsOf } from "./plugins.ts";
-import { type Checked, isLoopback, preflight } from "./preflight.ts";
+import { type Checked, isLoopback, parseListenAddress, preflight } from "./preflight.ts";
 import { keysNeedingRestart, serialised } from "./reload.ts";
 
 export { parseListenAddress, type ListenAddress } from "./preflight.ts";
+
+/** How long requests in flight may take to finish after SIGTERM before their connections are closed. */
+const SHUTDOWN_DEADLINE_MS = 30_000;
 
 /** Every SIGHUP re-reads the signing policies' key and root files, changed or not. */
 async function reloadSigning(plugins: { reload(name: string, options: Record<string, unknown>): Promise<boolean> }, options: Record<string, unknown>, log: Logger): Promise<void> {
@@ -38,6 +42,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const log = createLogger(resolved.log);
   for (const note of loaded.notes) log(note.level, note.message);
   const { address, tls } = await preflight(loaded);
+  const metricsAddress = resolved.metrics.addr === "" ? null : metricsAddressOf(resolved.metrics.addr);
   const root = resolved.storage.root;
   applyStorageMode(resolved.storage.mode); // before anything is created under the root
   // the root also holds this process's local state (plugins' data) whatever the driver
@@ -51,11 +56,13 @@ export async function serve(configFile: string | undefined): Promise<void> {
   let listener: Listener | null = null;
   const host = hostname(); // once: every event names it
   const instanceAddr = () => `${host}:${listener?.port ?? address.port}`;
-  const { driver, registry, plugins, close, buildApp, announceExpiring } = await composeRegistry({ loaded, log, instanceAddr });
+  const { driver, registry, plugins, close, buildApp, announceExpiring, metrics, audit } = await composeRegistry({ loaded, log, instanceAddr });
   const { auth, app, adminApp } = await buildApp(loaded, tls !== null);
   listener = Listener.open(address, app, tls);
   // only the lock's holder owns the socket's path (a second server was refused the lock above)
   const adminSocket = rootLocked ? AdminSocket.open(root, adminApp, log) : null;
+  const metricsListener = metricsAddress && openMetricsListener(metricsAddress.hostname, metricsAddress.port, metricsPage(metrics, log));
+  if (metricsListener) log("info", "metrics listening", { addr: `${metricsAddress.hostname}:${metricsListener.port}` });
   log("info", "berth listening", { version: VERSION, addr: `${address.hostname}:${listener.port}`, root, plugins: plugins.names.join(","), tls: tls !== null, admin_socket: adminSocket?.path ?? "none", ...(auth ? auth.describe() : { auth: "off" }) });
   if (!auth && !isLoopback(address.hostname)) {
     log("warn", "the registry is open: anyone who reaches this address may push, pull and delete; set [auth] htpasswd (docs/auth.md) or listen on 127.0.0.1", { addr: `${address.hostname}:${address.port}` });
@@ -79,6 +86,7 @@ export async function serve(configFile: string | undefined): Promise<void> {
       built = await buildApp(next, running.tls !== null);
     } catch (error) {
       log("error", "reload refused; the running configuration stays", { error: error instanceof Error ? error.message : String(error) });
+      audit.record("config.reload", { actor: "berth:sighup", addr: "", requestId: "" }, "failed", { error: (error instanceof Error ? error.message : String(error)).slice(0, 300) });
       return;
     }
     for (const note of next.notes) log(note.level, note.message);
@@ -101,23 +109,42 @@ export async function serve(configFile: string | undefined): Promise<void> {
     await reloadSigning(plugins, next.config.signing, log);
     const renewed = nextTls !== running.tls;
     running = { loaded: next, tls: nextTls };
+    audit.record("config.reload", { actor: "berth:sighup", addr: "", requestId: "" }, "ok", { tls_renewed: renewed });
     log("info", "configuration reloaded", { tls_renewed: renewed, ...(built.auth ? built.auth.describe() : { auth: "off" }) });
   });
   process.on("SIGHUP", () => void reload());
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    if (stopping) return; // a second signal while draining changes nothing
+    stopping = true;
     log("info", "shutting down", { signal });
     stopPurge();
     stopSweep();
     stopExpiryNotices();
     const gcStopped = stopGc();
-    await Promise.all([listener.stop(), adminSocket?.stop()]);
+    // stop accepting; requests in flight (a layer being pushed) finish, up to the deadline
+    const drained = Promise.all([listener.stop(), adminSocket?.stop(), metricsListener?.stop()]);
+    const deadline = Bun.sleep(SHUTDOWN_DEADLINE_MS).then(() => "deadline" as const);
+    if ((await Promise.race([drained, deadline])) === "deadline") {
+      log("warn", "requests still in flight at the shutdown deadline: closing their connections", { deadline_ms: SHUTDOWN_DEADLINE_MS });
+      listener.stop(true);
+    }
     await gcStopped;
-    await close();
+    await close(); // pull counts written, webhook queue closed
+    log("info", "stopped", { signal });
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+function metricsAddressOf(addr: string) {
+  try {
+    return parseListenAddress(addr);
+  } catch {
+    throw new RangeError(`Cannot parse metrics.addr "${addr}": expected host:port, e.g. 127.0.0.1:5001`);
+  }
 }
 
 function schedulePurge(registry: Registry, uploads: ResolvedConfig["storage"]["uploads"], log: Logger): () => void {

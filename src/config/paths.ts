@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from "node:path";
 import { isTree, type Tree } from "./tree.ts";
 
 /** Keys whose value is a file or directory path. */
-export const PATH_KEYS = ["storage.root", "auth.htpasswd", "http.tls.certificate", "http.tls.key", "http.tls.client_ca", "auth.ldap.ca_file"] as const;
+export const PATH_KEYS = ["storage.root", "auth.htpasswd", "http.tls.certificate", "http.tls.key", "http.tls.client_ca", "auth.ldap.ca_file", "audit.path"] as const;
 
 function absolute(value: unknown, base: string): unknown {
   return typeof value === "string" && value !== "" && !isAbsolute(value) ? resolve(base, value) : value;

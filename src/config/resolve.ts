@@ -28,6 +28,8 @@ export interface ResolvedConfig {
     deleteEnabled: boolean;
     /** octal mode of stored files, e.g. "0640" */
     mode: string;
+    /** maintenance mode at start (POST /api/v1/maintenance changes it at run time) */
+    readOnly: boolean;
     uploads: { purge: boolean; purgeAfterMs: number; purgeIntervalMs: number };
   };
   /** "" for SQLite beside the storage (or in memory), else a postgres:// URL */
@@ -67,6 +69,10 @@ export interface ResolvedConfig {
     oidcTrust: Config["auth"]["oidc_trust"];
   };
   access: Config["access"];
+  /** addr "" for no separate listener; token "" for none */
+  metrics: { addr: string; token: string };
+  /** path absolute, or "" when there is no audit log */
+  audit: { path: string; maxBytes: number; keep: number };
   log: Config["log"];
 }
 
@@ -98,6 +104,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
       root: storage.root,
       deleteEnabled: storage.delete,
       mode: storage.mode,
+      readOnly: storage.read_only,
       uploads: {
         purge: storage.uploads.purge,
         purgeAfterMs: parseDuration(storage.uploads.purge_after),
@@ -145,6 +152,8 @@ export function resolveConfig(config: Config): ResolvedConfig {
       oidcTrust: auth.oidc_trust,
     },
     access: config.access,
+    metrics: { addr: config.metrics.addr, token: config.metrics.token },
+    audit: { path: config.audit.path, maxBytes: config.audit.max_bytes, keep: config.audit.keep },
     log: config.log,
   };
 }

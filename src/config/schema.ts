@@ -46,6 +46,10 @@ export const ConfigSchema = Type.Object(
           description:
             'octal mode of stored files, e.g. "0640": the owner reads and writes, nobody executes; directories get x where r is set',
         }),
+        read_only: Type.Boolean({
+          default: false,
+          description: "maintenance mode: pushes, deletes and GC answer 503 UNSUPPORTED, pulls continue (an admin toggles it at run time with POST /api/v1/maintenance)",
+        }),
         uploads: Type.Object(
           {
             purge: Type.Boolean({ default: true, description: "remove unfinished uploads; false keeps them until removed by hand" }),
@@ -153,6 +157,24 @@ export const ConfigSchema = Type.Object(
     }),
     auth: AuthSchema,
     access: AccessSchema,
+    metrics: Type.Object(
+      {
+        addr: Type.String({ default: "", description: 'a separate listener for GET /metrics, open to whoever reaches it (e.g. "127.0.0.1:5001"); "" for none' }),
+        token: Type.String({
+          default: "",
+          description: "a bearer token that may read GET /metrics on the main listener (admins may too once [auth] is on); \"\" and no admin: /metrics is off there",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    audit: Type.Object(
+      {
+        path: Type.String({ default: "", description: 'the audit log: one JSON line per change or security event; "" for none' }),
+        max_bytes: Type.Integer({ default: 100 * 1024 * 1024, minimum: 4096, description: "the audit file is rotated (to .1, .2, ...) once it is this big" }),
+        keep: Type.Integer({ default: 5, minimum: 0, maximum: 1000, description: "rotated audit files kept" }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     log: Type.Object(
       {
         format: Type.Union([Type.Literal("text"), Type.Literal("json")], { default: "text", description: "text or json" }),

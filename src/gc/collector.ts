@@ -72,6 +72,19 @@ export class GarbageCollector {
     return this.active;
   }
 
+  /**
+   * Waits for a run in progress, then keeps any other from starting until `release` is called
+   * (a backup's point in time: no blob it lists may go meanwhile).
+   */
+  async hold(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const reached = this.queue.then(() => undefined);
+    this.queue = reached.then(() => released);
+    await reached;
+    return release;
+  }
+
   run(options: GcOptions = {}): Promise<GcReport> {
     const next = this.queue.then(() => this.runNow(options));
     this.queue = next.catch(() => undefined);

@@ -11,6 +11,7 @@ export function scheduleGc(registry: Registry, intervalMs: number, log: Logger):
     });
   };
   const runOnce = async () => {
+    if (registry.readOnly) return; // maintenance: the next interval after it ends collects
     try {
       const report = await registry.collectGarbage();
       if (report.blobsDeleted > 0 || report.manifestsDeleted > 0 || report.errors.length > 0) {

@@ -273,6 +273,10 @@ export interface RegistryWriter {
 /** `actor`: who called, as the access log names them ("" when auth is off; the operator's name on the admin socket). */
 export type RouteHandler = (request: Request, params: { url: URL; path: Record<string, string>; actor?: string }) => Response | Promise<Response>;
 
+import type { AuditFields, MetricsApi } from "./metrics.ts";
+
+export type { AuditFields, Counter, Gauge, Histogram, LabelValues, MetricsApi } from "./metrics.ts";
+
 export interface PluginContext {
   /** throw from a before-hook to refuse the request with 403 DENIED and this message */
   deny(message: string): never;
@@ -291,6 +295,10 @@ export interface PluginContext {
   /** a directory for this plugin's durable state: <storage root>/berth/plugins/<name> */
   dataDir: string;
   log: Logger;
+  /** the registry's Prometheus series (GET /metrics) */
+  metrics: MetricsApi;
+  /** one line in the audit log, e.g. `ctx.audit("retention.run", { deleted: 3 })` */
+  audit(action: string, fields?: AuditFields): void;
 }
 
 export interface RegistryPlugin {

@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { HookBus } from "../hooks/bus.ts";
-import { HookDenial, type PluginContext, type RegistryPlugin } from "../hooks/types.ts";
+import { type AuditFields, HookDenial, type MetricsApi, type PluginContext, type RegistryPlugin } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
 import { registryAccess } from "./access.ts";
@@ -20,6 +20,10 @@ export interface PluginHost {
   /** the storage root; each plugin gets <root>/berth/plugins/<name> */
   storageRoot: string;
   log: Logger;
+  /** the registry's Prometheus series, which plugins add to */
+  metrics: MetricsApi;
+  /** one audit line on a plugin's behalf (its name is the actor) */
+  audit: (plugin: string, action: string, fields: AuditFields) => void;
 }
 
 export interface StartedPlugins {
@@ -96,5 +100,7 @@ function createContext(host: PluginHost, name: string, options: Record<string, u
     options,
     dataDir,
     log: (level, message, fields) => host.log(level, message, { plugin: name, ...fields }),
+    metrics: host.metrics,
+    audit: (action, fields = {}) => host.audit(name, action, fields),
   };
 }

@@ -18,3 +18,14 @@ export class UploadOffsetMismatch extends RegistryError {
     super("RANGE_INVALID", { message: `Chunk starts at ${chunkStart} but the upload has ${offset} bytes` });
   }
 }
+
+/** The message every refused change carries while the registry is read-only. */
+export const READ_ONLY_MESSAGE = "the registry is read-only for maintenance";
+
+/** A change refused because the registry is read-only for maintenance (the API answers 503 UNSUPPORTED). */
+export class ReadOnlyMaintenance extends RegistryError {
+  constructor() {
+    super("UNSUPPORTED", { message: READ_ONLY_MESSAGE });
+    this.name = "ReadOnlyMaintenance";
+  }
+}

@@ -11,5 +11,7 @@ export interface RegistryOptions {
 
 export interface HealthReport {
   status: "ok" | "unhealthy";
+  /** "read-only" while maintenance mode refuses changes (pulls go on) */
+  mode: "read-write" | "read-only";
   checks: HealthChecks;
 }

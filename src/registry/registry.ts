@@ -20,7 +20,7 @@ import type { StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { BlobOperations } from "./blob-operations.ts";
 import { Catalog } from "./catalog.ts";
-import { RegistryError } from "./errors.ts";
+import { ReadOnlyMaintenance, RegistryError } from "./errors.ts";
 import { HashPool } from "./hash-pool.ts";
 import { ManifestStore, type PreparedManifest, type Reference, type StoredManifest } from "./manifests.ts";
 import type { MetadataIndex } from "../metadata/index.ts";
@@ -57,6 +57,8 @@ export class Registry {
   private readonly facts: FactReader;
   private readonly removal: RepositoryRemoval;
   private readonly blobOperations: BlobOperations;
+  private readonly gcObservers: Array<(report: GcReport) => void> = [];
+  private maintenance = false;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -99,10 +101,12 @@ export class Registry {
 
   async deleteBlob(repository: string, digest: Digest, request: RequestInfo): Promise<void> {
     this.assertDeleteEnabled();
+    this.assertWritable();
     await this.blobOperations.delete(repository, digest, request);
   }
 
-  startUpload(repository: string): Promise<string> {
+  async startUpload(repository: string): Promise<string> {
+    this.assertWritable();
     return this.blobOperations.startUpload(repository);
   }
 
@@ -114,7 +118,8 @@ export class Registry {
     return this.blobOperations.appendUpload(repository, id, body, range);
   }
 
-  completeUpload(repository: string, id: string, digest: Digest, body: ReadableStream<Uint8Array> | null, request: RequestInfo): Promise<void> {
+  async completeUpload(repository: string, id: string, digest: Digest, body: ReadableStream<Uint8Array> | null, request: RequestInfo): Promise<void> {
+    this.assertWritable();
     return this.blobOperations.completeUpload(repository, id, digest, body, request);
   }
 
@@ -126,12 +131,14 @@ export class Registry {
    * Links a blob from `from` into `repository` when `from` has it.
    * @returns false when the source does not have it (the caller then starts a normal upload)
    */
-  mountBlob(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
+  async mountBlob(repository: string, digest: Digest, from: string, request: RequestInfo): Promise<boolean> {
+    this.assertWritable();
     return this.blobOperations.mount(repository, digest, from, request);
   }
 
   /** Validates, stores and indexes a manifest; asks manifest.put, emits push (manifest-operations.ts). */
-  putManifest(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, request: RequestInfo): Promise<PreparedManifest> {
+  async putManifest(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, request: RequestInfo): Promise<PreparedManifest> {
+    this.assertWritable();
     return this.manifestOperations.put(repository, reference, bytes, contentType, request);
   }
 
@@ -148,6 +155,7 @@ export class Registry {
   /** Deletes a tag, or a manifest and every tag naming it; asks tag.delete or manifest.delete, emits delete. */
   async deleteManifest(repository: string, reference: Reference, request: RequestInfo, options: { ifDigest?: string } = {}): Promise<void> {
     this.assertDeleteEnabled();
+    this.assertWritable();
     await this.manifestOperations.delete(repository, reference, request, options.ifDigest);
   }
 
@@ -226,8 +234,9 @@ export class Registry {
   }
 
   /** Deletes a whole repository; asks manifest.delete for each manifest, emits delete for each (repository-delete.ts). */
-  deleteRepository(repository: string, request: RequestInfo): Promise<RepositoryDeleteReport> {
+  async deleteRepository(repository: string, request: RequestInfo): Promise<RepositoryDeleteReport> {
     this.assertDeleteEnabled();
+    this.assertWritable();
     return this.removal.delete(repository, request);
   }
 
@@ -248,8 +257,30 @@ export class Registry {
   }
 
   /** One garbage-collection run now (waits for a run in progress first); see src/gc/collector.ts. */
-  collectGarbage(options: GcOptions = {}): Promise<GcReport> {
-    return this.collector.run(options);
+  async collectGarbage(options: GcOptions = {}): Promise<GcReport> {
+    if (!options.dryRun) this.assertWritable();
+    const report = await this.collector.run(options);
+    for (const observe of this.gcObservers) observe(report);
+    return report;
+  }
+
+  /** Keeps GC from running until the returned release is called (after a run in progress ends). */
+  pauseGc(): Promise<() => void> {
+    return this.collector.hold();
+  }
+
+  /** Told of every finished GC run (metrics, audit). */
+  onGcRun(observe: (report: GcReport) => void): void {
+    this.gcObservers.push(observe);
+  }
+
+  /** Read-only for maintenance: pushes, deletes and GC are refused (ReadOnlyMaintenance); pulls go on. */
+  get readOnly(): boolean {
+    return this.maintenance;
+  }
+
+  setReadOnly(on: boolean): void {
+    this.maintenance = on;
   }
 
   /** The last GC runs and the blobs waiting for review. */
@@ -266,11 +297,15 @@ export class Registry {
   async health(): Promise<HealthReport> {
     const checks = await this.driver.health();
     const ok = Object.values(checks).every((result) => result === "ok");
-    return { status: ok ? "ok" : "unhealthy", checks };
+    return { status: ok ? "ok" : "unhealthy", mode: this.maintenance ? "read-only" : "read-write", checks };
   }
 
   private async assertRepositoryExists(repository: string): Promise<void> {
     if (!(await this.manifests.repositoryExists(repository))) throw unknownRepository(repository);
+  }
+
+  private assertWritable(): void {
+    if (this.maintenance) throw new ReadOnlyMaintenance();
   }
 
   private assertDeleteEnabled(): void {

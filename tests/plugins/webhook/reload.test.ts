@@ -2,6 +2,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { createWebhookPlugin, validateWebhookConfig } from "../../../plugins/webhook/index.ts";
 import type { PluginContext, RouteHandler } from "../../../src/hooks/types.ts";
+import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { removeDir, tempDir } from "../../helpers/server.ts";
 
 const dir = tempDir("berth-webhook-reload-");
@@ -26,6 +27,8 @@ test("reload adds, changes and removes endpoints; the admin API shows the new se
     options: {},
     dataDir: dir,
     log: () => {},
+    metrics: new MetricsRegistry(),
+    audit: () => {},
   };
   // nothing listens on port 9 of loopback: deliveries would fail, and none are queued here
   const plugin = createWebhookPlugin(validateWebhookConfig({ endpoints: [{ name: "old", url: "http://127.0.0.1:9/old" }] }));
