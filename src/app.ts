@@ -107,7 +107,7 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
     }
     response.headers.set("X-Request-Id", info.id);
     finish(request, response);
-    if (ops && url && mayAudit(request.method, response.status)) auditRequest(ops.audit, ops.security, request, url, info, response.status);
+    if (ops && url && mayAudit(request.method, response.status)) auditRequest(ops.audit, ops.security, request, url, info, response);
     const elapsed = slot || logged ? performance.now() - started : 0;
     slot?.end(request.method, response.status, elapsed / 1000, request.method === "GET" || request.method === "HEAD" ? 0 : Number(request.headers.get("content-length")) || 0);
     if (!logged) return slot ? reportBodySize(response, request.method, (bytes) => slot.sent(bytes)) : response;

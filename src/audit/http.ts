@@ -3,11 +3,28 @@
  * pushes and deletes, blob uploads, mounts and deletes), admin calls under /api/ (anything but a
  * read), failed and throttled logins, and every 403. Reads are not audited: a pull answers
  * without reaching this beyond one method test. Only the path is recorded (no query string,
- * header or body), so no credential can reach the log.
+ * header or body), so no credential can reach the log; an /api/ route that knows what it
+ * changed (the accounts API) names it with `describeChange`, choosing the fields itself.
  */
 import { parseRoute } from "../api/route.ts";
-import type { RequestInfo } from "../hooks/types.ts";
+import type { AuditFields, RequestInfo } from "../hooks/types.ts";
 import type { AuditEntry, AuditLog } from "./log.ts";
+
+/** What an /api/ answer changed: recorded as `action` with these fields instead of `admin.call`. */
+export interface AuditChange {
+  action: string;
+  /** names, globs, roles, times: never a secret */
+  fields: AuditFields;
+}
+
+// set by the route that made the answer, read when the request is recorded (the same object reaches app.ts)
+const changes = new WeakMap<Response, AuditChange>();
+
+/** Names the change `response` answers for, so its audit line says what changed. @returns response */
+export function describeChange(response: Response, change: AuditChange): Response {
+  changes.set(response, change);
+  return response;
+}
 
 /** Counts of security events, for the metrics (login failures, throttled callers). */
 export interface SecurityCounts {
@@ -20,7 +37,8 @@ export function mayAudit(method: string, status: number): boolean {
   return (method !== "GET" && method !== "HEAD" && method !== "OPTIONS") || status === 401 || status === 403 || status === 429;
 }
 
-export function auditRequest(audit: AuditLog | undefined, security: SecurityCounts | undefined, request: Request, url: URL, info: RequestInfo, status: number): void {
+export function auditRequest(audit: AuditLog | undefined, security: SecurityCounts | undefined, request: Request, url: URL, info: RequestInfo, response: Response): void {
+  const { status } = response;
   const path = url.pathname.slice(0, 512);
   const result: AuditEntry["result"] = status < 400 ? "ok" : status === 401 || status === 403 ? "denied" : "failed";
   const who = { actor: info.actor, addr: info.addr, requestId: info.id };
@@ -42,7 +60,8 @@ export function auditRequest(audit: AuditLog | undefined, security: SecurityCoun
     return;
   }
   if (path.startsWith("/api/") && request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS") {
-    audit.record("admin.call", who, result, { method: request.method, path, status });
+    const change = changes.get(response);
+    audit.record(change?.action ?? "admin.call", who, result, { ...change?.fields, method: request.method, path, status });
     return;
   }
   if (status === 403) audit.record("access.denied", who, "denied", { method: request.method, path, status });

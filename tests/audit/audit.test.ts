@@ -1,10 +1,13 @@
 /**
  * The audit log: pushes, deletes, failed logins and admin calls as JSON lines in [audit] path,
  * rotated by size; GET /api/v1/audit filters them; no password, hash or token is ever in it.
+ * Robot and namespace changes (admin API, and `berth robot` / `berth ns` with or without a
+ * server) are lines that say who changed what, and whether it worked.
  */
 import { expect } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { berthCli, createRobot } from "../helpers/accounts.ts";
 import { basicHeader, send, startAuthBerth, writeHtpasswd } from "../helpers/auth.ts";
 import { call, pushImage, uniqueName } from "../helpers/oci.ts";
 import { removeDir, serverSuite, startBerth, tempDir } from "../helpers/server.ts";
@@ -73,3 +76,84 @@ test("the audit file is rotated by size and only `keep` old files stay", async (
   const all = JSON.parse((await call(berth.url, "/api/v1/audit?limit=10000")).text) as { entries: unknown[] };
   expect(all.entries.length).toBeGreaterThan(10);
 });
+
+test("robot and namespace changes name who, what and the result, through the API and berth robot / ns; never a secret", async () => {
+  const dir = tempDir("berth-audit-accounts-");
+  cleanups.push(async () => removeDir(dir));
+  const config = `[auth]\nhtpasswd = "htpasswd"\nmode = "basic"\nadmins = ["root"]\n\n[audit]\npath = "audit.log"\n`;
+  const secrets: string[] = [];
+  const berth = await servers.started(
+    startAuthBerth({
+      root: dir,
+      config,
+      prepare: async (root) => {
+        await writeHtpasswd(join(root, "htpasswd"), [{ name: "root", password: "root-secret-pw" }, { name: "nina", password: "nina-secret-pw" }]);
+        writeFileSync(join(root, "registry.toml"), config);
+        // no server yet: the commands work in process, and write the same audit file
+        secrets.push(await createRobot(root, "offline-bot", ["--repositories", "team/**", "--actions", "pull"]));
+        await berthCli(root, ["ns", "create", "team"]);
+      },
+    }),
+  );
+  const json = (user: string, password: string) => ({ Authorization: basicHeader(user, password), "Content-Type": "application/json" });
+  const root = json("root", "root-secret-pw");
+  const post = (path: string, body: unknown, headers = root) => send(berth, path, { method: "POST", headers, body: JSON.stringify(body) });
+  const created = await post("/api/v1/robots", { name: "ci", repositories: ["team/**", "apps/*"], actions: ["pull", "push"], expires: "30d" });
+  expect(created.status).toBe(201);
+  secrets.push((JSON.parse(created.text) as { secret: string }).secret);
+  const rotated = await post("/api/v1/robots/ci/rotate", { grace: "1h" });
+  expect(rotated.status).toBe(200);
+  secrets.push((JSON.parse(rotated.text) as { secret: string }).secret);
+  expect((await post("/api/v1/robots/ci/disable", {})).status).toBe(200);
+  expect((await post("/api/v1/robots/ci/enable", {})).status).toBe(200);
+  expect((await send(berth, "/api/v1/robots/ci", { method: "DELETE", headers: root })).status).toBe(204);
+  expect((await post("/api/v1/namespaces", { name: "apps", anonymous_pull: false })).status).toBe(201);
+  expect((await post("/api/v1/namespaces/apps/members", { member: "nina", role: "admin" })).status).toBe(200);
+  expect((await post("/api/v1/namespaces/apps/members", { member: "nina", role: "boss" })).status).toBe(400);
+  expect((await post("/api/v1/namespaces/apps/anonymous", { enabled: true })).status).toBe(200);
+  // nina, apps' admin: a robot of apps, one outside it (refused by the route), and the global list (refused by the access layer)
+  const nina = json("nina", "nina-secret-pw");
+  const ninaBot = await post("/api/v1/namespaces/apps/robots", { name: "nina-bot", repositories: ["apps/**"], actions: ["pull"] }, nina);
+  expect(ninaBot.status).toBe(201);
+  secrets.push((JSON.parse(ninaBot.text) as { secret: string }).secret);
+  expect((await post("/api/v1/namespaces/apps/robots", { name: "escape", repositories: ["**"], actions: ["pull"] }, nina)).status).toBe(403);
+  expect((await post("/api/v1/robots", { name: "escape", repositories: ["**"], actions: ["pull"] }, nina)).status).toBe(403);
+  expect((await send(berth, "/api/v1/namespaces/apps/members/nina", { method: "DELETE", headers: root })).status).toBe(200);
+  // with the server running, the commands go through its admin socket
+  secrets.push(await createRobot(dir, "socket-bot", ["--repositories", "apps/**", "--actions", "pull,push", "--namespace", "apps"]));
+  await berthCli(dir, ["ns", "member", "add", "team", "group:ops", "reader"]);
+  await berthCli(dir, ["ns", "delete", "apps"]);
+
+  const written = lines(join(dir, "audit.log"));
+  const pick = ({ time: _time, request_id: _id, addr: _addr, ...rest }: Record<string, unknown>) => rest;
+  const accounts = written.filter((entry) => /^(robot|namespace)\./.test(String(entry.action))).map(pick);
+  const socket = "berth:admin-socket";
+  expect(accounts).toEqual([
+    { action: "robot.create", actor: socket, result: "ok", robot: "offline-bot", namespace: null, repositories: "team/**", actions: "pull", creator: "berth:cli", expires_at: null, method: "POST", path: "/api/v1/robots", status: 201 },
+    { action: "namespace.create", actor: socket, result: "ok", namespace: "team", anonymous_pull: false, method: "POST", path: "/api/v1/namespaces", status: 201 },
+    expect.objectContaining({ action: "robot.create", actor: "root", result: "ok", robot: "ci", namespace: null, repositories: "team/**,apps/*", actions: "pull,push", creator: "root", status: 201 }),
+    expect.objectContaining({ action: "robot.rotate", actor: "root", result: "ok", robot: "ci", path: "/api/v1/robots/ci/rotate" }),
+    { action: "robot.disable", actor: "root", result: "ok", robot: "ci", method: "POST", path: "/api/v1/robots/ci/disable", status: 200 },
+    { action: "robot.enable", actor: "root", result: "ok", robot: "ci", method: "POST", path: "/api/v1/robots/ci/enable", status: 200 },
+    { action: "robot.delete", actor: "root", result: "ok", robot: "ci", method: "DELETE", path: "/api/v1/robots/ci", status: 204 },
+    { action: "namespace.create", actor: "root", result: "ok", namespace: "apps", anonymous_pull: false, method: "POST", path: "/api/v1/namespaces", status: 201 },
+    { action: "namespace.member.add", actor: "root", result: "ok", namespace: "apps", member: "nina", role: "admin", method: "POST", path: "/api/v1/namespaces/apps/members", status: 200 },
+    { action: "namespace.member.add", actor: "root", result: "failed", namespace: "apps", method: "POST", path: "/api/v1/namespaces/apps/members", status: 400 },
+    { action: "namespace.anonymous", actor: "root", result: "ok", namespace: "apps", anonymous_pull: true, method: "POST", path: "/api/v1/namespaces/apps/anonymous", status: 200 },
+    expect.objectContaining({ action: "robot.create", actor: "nina", result: "ok", robot: "nina-bot", namespace: "apps", repositories: "apps/**", creator: "nina" }),
+    expect.objectContaining({ action: "robot.create", actor: "nina", result: "denied", robot: "escape", namespace: "apps", repositories: "**", status: 403 }),
+    { action: "namespace.member.remove", actor: "root", result: "ok", namespace: "apps", member: "nina", method: "DELETE", path: "/api/v1/namespaces/apps/members/nina", status: 200 },
+    expect.objectContaining({ action: "robot.create", actor: socket, result: "ok", robot: "socket-bot", namespace: "apps", creator: "berth:cli" }),
+    expect.objectContaining({ action: "namespace.member.add", actor: socket, result: "ok", namespace: "team", member: "group:ops", role: "reader" }),
+    { action: "namespace.delete", actor: socket, result: "ok", namespace: "apps", method: "DELETE", path: "/api/v1/namespaces/apps", status: 204 },
+  ]);
+  expect(String(accounts[2]?.expires_at)).toMatch(/^\d{4}-\d\d-\d\dT/);
+  expect(String(accounts[3]?.previous_secret_valid_until)).toMatch(/^\d{4}-\d\d-\d\dT/);
+  // the access layer's refusal, before any route ran, is an admin call denied
+  expect(written.map(pick)).toContainEqual({ action: "admin.call", actor: "nina", result: "denied", method: "POST", path: "/api/v1/robots", status: 403 });
+  const http = written.filter((entry) => entry.actor === "root" || entry.actor === "nina");
+  expect(http.every((entry) => entry.addr === "127.0.0.1" && typeof entry.request_id === "string" && entry.request_id !== "")).toBe(true);
+  const text = readFileSync(join(dir, "audit.log"), "utf8");
+  expect(secrets.length).toBe(5);
+  for (const secret of [...secrets, "berth_", "root-secret-pw", "nina-secret-pw", "secret_hash"]) expect(text).not.toContain(secret);
+}, 120_000);
