@@ -49,7 +49,7 @@ export const ROLE_ACTIONS: Record<Role, readonly RepositoryAction[]> = {
 };
 
 export interface Member {
-  /** a user name, or `group:NAME` for a group of [auth.groups] */
+  /** a user name, or `group:NAME` for a group of [auth.groups] or of the directory */
   member: string;
   role: Role;
   addedAt: number;
@@ -107,7 +107,7 @@ export function assertNamespaceName(name: string): void {
 /** @throws AccountsError unless `member` is a user name or group:NAME (robots are not members) */
 export function assertMemberName(member: string): void {
   if (member === "" || member.length > 256 || /[\s:]/.test(member.replace(/^group:/, "")) || member.startsWith(ROBOT_PREFIX)) {
-    throw new AccountsError("invalid", `Invalid member "${member.slice(0, 100)}": a user name, or group:NAME for a group of [auth.groups] (robots cannot be members)`);
+    throw new AccountsError("invalid", `Invalid member "${member.slice(0, 100)}": a user name, or group:NAME for a group of [auth.groups] or of the directory (robots cannot be members)`);
   }
 }
 

@@ -22,10 +22,10 @@ repository glob ('*/base', 'legacy/**'). Its members have roles on every reposit
   maintainer  pull, push, delete (tags and manifests)
   developer   pull, push
   reader      pull
-MEMBER is a user name, or group:NAME for a group of [auth.groups]. "anonymous NS on" lets
-everyone, signed in or not, pull from the namespace. A request is allowed when the
-[[access]] rules of the configuration or a role allows it (with neither rules nor admins
-configured, every signed-in user may do everything anyway).
+MEMBER is a user name, or group:NAME for a group of [auth.groups] or of the directory
+([auth.ldap]). "anonymous NS on" lets everyone, signed in or not, pull from the namespace.
+A request is allowed when the [[access]] rules of the configuration or a role allows it
+(with neither rules nor admins configured, every signed-in user may do everything anyway).
 
 Like berth user, this needs no credentials: it works on the storage the configuration
 (--config FILE, BERTH_* variables) names, through the server's admin socket when one runs.`;
