@@ -28,6 +28,10 @@ export interface ResolvedConfig {
     deleteEnabled: boolean;
     /** octal mode of stored files, e.g. "0640" */
     mode: string;
+    /** [storage.s3] as written (read when driver is "s3") */
+    s3: Config["storage"]["s3"];
+    /** s3: blob GETs answered with a presigned URL */
+    redirect: boolean;
     uploads: { purge: boolean; purgeAfterMs: number; purgeIntervalMs: number };
   };
   /** "" for SQLite beside the storage (or in memory), else a postgres:// URL */
@@ -98,6 +102,8 @@ export function resolveConfig(config: Config): ResolvedConfig {
       root: storage.root,
       deleteEnabled: storage.delete,
       mode: storage.mode,
+      s3: storage.s3,
+      redirect: storage.redirect,
       uploads: {
         purge: storage.uploads.purge,
         purgeAfterMs: parseDuration(storage.uploads.purge_after),
