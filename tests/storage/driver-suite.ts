@@ -352,6 +352,16 @@ export function runDriverSuite(name: string, make: () => Promise<DriverUnderTest
         expect((await d.writer("w/data")).size).toBe(9);
       });
 
+      test("a few bytes appended to a large file keep the whole file", async () => {
+        const d = driver();
+        const large = randomBytes(3 * MiB);
+        await d.putContent("w/large", large);
+        const writer = await d.writer("w/large");
+        await writer.write(encoder.encode("tail"));
+        await writer.close();
+        expect(sameBytes(await d.getContent("w/large"), concat(large, encoder.encode("tail")))).toBe(true);
+      });
+
       test("cancel drops only what this writer appended", async () => {
         const d = driver();
         const first = await d.writer("w/data");

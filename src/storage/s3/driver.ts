@@ -13,6 +13,7 @@ import { type FileInfo, type FileWriter, type HealthChecks, PathNotFoundError, t
 import { copyRanges, S3Writer } from "./writer.ts";
 import { S3RequestError, S3Requests } from "./requests.ts";
 import type { S3Settings } from "./settings.ts";
+import { paths } from "../paths.ts";
 
 const GiB = 1024 * 1024 * 1024;
 /** S3's limit on one CopyObject and on one UploadPartCopy */
@@ -25,6 +26,11 @@ const PRESIGN_SECONDS = 20 * 60;
 export interface S3DriverOptions {
   /** the largest single copy (tests lower it to exercise multipart copies without 5 GiB) */
   maxCopy?: number;
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof S3RequestError) return error.code;
+  return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : "error";
 }
 
 function isNotFound(error: unknown): boolean {
@@ -189,12 +195,19 @@ export class S3Driver implements StorageDriver {
     return this.client.presign(this.key(path), { method: "GET", expiresIn: PRESIGN_SECONDS });
   }
 
+  /** A probe written and deleted; only an error's code is said (/healthz is public). */
   async health(): Promise<HealthChecks> {
     try {
       await this.client.list({ prefix: this.below(""), maxKeys: 1 });
+    } catch (error) {
+      return { storage_root: `the bucket does not answer (${errorCode(error)})`, storage_writable: "not checked: the bucket failed" };
+    }
+    try {
+      await this.putContent(paths.healthProbe(), new Date().toISOString());
+      await this.client.delete(this.key(paths.healthProbe()));
       return { storage_root: "ok", storage_writable: "ok" };
     } catch (error) {
-      return { storage_root: `bucket ${this.settings.bucket} does not answer: ${error instanceof Error ? error.message : String(error)}` };
+      return { storage_root: "ok", storage_writable: `write failed (${errorCode(error)})` };
     }
   }
 

@@ -34,6 +34,8 @@ export class S3Writer implements FileWriter {
   private inFlight: Promise<unknown>[] = [];
   private failure: unknown = null;
   private finished = false;
+  /** the opened object's bytes are all in `pending` (or it was empty): one PutObject may replace it */
+  private readonly headPending: boolean;
 
   /**
    * @param openedSize the object's size when opened
@@ -52,6 +54,7 @@ export class S3Writer implements FileWriter {
       this.pending.push(head);
       this.pendingBytes = head.byteLength;
     }
+    this.headPending = openedSize === 0 || head !== null;
   }
 
   static open(requests: S3Requests, key: string, openedSize: number, head: Uint8Array<ArrayBuffer> | null, limits: S3WriterLimits, put: (bytes: Uint8Array) => Promise<void>): S3Writer {
@@ -96,12 +99,13 @@ export class S3Writer implements FileWriter {
       this.throwFailure();
       if (this.appended === 0) {
         if (this.uploadId !== null) await this.abort();
-      } else if (this.uploadId === null) {
+      } else if (this.uploadId === null && this.headPending) {
         await this.put(this.takePending()); // under one part: one PutObject, head included
       } else {
-        if (this.pendingBytes > 0) await this.sendPending();
+        // the last part: what is pending, if anything (an opened object is never rewritten empty-handed)
+        const uploadId = this.pendingBytes > 0 || this.uploadId === null ? await this.sendPending() : this.uploadId;
         const parts = await Promise.all(this.parts);
-        await this.requests.completeMultipartUpload(this.key, this.uploadId, parts);
+        await this.requests.completeMultipartUpload(this.key, uploadId, parts);
       }
       this.finished = true;
     } catch (error) {
@@ -118,7 +122,7 @@ export class S3Writer implements FileWriter {
   }
 
   /** Sends what is pending as the next part, first starting the upload when needed. */
-  private async sendPending(): Promise<void> {
+  private async sendPending(): Promise<string> {
     const uploadId = this.uploadId ?? (await this.start());
     if (this.parts.length >= MAX_PARTS) throw new Error(`${this.key}: more than ${MAX_PARTS} parts; raise storage.s3.chunk_size`);
     const bytes = this.takePending();
@@ -126,6 +130,7 @@ export class S3Writer implements FileWriter {
     this.parts.push(part);
     if (this.inFlight.length >= PARTS_IN_FLIGHT) await this.inFlight[0];
     this.throwFailure();
+    return uploadId;
   }
 
   /** Creates the multipart upload; its first parts copy the object as it was opened. */
