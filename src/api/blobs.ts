@@ -15,6 +15,11 @@ export async function handleBlob(ctx: HandlerContext, rawName: string, rawDigest
   }
   if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, "GET, HEAD, DELETE");
   const blob = await ctx.registry.statBlob(name, digest, ctx.info, method === "GET");
+  const redirect = method === "GET" ? blob.redirectUrl() : null;
+  if (redirect !== null) {
+    // as Distribution's redirect: the client fetches the bytes (and any Range) from the bucket
+    return new Response(null, { status: 307, headers: { Location: redirect, "Docker-Content-Digest": formatDigest(digest), "Content-Length": "0" } });
+  }
   const headers: Record<string, string> = {
     "Content-Type": "application/octet-stream",
     "Docker-Content-Digest": formatDigest(digest),
@@ -32,9 +37,14 @@ export async function handleBlob(ctx: HandlerContext, rawName: string, rawDigest
   if (range) {
     headers["Content-Range"] = `bytes ${range.start}-${range.end}/${blob.size}`;
     headers["Content-Length"] = String(range.end - range.start + 1);
-    const body = method === "HEAD" ? null : blob.content.slice(range.start, range.end + 1);
+    const body = method === "HEAD" ? null : streamable(blob.content.slice(range.start, range.end + 1));
     return new Response(body, { status: 206, headers });
   }
   headers["Content-Length"] = String(blob.size);
-  return new Response(method === "HEAD" ? null : blob.content, { status: 200, headers });
+  return new Response(method === "HEAD" ? null : streamable(blob.content), { status: 200, headers });
+}
+
+/** A Blob whose size is known locally goes as it is (sendfile); an S3File as its stream (a Response of it would redirect). */
+function streamable(content: Blob): Blob | ReadableStream<Uint8Array> {
+  return Number.isNaN(content.size) ? content.stream() : content;
 }

@@ -20,7 +20,7 @@ export type AdminMethod = "GET" | "POST" | "DELETE";
 export async function adminCall(configFile: string | undefined, method: AdminMethod, path: string, body?: unknown): Promise<unknown> {
   const loaded = loadConfiguration(configFile === undefined ? {} : { path: configFile });
   const { resolved } = loaded;
-  if (resolved.storage.driver === "filesystem") {
+  if (resolved.storage.driver !== "inmemory") {
     try {
       lockStorageRoot(resolved.storage.root);
     } catch (error) {

@@ -3,6 +3,7 @@
  * the TLS key pair, the users file and access rules, the plugins. `berth config check` runs
  * the same, so it fails exactly where `serve` would refuse.
  */
+import { resolveS3Settings } from "../storage/s3/settings.ts";
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { checkAuthConfig } from "../auth/check.ts";
@@ -39,6 +40,7 @@ export interface Checked {
 export async function preflight({ resolved, file }: Pick<LoadedConfig, "resolved" | "file">): Promise<Checked> {
   const address = parseListenAddress(resolved.http.addr);
   checkStorageRoot(resolved.storage.root);
+  if (resolved.storage.driver === "s3") resolveS3Settings(resolved.storage.s3, resolved.storage.redirect); // bucket and credentials given
   const tls = loadTls(resolved.http.tls);
   createCors(resolved.http.cors);
   configuredHeaders(resolved.http.headers, { cors: resolved.http.cors.origins.length > 0 });

@@ -48,7 +48,8 @@ export async function serve(configFile: string | undefined): Promise<void> {
   // the root also holds this process's local state (plugins' data) whatever the driver
   mkdirSync(root, { recursive: true });
   let rootLocked = false;
-  if (resolved.storage.driver === "filesystem") {
+  // s3: the root is the local state directory (SQLite index, plugins' data, admin socket): one process per root still
+  if (resolved.storage.driver !== "inmemory") {
     const lock = lockStorageRoot(root);
     if (!lock.held) log("warn", "storage root not locked (no flock, or read-only): make sure no other Berth serves it", { lock: lock.path });
     rootLocked = lock.held;

@@ -6,7 +6,7 @@
  * never writes beside a running server (and a server cannot start while it works), or, when a
  * server holds it, asks that server over its admin socket (server-client.ts).
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { loadConfiguration, type ResolvedConfig } from "../config/load.ts";
 import { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
@@ -39,8 +39,10 @@ export interface StorageTarget {
 export function storageTarget(configFile: string | undefined): StorageTarget {
   const { resolved } = loadConfiguration(configFile === undefined ? {} : { path: configFile });
   const { root, driver: kind } = resolved.storage;
-  if (kind !== "filesystem") throw new Error(`storage.driver is "${kind}": there is no stored registry to work on`);
-  if (!existsSync(root)) throw new Error(`no storage at ${root} (storage.root): nothing to work on`);
+  if (kind === "inmemory") throw new Error(`storage.driver is "${kind}": there is no stored registry to work on`);
+  // s3: the root is the local state directory (lock, SQLite index), made when absent
+  if (kind === "filesystem" && !existsSync(root)) throw new Error(`no storage at ${root} (storage.root): nothing to work on`);
+  if (kind === "s3") mkdirSync(root, { recursive: true });
   return { resolved, root };
 }
 

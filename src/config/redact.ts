@@ -1,13 +1,13 @@
 /**
  * The configuration as `berth config check` may print it: secrets replaced by "<redacted>".
- * A secret is any key named secret, password, passwd or token (or ending in _secret, ...), and
+ * A secret is any key named secret, password, passwd, token or secret_key (or ending in _secret, ...), and
  * every value of a webhook endpoint's headers (they usually carry credentials).
  */
 import { isTree } from "./tree.ts";
 
 export const REDACTED = "<redacted>";
 
-const SECRET_NAME = /(^|_)(secret|password|passwd|token)$/i;
+const SECRET_NAME = /(^|_)(secret|password|passwd|token|secret_key)$/i;
 
 export function redactConfig(value: unknown): unknown {
   return redact(value, []);

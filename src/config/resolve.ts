@@ -30,6 +30,10 @@ export interface ResolvedConfig {
     mode: string;
     /** maintenance mode at start (POST /api/v1/maintenance changes it at run time) */
     readOnly: boolean;
+    /** [storage.s3] as written (read when driver is "s3") */
+    s3: Config["storage"]["s3"];
+    /** s3: blob GETs answered with a presigned URL */
+    redirect: boolean;
     uploads: { purge: boolean; purgeAfterMs: number; purgeIntervalMs: number };
   };
   /** "" for SQLite beside the storage (or in memory), else a postgres:// URL */
@@ -105,6 +109,8 @@ export function resolveConfig(config: Config): ResolvedConfig {
       deleteEnabled: storage.delete,
       mode: storage.mode,
       readOnly: storage.read_only,
+      s3: storage.s3,
+      redirect: storage.redirect,
       uploads: {
         purge: storage.uploads.purge,
         purgeAfterMs: parseDuration(storage.uploads.purge_after),

@@ -5,6 +5,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { AccessSchema, AuthSchema, TlsSchema } from "../auth/schema.ts";
 import { Duration } from "./duration.ts";
+import { S3Schema } from "./storage-s3.ts";
 
 export const ConfigSchema = Type.Object(
   {
@@ -34,11 +35,20 @@ export const ConfigSchema = Type.Object(
     ),
     storage: Type.Object(
       {
-        driver: Type.Union([Type.Literal("filesystem"), Type.Literal("inmemory")], {
+        driver: Type.Union([Type.Literal("filesystem"), Type.Literal("inmemory"), Type.Literal("s3")], {
           default: "filesystem",
-          description: "filesystem (under storage.root) or inmemory (in this process only, lost when it stops: for tests and trying Berth out)",
+          description:
+            "filesystem (under storage.root), s3 (an S3 bucket: [storage.s3]; storage.root then holds local state only) or inmemory (in this process only, lost when it stops: for tests and trying Berth out)",
         }),
-        root: Type.String({ default: "./data", description: "data directory (Distribution's rootdirectory layout)" }),
+        root: Type.String({
+          default: "./data",
+          description: "data directory (Distribution's rootdirectory layout); with s3, the local state directory (lock, admin socket, SQLite index, plugins' data)",
+        }),
+        s3: S3Schema,
+        redirect: Type.Boolean({
+          default: false,
+          description: "s3: answer blob GETs with a 307 to a presigned URL (clients fetch from the bucket); false streams through Berth",
+        }),
         delete: Type.Boolean({ default: true, description: "allow deleting manifests, tags and blobs through the API" }),
         mode: Type.String({
           default: "0640",

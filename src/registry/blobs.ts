@@ -11,8 +11,10 @@ import { readLink, writeLink } from "./links.ts";
 export interface BlobInfo {
   digest: Digest;
   size: number;
-  /** the bytes, read lazily (sendfile for the filesystem driver) */
+  /** the bytes, read lazily (sendfile for the filesystem driver); size may be NaN (an S3File) */
   content: Blob;
+  /** where the client may download it itself (a presigned URL: [storage] redirect), or null */
+  redirectUrl(): string | null;
 }
 
 export class BlobStore {
@@ -38,7 +40,8 @@ export class BlobStore {
     if (!(await this.isLinked(repository, digest))) throw this.unknown(digest);
     const size = await this.dataSize(digest);
     if (size === null) throw this.unknown(digest);
-    return { digest, size, content: this.driver.blob(paths.blobData(digest)) };
+    const path = paths.blobData(digest);
+    return { digest, size, content: this.driver.blob(path), redirectUrl: () => this.driver.redirectUrl?.(path) ?? null };
   }
 
   async link(repository: string, digest: Digest): Promise<void> {

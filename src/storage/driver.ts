@@ -108,10 +108,16 @@ export interface StorageDriver {
   writer(path: string): Promise<FileWriter>;
   /**
    * The file as a Blob read lazily (sendfile where the platform allows; an S3File is a Blob
-   * too). Reading a Blob of a missing file rejects; a driver may throw PathNotFoundError here
-   * already.
+   * too, whose `size` is NaN until read: stat gives it, and a Response must get its stream(),
+   * as a Response of an S3File redirects). Reading a Blob of a missing file rejects; a driver
+   * may throw PathNotFoundError here already.
    */
   blob(path: string): Blob;
+  /**
+   * A URL the client may fetch the file from itself (an object store's presigned GET), when
+   * the driver is configured to redirect downloads; else null or absent.
+   */
+  redirectUrl?(path: string): string | null;
   /** A real local path where the driver has one (for `Bun.file`), else absent. */
   localPath?(path: string): string;
   /** Can the storage still be written, and is it the storage Berth started on? */

@@ -18,6 +18,8 @@ export interface DistributionOptions {
   root?: string;
   /** registry binary; DISTRIBUTION_BIN or /usr/bin/docker-registry by default */
   bin?: string;
+  /** YAML lines under `storage:` choosing another driver (indented two spaces), instead of the filesystem at root */
+  storageDriver?: string[];
 }
 
 export function distributionBinary(): string {
@@ -49,8 +51,7 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
       "  accesslog:",
       "    disabled: true",
       "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${JSON.stringify(root)}`,
+      ...(options.storageDriver ?? ["  filesystem:", `    rootdirectory: ${JSON.stringify(root)}`]),
       "  delete:",
       "    enabled: true",
       "  maintenance:",
@@ -66,7 +67,8 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
     name: "docker-registry",
     cmd: [bin, "serve", configPath],
     cwd: configDir,
-    env: { ...process.env, OTEL_TRACES_EXPORTER: "none" },
+    // AWS_CA_BUNDLE (set on some machines) makes 2.8.2's S3 driver panic at start
+    env: { ...withoutAwsCaBundle(process.env), OTEL_TRACES_EXPORTER: "none" },
     boundPort: distributionListeningPort,
     cleanup: () => {
       removeDir(configDir);
@@ -81,3 +83,8 @@ export const startOnRoot: Record<"Berth" | "docker-registry", (root: string) => 
   Berth: (root) => startBerth({ root }),
   "docker-registry": (root) => startDistribution({ root }),
 };
+
+function withoutAwsCaBundle(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const { AWS_CA_BUNDLE: _ignored, ...rest } = env;
+  return rest;
+}

@@ -90,8 +90,8 @@ describe("storage.driver", () => {
   });
 
   test("any other driver is refused naming the key", () => {
-    expect(() => load(file('[storage]\ndriver = "s3"\n'))).toThrow(ConfigError);
-    expect(() => load(file('[storage]\ndriver = "s3"\n'))).toThrow(/^Invalid config key "storage.driver" in .*: .*filesystem.*inmemory.*; got "s3"$/);
+    expect(() => load(file('[storage]\ndriver = "gcs"\n'))).toThrow(ConfigError);
+    expect(() => load(file('[storage]\ndriver = "gcs"\n'))).toThrow(/^Invalid config key "storage.driver" in .*: .*filesystem.*s3.*inmemory.*; got "gcs"$/);
     expect(() => load(undefined, { BERTH_STORAGE_DRIVER: "memory" })).toThrow('Invalid config key "storage.driver"');
   });
 
