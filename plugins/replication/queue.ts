@@ -6,7 +6,7 @@
  * Like the webhook queue, every operation is one statement on one connection.
  */
 import { SQL } from "bun";
-import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
+import { openQueueDatabase } from "../../src/util/queue-database.ts";
 import { join } from "node:path";
 
 export type JobKind = "tag" | "digest" | "delete-tag" | "delete-digest";
@@ -67,17 +67,7 @@ export class ReplicationQueue {
   ) {}
 
   static async open(dir: string): Promise<ReplicationQueue> {
-    const filename = join(dir, "queue.db");
-    closeSync(openSync(filename, "a", 0o600)); // it names credentials' targets: private
-    for (const path of [filename, `${filename}-wal`, `${filename}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
-    const main = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
-    await main`PRAGMA journal_mode = WAL`;
-    await main`PRAGMA synchronous = NORMAL`;
-    await main`PRAGMA busy_timeout = 5000`;
-    for (const statement of SCHEMA) await main.unsafe(statement);
-    const ingest = new SQL({ adapter: "sqlite", filename, readwrite: true });
-    await ingest`PRAGMA synchronous = FULL`;
-    await ingest`PRAGMA busy_timeout = 5000`;
+    const { ingest, main } = await openQueueDatabase(join(dir, "queue.db"), SCHEMA);
     return new ReplicationQueue(ingest, main);
   }
 

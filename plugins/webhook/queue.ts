@@ -13,9 +13,9 @@
  * means one more send), so bookkeeping does not fsync on the event loop for every delivery.
  */
 import { SQL } from "bun";
-import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { RegistryEvent } from "../../src/hooks/types.ts";
+import { openQueueDatabase } from "../../src/util/queue-database.ts";
 import { readStoredEvent } from "./stored-event.ts";
 
 export type DeliveryStatus = "pending" | "delivered" | "dead";
@@ -100,17 +100,6 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries (endpoint, seq)`,
 ];
 
-/**
- * The queue holds events and endpoint names: 0600. Created here first, because SQLite gives
- * its -wal and -shm files the mode of the database file; files of an older version are fixed.
- */
-function makePrivate(filename: string): void {
-  closeSync(openSync(filename, "a", 0o600));
-  for (const path of [filename, `${filename}-wal`, `${filename}-shm`]) {
-    if (existsSync(path)) chmodSync(path, 0o600);
-  }
-}
-
 export class DeliveryQueue {
   private constructor(
     private readonly ingest: SQL,
@@ -119,16 +108,7 @@ export class DeliveryQueue {
 
   /** Opens (creating when needed) `<dir>/queue.db`. */
   static async open(dir: string): Promise<DeliveryQueue> {
-    const filename = join(dir, "queue.db");
-    makePrivate(filename);
-    const main = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
-    await main`PRAGMA journal_mode = WAL`;
-    await main`PRAGMA synchronous = NORMAL`;
-    await main`PRAGMA busy_timeout = 5000`;
-    for (const statement of SCHEMA) await main.unsafe(statement);
-    const ingest = new SQL({ adapter: "sqlite", filename, readwrite: true });
-    await ingest`PRAGMA synchronous = FULL`;
-    await ingest`PRAGMA busy_timeout = 5000`;
+    const { ingest, main } = await openQueueDatabase(join(dir, "queue.db"), SCHEMA);
     return new DeliveryQueue(ingest, main);
   }
 

@@ -107,7 +107,7 @@ export class LdapConnection {
   }
 
   private async connect(): Promise<void> {
-    const { url, timeoutMs } = this.options;
+    const { url } = this.options;
     const secure = url.protocol === "ldaps:";
     const hostname = url.hostname.replace(/^\[|\]$/g, "");
     const port = url.port === "" ? (secure ? 636 : 389) : Number(url.port);
