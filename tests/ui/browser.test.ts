@@ -210,6 +210,7 @@ describe("the web UI as an admin", () => {
     await page.goto(`${berth.url}/#/activity`);
     await page.waitForSelector("#deliveries");
     expect(await page.textContent("#replication")).toContain("standby");
+    expect(await page.textContent("#audit")).toContain("team/app");
     failDeliveries = false;
     await page.click("#deliveries button >> nth=0");
     await page.waitForSelector("text=Queued for delivery");

@@ -34,10 +34,46 @@ async function replicationSection(who: Me): Promise<HTMLElement | null> {
   }
 }
 
+/** The newest audit entries: pushes, deletes, mounts, runs, logins, denials, admin calls. */
+async function recentSection(): Promise<HTMLElement> {
+  try {
+    const entries = arr((await get("/api/v1/audit?limit=50")).entries);
+    return h(
+      "section",
+      {},
+      h("h2", {}, "Recent changes"),
+      h("p", { class: "muted" }, "From the audit log; pulls are counted per image (last pulled, pull count) on the repository pages."),
+      entries.length === 0
+        ? h("p", { class: "muted" }, "Nothing yet.")
+        : h(
+            "div",
+            { class: "table-wrap", tabindex: 0 },
+            h(
+              "table",
+              { id: "audit" },
+              h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "When"), h("th", { scope: "col" }, "What"), h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Result"))),
+              h(
+                "tbody",
+                {},
+                ...entries.map((e) => {
+                  const target = [str(e.repository), str(e.tag) ? `:${str(e.tag)}` : "", !str(e.tag) && str(e.digest) ? `@${str(e.digest).slice(7, 19)}` : ""].join("");
+                  const result = str(e.result);
+                  return h("tr", {}, h("td", {}, when(str(e.time) || null)), h("td", {}, `${str(e.action)} ${target}`), h("td", {}, `${str(e.actor) || "anonymous"}${str(e.addr) ? ` (${str(e.addr)})` : ""}`), h("td", {}, h("span", { class: `badge ${result === "ok" ? "ok" : result === "denied" ? "bad" : "warn"}` }, result)));
+                }),
+              ),
+            ),
+          ),
+    );
+  } catch (error) {
+    return errorBox(error);
+  }
+}
+
 export async function activityPage(who: Me): Promise<void> {
   const replication = await replicationSection(who);
+  const recent = await recentSection();
   if (!who.features.webhooks) {
-    render(h("h1", {}, "Activity"), replication, h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no event list to show. Add [[webhook.endpoints]] to registry.toml."));
+    render(h("h1", {}, "Activity"), recent, replication, h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no event list to show. Add [[webhook.endpoints]] to registry.toml."));
     return;
   }
   render(h("h1", {}, "Activity"), h("p", {}, "Loading…"));
@@ -53,6 +89,7 @@ export async function activityPage(who: Me): Promise<void> {
   }
   render(
     h("h1", {}, "Activity"),
+    recent,
     replication,
     h("h2", {}, "Webhook endpoints"),
     h("ul", {}, ...endpoints.map((e) => h("li", {}, `${str(e.name)} → ${str(e.url)}: `, Object.entries(obj(e.counts)).map(([k, v]) => `${num(v)} ${k}`).join(", ")))),
