@@ -136,6 +136,7 @@ export class AccessController {
     return Response.json({
       user: who.user ?? "",
       auth: settings.mode,
+      service: settings.service,
       admin: who.user !== null && policy.isAdmin(who.user),
       catalog: who.user !== null || policy.anonymousHasAccess(),
       ...(rights ? { repository: rights } : {}),

@@ -138,6 +138,11 @@ describe("the web UI as an admin", () => {
   test("sign in, search, sort, open a repository and each kind of image, copy a pull command", async () => {
     const watched = await watchedPage(browser);
     const { page } = watched;
+    const tokenScopes: string[] = [];
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === "/auth/token") tokenScopes.push(url.searchParams.get("scope") ?? "");
+    });
     await signIn(watched, ADMIN);
     expectClean(watched, "sign-in");
     await page.waitForSelector("text=team/app");
@@ -159,6 +164,9 @@ describe("the web UI as an admin", () => {
     await screenshot(page, shots, "repository-1280");
     await checkA11y(watched, "a repository");
 
+    // signed in through the token service, one token per scope, as docker does
+    expect(tokenScopes).toContain("registry:catalog:*");
+    expect(tokenScopes).toContain("repository:team/app:pull");
     await page.click("tr[data-tag=v1] a");
     await page.waitForSelector("text=Layers");
     expect(await page.textContent("main")).toContain("cat /etc/berth-version"); // the config's Cmd

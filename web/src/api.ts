@@ -1,10 +1,17 @@
 /**
  * The registry's APIs from the browser, on the same origin: /api/v1 (facts, usage, GC,
- * retention, quotas), /api/webhooks and /v2 (deletes). Signed in, each request carries the
- * docker login credentials (kept for this tab only, in sessionStorage); the server authorizes
- * every request itself. Every failure becomes an Error whose message says what went wrong.
+ * retention, quotas, accounts), /api/webhooks and /v2 (deletes). Signed in with the docker
+ * login credentials (kept for this tab only, in sessionStorage): in token mode each request
+ * carries a bearer token from the token service (/auth/token) for the scope it needs, as
+ * docker does; in basic mode the credentials. The server authorizes every request itself.
+ * Every failure becomes an Error whose message says what went wrong.
  */
 const KEY = "berth.credentials";
+
+/** the registry's authentication, asked once without credentials (GET /api/v1/me never challenges) */
+let mode: Promise<{ auth: string; service: string }> | null = null;
+/** scope → bearer token and when to stop using it */
+const tokens = new Map<string, { token: string; until: number }>();
 
 export type Json = Record<string, unknown>;
 
@@ -27,6 +34,56 @@ export function signIn(user: string, password: string): void {
 
 export function signOut(): void {
   sessionStorage.removeItem(KEY);
+  tokens.clear();
+}
+
+function modeOf(): Promise<{ auth: string; service: string }> {
+  mode ??= fetch("/api/v1/me", { headers: { Accept: "application/json" } })
+    .then((response) => response.json())
+    .then((body: unknown) => ({ auth: str(obj(body).auth), service: str(obj(body).service) }))
+    .catch(() => {
+      mode = null;
+      return { auth: "off", service: "" };
+    });
+  return mode;
+}
+
+/** The token scope a request needs, as the registry's access layer asks it. */
+function scopeFor(method: string, path: string): string {
+  const [pathname = path, query = ""] = path.split("?", 2);
+  if (pathname === "/api/v1/me") {
+    // what the caller may do there: the token service grants the part of this they have
+    const repository = new URLSearchParams(query).get("repository");
+    return repository ? `repository:${repository}:pull,push,delete` : "";
+  }
+  if (pathname === "/api/v1/repositories") return "registry:catalog:*";
+  const api = /^\/api\/v1\/repositories\/(.+?)\/(tags|manifests)(\/[^/]+)?$/.exec(pathname);
+  if (api && method === "GET") return `repository:${api[1]}:pull`;
+  const v2 = /^\/v2\/(.+?)\/(manifests|blobs)\/[^/]+$/.exec(pathname);
+  if (v2) return `repository:${v2[1]}:${method === "DELETE" ? "delete" : "pull"}`;
+  return "registry:admin:*";
+}
+
+async function bearer(service: string, scope: string, basic: string): Promise<string> {
+  const cached = tokens.get(scope);
+  if (cached && cached.until > Date.now()) return cached.token;
+  const query = new URLSearchParams({ service });
+  if (scope !== "") query.set("scope", scope);
+  const response = await fetch(`/auth/token?${query}`, { headers: { Authorization: `Basic ${basic}`, Accept: "application/json" } });
+  const body = obj(await response.json().catch(() => ({})));
+  if (!response.ok) throw new ApiError(explain(response.status, body, "/auth/token"), response.status);
+  const token = str(body.token) || str(body.access_token);
+  const seconds = typeof body.expires_in === "number" ? body.expires_in : 60;
+  tokens.set(scope, { token, until: Date.now() + Math.max(10, seconds - 10) * 1000 });
+  return token;
+}
+
+async function authorization(method: string, path: string): Promise<string | null> {
+  const basic = credentials();
+  if (!basic) return null;
+  const { auth, service } = await modeOf();
+  if (auth !== "token") return `Basic ${basic}`;
+  return `Bearer ${await bearer(service, scopeFor(method, path), basic)}`;
 }
 
 function explain(status: number, body: unknown, path: string): string {
@@ -44,8 +101,8 @@ function explain(status: number, body: unknown, path: string): string {
 
 export async function request(method: string, path: string, init: { headers?: Record<string, string>; json?: unknown } = {}): Promise<unknown> {
   const headers: Record<string, string> = { Accept: "application/json", ...init.headers };
-  const auth = credentials();
-  if (auth) headers.Authorization = `Basic ${auth}`;
+  const auth = await authorization(method, path);
+  if (auth) headers.Authorization = auth;
   if (init.json !== undefined) headers["Content-Type"] = "application/json";
   let response: Response;
   try {
