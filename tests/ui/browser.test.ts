@@ -124,6 +124,8 @@ afterAll(async () => {
 async function signIn(watched: WatchedPage, user: { name: string; password: string }): Promise<void> {
   const { page } = watched;
   await page.goto(`${berth.url}/#/signin`);
+  await page.waitForSelector("#user");
+  expect(await accessibilityProblems(page), "accessibility of the sign-in page").toEqual([]);
   await page.fill("#user", user.name);
   await page.fill("#password", user.password);
   await page.click("form.signin button[type=submit]");

@@ -147,6 +147,8 @@ export interface Me {
   auth: string;
   admin: boolean;
   catalog: boolean;
+  /** the address to pull from (http.public_url's host, else this page's) */
+  registry: string;
   /** which plugin APIs this registry serves */
   features: { retention: boolean; quotas: boolean; signing: boolean; webhooks: boolean; proxy: boolean; replication: boolean };
 }
@@ -159,6 +161,7 @@ export async function me(): Promise<Me> {
     auth: str(body.auth),
     admin: body.admin === true,
     catalog: body.catalog === true,
+    registry: str(body.registry) || location.host,
     features: {
       retention: features.retention === true,
       quotas: features.quotas === true,

@@ -80,7 +80,7 @@ export async function imagePage(name: string, digest: string, who: Me): Promise<
   const layers = arr(facts.layers);
   const referrers = arr(facts.referrers);
   const config = obj(facts.config);
-  const reference = `${location.host}/${name}`;
+  const reference = `${who.registry}/${name}`;
   const deleteManifest = h("button", { type: "button", class: "danger", id: "delete-manifest", hidden: !may.delete }, "Delete this manifest");
   deleteManifest.addEventListener("click", async () => {
     const tags = strs(facts.tags);

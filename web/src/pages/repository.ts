@@ -139,7 +139,7 @@ export async function repositoryPage(name: string, who: Me): Promise<void> {
     }
   }
 
-  const pull = `${location.host}/${name}`;
+  const pull = `${who.registry}/${name}`;
   render(
     h("h1", {}, name),
     h("div", { class: "pull" }, h("code", {}, `docker pull ${pull}:TAG`), copyButton(`docker pull ${pull}`, "Copy the docker pull command")),
