@@ -133,6 +133,21 @@ describe("pull-through cache", () => {
     expect(upstreamAsked(`/multi/manifests/${arm64.digest}`)).toEqual([]);
     for (const blob of arm64.blobs) expect(upstreamAsked(`/multi/blobs/${blob}`)).toEqual([]);
 
+    // the read API describes the index from the metadata index, the absent child without a size
+    const facts = await fetch(`${berth.url}/api/v1/repositories/hub/multi/manifests/${index.digest}`);
+    expect(facts.status).toBe(200);
+    const described = (await facts.json()) as { manifests: { digest: string; total_size: number | null }[] };
+    expect(described.manifests.find((child) => child.digest === arm64.digest)?.total_size).toBeNull();
+
+    // a backup holds the index and the child that is here (the absent one is no error)
+    const backup = await fetch(`${berth.url}/api/v1/backup`);
+    expect(backup.status).toBe(200);
+    const tar = new TextDecoder("latin1").decode(await backup.arrayBuffer());
+    expect(tar).toContain(`hub/multi/_manifests/revisions/sha256/${index.digest.slice(7)}/link`);
+    expect(tar).toContain(`hub/multi/_manifests/revisions/sha256/${amd64.digest.slice(7)}/link`);
+    expect(tar).not.toContain(`revisions/sha256/${arm64.digest.slice(7)}/link`);
+    for (const blob of arm64.blobs) expect(tar).not.toContain(blob.slice(7));
+
     // berth fsck (beside the server, read-only) finds nothing wrong with the absent child
     const fsck = await runBerth(["fsck", "--config", config], { env: { BERTH_STORAGE_ROOT: berth.root }, timeoutMs: 60_000 });
     expect(fsck.stdout).not.toContain("hub/multi");
