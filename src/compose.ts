@@ -110,7 +110,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   addIndexRoutes(routes, registry);
   const accounts = new Accounts(index.database, log);
   addAccountsRoutes(routes, accounts, ADMIN_SOCKET_ACTOR);
-  const proxy = resolved.proxy.length > 0 ? new PullThroughCache(resolved.proxy, registry, driver, log) : null;
+  const proxy = resolved.proxy.length > 0 ? new PullThroughCache(resolved.proxy, registry, driver, log, metrics) : null;
   if (proxy) routes.add("GET", "/api/v1/proxy", async () => Response.json(await proxy.status()));
   addMaintenanceRoutes(routes, registry, log);
   addAuditRoutes(routes, audit);

@@ -6,6 +6,7 @@
 import type { ApiOptions } from "../api/context.ts";
 import { errorResponse, methodNotAllowed } from "../api/errors.ts";
 import { failureOf } from "../api/failures.ts";
+import { refuseWrites } from "../api/proxied.ts";
 import { repositoryName } from "../api/reference.ts";
 import type { RequestInfo } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
@@ -63,7 +64,10 @@ async function dispatch(ctx: ApiV1Context): Promise<Response> {
     case "repository": {
       assertMethod(ctx, ["GET", "HEAD", "DELETE"]);
       const name = repositoryName(route.name);
-      if (ctx.request.method === "DELETE") return json(ctx, deleteJson(await registry.deleteRepository(name, ctx.info)), 202);
+      if (ctx.request.method === "DELETE") {
+        if (ctx.options.proxy) refuseWrites(ctx.options.proxy, name); // a mirror's content follows its upstream, as /v2/ deletes do
+        return json(ctx, deleteJson(await registry.deleteRepository(name, ctx.info)), 202);
+      }
       return json(ctx, repositoryJson(await registry.repositoryFactsOf(name)));
     }
     case "tags": {

@@ -5,6 +5,7 @@
  * in it. Pushes go on meanwhile: what lands after a repository was read is in the next backup.
  */
 import { type Digest, formatDigest, parseDigest } from "../oci/digest.ts";
+import { RegistryError } from "../oci/errors.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
@@ -46,7 +47,8 @@ export async function planBackup(registry: Registry, driver: StorageDriver): Pro
         blobs.set(blob.digest, blobDigest);
         entries.push(link(paths.layerLink(repository, blobDigest), blobDigest));
       }
-      for (const child of stored.parsed.manifests) await addManifest(parseDigest(child.digest));
+      // a child may be absent: the pull-through cache stores an index's children only when pulled
+      for (const child of stored.parsed.manifests) await addManifest(parseDigest(child.digest)).catch(skipUnknown);
     };
     for (const tag of await registry.tags(repository)) {
       let stored;
@@ -70,4 +72,8 @@ export async function planBackup(registry: Registry, driver: StorageDriver): Pro
     entries.push({ path, size, body: () => driver.blob(path).stream() });
   }
   return { repositories: repositories.length, tags, manifests, blobs: blobs.size, bytes, entries };
+}
+
+function skipUnknown(error: unknown): void {
+  if (!(error instanceof RegistryError && error.code === "MANIFEST_UNKNOWN")) throw error;
 }

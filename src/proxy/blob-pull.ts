@@ -78,14 +78,18 @@ export class BlobPuller {
     }
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
-      throw new UpstreamUnavailable(route.upstream.url, `GET ${path} answered ${response.status}`);
+      throw route.upstream.unavailable(`GET ${path} answered ${response.status}`);
     }
-    this.counters.upstreamFetches++;
+    this.counters.fetched("blob");
     const verified = response.body.pipeThrough(
-      verifyingStream(digest, (error) => {
-        this.counters.digestMismatches++;
-        this.log("warn", "proxy: upstream blob refused, its digest does not match", { upstream: route.upstream.url, repository, error: error.message });
-      }),
+      verifyingStream(
+        digest,
+        (error) => {
+          this.counters.digestMismatch("blob");
+          this.log("warn", "proxy: upstream blob refused, its digest does not match", { upstream: route.upstream.url, repository, error: error.message });
+        },
+        (bytes) => this.counters.pulledBytes("blob", bytes),
+      ),
     );
     const [toClient, toStore] = verified.tee();
     deliver({ body: toClient, size: response.headers.get("content-length") });

@@ -1,8 +1,9 @@
 /**
  * Manifests pulled through. A miss is fetched from the upstream (one request however many
  * clients ask), checked against its digest and answered from memory at once, while it is stored
- * in the background through the facade's push path: an index after its children, an image after
- * its config and layers (the blobs a client is pulling meanwhile are the same single flights).
+ * in the background through the facade's push path: an image after its config and layers (the
+ * blobs a client is pulling meanwhile are the same single flights), an index alone: each child
+ * is fetched and stored when a client pulls it, so platforms nobody uses cost no upstream pull.
  * A digest is served from the cache forever; a tag within its ttl, then after one HEAD upstream.
  */
 import type { RequestInfo } from "../hooks/types.ts";
@@ -39,7 +40,6 @@ export class ManifestPuller {
   /** fetched, not yet stored: repository@digest and repository:tag */
   private readonly pending = new Map<string, StoredManifest>();
   private readonly fetches = new Map<string, Promise<StoredManifest>>();
-  private readonly stores = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ManifestPullDeps) {}
 
@@ -50,33 +50,39 @@ export class ManifestPuller {
   async resolve(route: ProxyRoute, repository: string, reference: Reference): Promise<StoredManifest | null> {
     if ("digest" in reference) {
       const pending = this.pending.get(`${repository}@${formatDigest(reference.digest)}`);
-      if (pending) return pending;
-      if (await this.stored(repository, reference)) return null;
+      if (pending) return this.hit(pending);
+      if (await this.stored(repository, reference)) return this.hit(null);
       return this.missed(() => this.fetch(route, repository, reference));
     }
     const tagKey = `${repository}:${reference.tag}`;
     const checkedAt = this.checked.get(tagKey);
     const fresh = checkedAt !== undefined && Date.now() - checkedAt < route.ttlMs;
     const pending = this.pending.get(tagKey);
-    if (fresh && pending) return pending;
+    if (fresh && pending) return this.hit(pending);
     const local = pending ? null : await this.stored(repository, reference);
     const current = pending ?? local;
     if (current === null) return this.missed(() => this.fetch(route, repository, reference));
     const answer = current === local ? null : current;
-    if (fresh) return answer;
+    if (fresh) return this.hit(answer);
     try {
       const upstreamDigest = await this.head(route, reference.tag);
       if (upstreamDigest === formatDigest(current.digest) || upstreamDigest === "absent") {
         this.remember(tagKey);
-        return answer;
+        return this.hit(answer);
       }
       return await this.fetch(route, repository, reference);
     } catch (error) {
       if (!(error instanceof UpstreamUnavailable)) throw error;
-      this.deps.counters.servedStale++;
+      this.deps.counters.servedStaleManifest();
       this.deps.log("warn", "proxy: upstream unavailable, serving the cached manifest", { repository, tag: reference.tag, error: error.message });
       return answer;
     }
+  }
+
+  /** Answered without fetching (from storage, or from a fetch another pull made). */
+  private hit<T>(answer: T): T {
+    this.deps.counters.hit("manifest");
+    return answer;
   }
 
   private async missed(fetch: () => Promise<StoredManifest>): Promise<StoredManifest> {
@@ -99,10 +105,10 @@ export class ManifestPuller {
 
   /** The tag's digest upstream, "absent" when the upstream no longer has it (the cache keeps serving it), null when it did not say. */
   private async head(route: ProxyRoute, tag: string): Promise<string | null> {
-    this.deps.counters.revalidations++;
+    this.deps.counters.revalidated();
     const response = await route.upstream.request("HEAD", route.upstreamName, `manifests/${tag}`, { Accept: ACCEPT });
     if (response.status === 404) return "absent";
-    if (!response.ok) throw new UpstreamUnavailable(route.upstream.url, `HEAD manifests/${tag} answered ${response.status}`);
+    if (!response.ok) throw route.upstream.unavailable(`HEAD manifests/${tag} answered ${response.status}`);
     return response.headers.get("docker-content-digest");
   }
 
@@ -127,28 +133,27 @@ export class ManifestPuller {
     const length = Number(response.headers.get("content-length") ?? 0);
     if (!response.ok || length > MAX_MANIFEST_BYTES) {
       await response.body?.cancel();
-      throw new UpstreamUnavailable(route.upstream.url, `GET manifests/${shown} answered ${response.status} (${length} bytes)`);
+      throw route.upstream.unavailable(`GET manifests/${shown} answered ${response.status} (${length} bytes)`);
     }
     const bytes = new Uint8Array(await response.arrayBuffer().catch((error: unknown) => {
-      throw new UpstreamUnavailable(route.upstream.url, `GET manifests/${shown} broke off: ${String(error)}`);
+      throw route.upstream.unavailable(`GET manifests/${shown} broke off: ${String(error)}`);
     }));
-    this.deps.counters.upstreamFetches++;
     const manifest = this.verified(route, reference, bytes, response.headers);
+    this.deps.counters.fetched("manifest");
+    this.deps.counters.pulledBytes("manifest", bytes.byteLength);
     const digestKey = `${repository}@${formatDigest(manifest.digest)}`;
     this.pending.set(digestKey, manifest);
     if ("tag" in reference) {
       this.pending.set(`${repository}:${reference.tag}`, manifest);
       this.remember(`${repository}:${reference.tag}`);
     }
-    const storing = this.store(route, repository, reference, manifest).then(
+    void this.store(route, repository, reference, manifest).then(
       () => this.deps.log("info", "proxy: fetched from upstream", { upstream: route.upstream.url, repository, reference: shown, digest: formatDigest(manifest.digest), bytes: bytes.byteLength }),
       (error: unknown) => this.deps.log("warn", "proxy: a fetched manifest could not be cached", { upstream: route.upstream.url, repository, reference: shown, error: String(error) }),
     ).finally(() => {
       if (this.pending.get(digestKey) === manifest) this.pending.delete(digestKey);
       if ("tag" in reference && this.pending.get(`${repository}:${reference.tag}`) === manifest) this.pending.delete(`${repository}:${reference.tag}`);
-      this.stores.delete(digestKey);
     });
-    this.stores.set(digestKey, storing);
     return manifest;
   }
 
@@ -159,36 +164,26 @@ export class ManifestPuller {
     try {
       parsed = parseManifest(bytes, contentType);
     } catch (error) {
-      throw new UpstreamUnavailable(route.upstream.url, `sent an invalid manifest: ${error instanceof Error ? error.message : String(error)}`);
+      throw route.upstream.unavailable(`sent an invalid manifest: ${error instanceof Error ? error.message : String(error)}`);
     }
     const announced = headers.get("docker-content-digest");
     const expected: Digest | null = "digest" in reference ? reference.digest : announced?.startsWith("sha256:") ? parseDigest(announced) : null;
     const digest = digestOf(bytes, expected?.algorithm ?? "sha256");
     if (expected !== null && expected.hex !== digest.hex) {
-      this.deps.counters.digestMismatches++;
-      throw new UpstreamUnavailable(route.upstream.url, `sent a manifest whose digest ${formatDigest(digest)} is not ${formatDigest(expected)}`);
+      this.deps.counters.digestMismatch("manifest");
+      throw route.upstream.unavailable(`sent a manifest whose digest ${formatDigest(digest)} is not ${formatDigest(expected)}`);
     }
     return { digest, bytes, mediaType: parsed.mediaType, parsed };
   }
 
-  /** Stores a fetched manifest after everything it names, through the push path. */
+  /** Stores a fetched manifest through the push path: an image after its blobs, an index without waiting for its children. */
   private async store(route: ProxyRoute, repository: string, reference: Reference, manifest: StoredManifest): Promise<void> {
-    for (const child of manifest.parsed.manifests) await this.ensure(route, repository, parseDigest(child.digest));
     for (const blob of manifest.parsed.blobs) {
       if (!(isForeignLayer(blob.mediaType) && blob.urls?.length)) await this.deps.blobs.ensure(route, repository, parseDigest(blob.digest));
     }
-    await this.deps.registry.putManifest(repository, reference, manifest.bytes, manifest.mediaType, this.deps.request);
+    const options = { childrenMayBeAbsent: true }; // children come when a client pulls them
+    await this.deps.registry.putManifest(repository, reference, manifest.bytes, manifest.mediaType, this.deps.request, options);
     await this.deps.names.add(repository, route.upstream.url);
-  }
-
-  /** Makes sure a child manifest is stored (fetched and stored now unless it is already or is being). */
-  private async ensure(route: ProxyRoute, repository: string, digest: Digest): Promise<void> {
-    const key = `${repository}@${formatDigest(digest)}`;
-    if (!this.pending.has(key) && (await this.stored(repository, { digest }))) return;
-    if (!this.pending.has(key)) await this.fetch(route, repository, { digest });
-    const storing = this.stores.get(key);
-    if (storing) await storing;
-    if (!(await this.stored(repository, { digest }))) throw new Error(`child manifest ${formatDigest(digest)} could not be cached`);
   }
 
   private remember(tagKey: string): void {

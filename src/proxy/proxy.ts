@@ -5,13 +5,14 @@
  */
 import type { ProxyRule } from "../config/resolve.ts";
 import type { RequestInfo } from "../hooks/types.ts";
+import type { MetricsApi } from "../hooks/metrics.ts";
 import type { Logger } from "../log.ts";
 import { type Digest, formatDigest } from "../oci/digest.ts";
 import type { Reference, Registry, StoredManifest } from "../registry/registry.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { BlobPuller, type PulledBlob } from "./blob-pull.ts";
 import { CachedNames } from "./cached-names.ts";
-import { newCounters, type ProxyCounters } from "./counters.ts";
+import { ProxyCounters } from "./counters.ts";
 import { ManifestPuller } from "./manifest-pull.ts";
 import { type ProxyRoute, ProxyRoutes } from "./route.ts";
 import { UpstreamUnavailable } from "./upstream.ts";
@@ -28,7 +29,7 @@ export interface UpstreamBlobHead {
 }
 
 export class PullThroughCache {
-  readonly counters: ProxyCounters = newCounters();
+  readonly counters: ProxyCounters;
   private readonly routes: ProxyRoutes;
   private readonly names: CachedNames;
   private readonly blobs: BlobPuller;
@@ -39,8 +40,11 @@ export class PullThroughCache {
     private readonly registry: Registry,
     driver: StorageDriver,
     log: Logger,
+    /** where the cache's series go (GET /metrics); none in tests that do without */
+    metrics?: MetricsApi,
   ) {
-    this.routes = new ProxyRoutes(rules);
+    this.counters = new ProxyCounters(metrics, [...new Set(rules.map((rule) => rule.url))]);
+    this.routes = new ProxyRoutes(rules, (url) => this.counters.upstreamError(url));
     this.names = new CachedNames(driver);
     const request: RequestInfo = { id: "", addr: "", host: "", method: "GET", useragent: "berth-proxy", actor: PROXY_ACTOR };
     this.blobs = new BlobPuller(registry, request, this.counters, log);
@@ -58,7 +62,9 @@ export class PullThroughCache {
    */
   async manifest(name: string, reference: Reference): Promise<StoredManifest | null> {
     const route = await this.routeOf(name);
-    return route ? this.manifests.resolve(route, name, reference) : null;
+    if (route === null) return null;
+    this.counters.requested("manifest");
+    return this.manifests.resolve(route, name, reference);
   }
 
   /**
@@ -67,13 +73,21 @@ export class PullThroughCache {
    */
   async blob(name: string, digest: Digest): Promise<PulledBlob | null> {
     const route = await this.routeOf(name);
-    if (route === null || (await this.registry.hasBlob(name, digest))) return null;
+    if (route === null) return null;
+    this.counters.requested("blob");
+    if (await this.registry.hasBlob(name, digest)) return this.hit();
     try {
-      return await this.blobs.pull(route, name, digest);
+      // null: another pull stored it meanwhile, storage serves it
+      return (await this.blobs.pull(route, name, digest)) ?? this.hit();
     } catch (error) {
       if (error instanceof UpstreamUnavailable) this.counters.upstreamFailures++;
       throw error;
     }
+  }
+
+  private hit(): null {
+    this.counters.hit("blob");
+    return null;
   }
 
   /** HEAD of a missing blob: asks the upstream, stores nothing; null when storage has it. */
@@ -102,6 +116,7 @@ export class PullThroughCache {
         revalidations: this.counters.revalidations,
         served_stale: this.counters.servedStale,
         upstream_failures: this.counters.upstreamFailures,
+        upstream_errors: this.counters.upstreamErrors,
         digest_mismatches: this.counters.digestMismatches,
       },
     };

@@ -16,8 +16,9 @@ const DOCKER_HUB = /^https?:\/\/(registry-1\.docker\.io|index\.docker\.io|docker
 export class ProxyRoutes {
   private readonly upstreams: Upstream[];
 
-  constructor(rules: readonly ProxyRule[]) {
-    this.upstreams = [...rules].sort((a, b) => b.prefix.length - a.prefix.length).map((rule) => new Upstream(rule));
+  /** `onUnavailable`: told of each upstream request that got no usable answer */
+  constructor(rules: readonly ProxyRule[], onUnavailable?: (url: string) => void) {
+    this.upstreams = [...rules].sort((a, b) => b.prefix.length - a.prefix.length).map((rule) => new Upstream(rule, onUnavailable));
   }
 
   get empty(): boolean {

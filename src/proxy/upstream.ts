@@ -21,10 +21,20 @@ const TOKEN_MARGIN_MS = 10_000;
 export class Upstream {
   private readonly tokens = new Map<string, { token: string; expires: number }>();
 
-  constructor(readonly rule: ProxyRule) {}
+  constructor(
+    readonly rule: ProxyRule,
+    /** told of each failure as it happens (counted once, however many pulls wait on it) */
+    private readonly onUnavailable: (url: string) => void = () => undefined,
+  ) {}
 
   get url(): string {
     return this.rule.url;
+  }
+
+  /** The error for an answer that is no use (counted); callers throw it. */
+  unavailable(reason: string): UpstreamUnavailable {
+    this.onUnavailable(this.rule.url);
+    return new UpstreamUnavailable(this.rule.url, reason);
   }
 
   /**
@@ -44,7 +54,7 @@ export class Upstream {
     }
     if (response.status >= 500 || response.status === 429 || response.status === 401 || response.status === 403) {
       await response.body?.cancel();
-      throw new UpstreamUnavailable(this.rule.url, `${method} ${path} answered ${response.status}`);
+      throw this.unavailable(`${method} ${path} answered ${response.status}`);
     }
     return response;
   }
@@ -56,7 +66,7 @@ export class Upstream {
     try {
       return await fetch(target, { method, headers, redirect: "follow", signal: controller.signal });
     } catch (error) {
-      throw new UpstreamUnavailable(this.rule.url, error instanceof Error ? error.message : String(error));
+      throw this.unavailable(error instanceof Error ? error.message : String(error));
     } finally {
       clearTimeout(timer);
     }
@@ -85,15 +95,15 @@ export class Upstream {
     try {
       response = await fetch(tokenUrl, { headers: basic ? { Authorization: basic } : {}, signal: AbortSignal.timeout(this.rule.timeoutMs) });
     } catch (error) {
-      throw new UpstreamUnavailable(this.rule.url, `token endpoint ${tokenUrl.origin}: ${error instanceof Error ? error.message : String(error)}`);
+      throw this.unavailable(`token endpoint ${tokenUrl.origin}: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (!response.ok) {
       await response.body?.cancel();
-      throw new UpstreamUnavailable(this.rule.url, `token endpoint ${tokenUrl.origin} answered ${response.status}`);
+      throw this.unavailable(`token endpoint ${tokenUrl.origin} answered ${response.status}`);
     }
     const body: unknown = await response.json().catch(() => null);
     const token = tokenOf(body);
-    if (token === null) throw new UpstreamUnavailable(this.rule.url, `token endpoint ${tokenUrl.origin} gave no token`);
+    if (token === null) throw this.unavailable(`token endpoint ${tokenUrl.origin} gave no token`);
     this.tokens.set(scope, { token: token.token, expires: Date.now() + token.expiresInMs - TOKEN_MARGIN_MS });
     return `Bearer ${token.token}`;
   }

@@ -11,12 +11,15 @@ export class UpstreamDigestMismatch extends Error {
   }
 }
 
-export function verifyingStream(expected: Digest, onMismatch: (error: UpstreamDigestMismatch) => void): TransformStream<Uint8Array, Uint8Array> {
+/** `onVerified`: told the blob's length once its digest is checked */
+export function verifyingStream(expected: Digest, onMismatch: (error: UpstreamDigestMismatch) => void, onVerified: (bytes: number) => void = () => undefined): TransformStream<Uint8Array, Uint8Array> {
   const hasher = new Bun.CryptoHasher(expected.algorithm);
   let held: Uint8Array | null = null;
+  let bytes = 0;
   return new TransformStream({
     transform(chunk, controller) {
       hasher.update(chunk);
+      bytes += chunk.byteLength;
       if (held !== null) controller.enqueue(held);
       held = chunk;
     },
@@ -29,6 +32,7 @@ export function verifyingStream(expected: Digest, onMismatch: (error: UpstreamDi
         return;
       }
       if (held !== null) controller.enqueue(held);
+      onVerified(bytes);
     },
   });
 }

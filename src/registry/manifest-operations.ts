@@ -13,6 +13,7 @@ import type { Catalog } from "./catalog.ts";
 import { manifestTarget } from "./event-targets.ts";
 import { factsOfPush, referencedBlobs } from "./indexing.ts";
 import type { ManifestStore, PreparedManifest, Reference, StoredManifest } from "./manifests.ts";
+import type { PutManifestOptions } from "./options.ts";
 import type { RegistryEvents } from "./registry-events.ts";
 import type { RepositoryLock } from "./repository-lock.ts";
 
@@ -38,6 +39,7 @@ export class ManifestOperations {
     bytes: Uint8Array,
     contentType: string,
     request: RequestInfo,
+    options: PutManifestOptions = {},
   ): Promise<PreparedManifest> {
     // The blobs it names, and its own bytes (a blob GC may be taking: a manifest deleted and
     // pushed again), are held from their check to the index record (GC waits); the repository
@@ -45,7 +47,7 @@ export class ManifestOperations {
     const parsed = parseManifest(bytes, contentType);
     const own = formatDigest(digestOf(bytes, "digest" in reference ? reference.digest.algorithm : "sha256"));
     const manifest = await this.deps.blobLocks.sharedAll([...referencedBlobs(parsed), own], () =>
-      this.deps.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, parsed, request)),
+      this.deps.repositoryLocks.shared(repository, () => this.prepareAndStore(repository, reference, bytes, contentType, parsed, request, options)),
     );
     this.deps.catalog.add(repository);
     const tag = "tag" in reference ? reference.tag : undefined;
@@ -60,8 +62,9 @@ export class ManifestOperations {
     contentType: string,
     parsed: ParsedManifest,
     request: RequestInfo,
+    options: PutManifestOptions,
   ): Promise<PreparedManifest> {
-    const manifest = await this.deps.manifests.prepare(repository, reference, bytes, contentType, parsed);
+    const manifest = await this.deps.manifests.prepare(repository, reference, bytes, contentType, parsed, options);
     const tag = "tag" in reference ? reference.tag : undefined;
     if (this.events.wants("manifest.put")) {
       const json: unknown = JSON.parse(new TextDecoder().decode(bytes));

@@ -14,6 +14,7 @@ import { readManifestBlob } from "./manifest-bytes.ts";
 import { ManifestCache, ReferenceCache } from "./manifest-cache.ts";
 import { TagLists } from "./tag-lists.ts";
 import { exists, readLink, writeLink } from "./links.ts";
+import type { PutManifestOptions } from "./options.ts";
 import type { ReferrersIndex } from "./referrers.ts";
 
 export interface StoredManifest {
@@ -66,7 +67,7 @@ export class ManifestStore {
    * Validates a manifest without storing anything: grammar, digest, referenced content.
    * @throws RegistryError MANIFEST_INVALID, DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN
    */
-  async prepare(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, parsedAlready?: ParsedManifest): Promise<PreparedManifest> {
+  async prepare(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, parsedAlready?: ParsedManifest, options: PutManifestOptions = {}): Promise<PreparedManifest> {
     const parsed = parsedAlready ?? parseManifest(bytes, contentType);
     assertDescriptorCount(parsed);
     const algorithm = "digest" in reference ? reference.digest.algorithm : "sha256";
@@ -77,7 +78,7 @@ export class ManifestStore {
         detail: { digest: formatDigest(reference.digest) },
       });
     }
-    const blobSizes = await this.assertReferencesPresent(repository, parsed);
+    const blobSizes = await this.assertReferencesPresent(repository, parsed, options.childrenMayBeAbsent === true);
     return { repository, reference, bytes, digest, parsed, blobSizes };
   }
 
@@ -239,7 +240,7 @@ export class ManifestStore {
    * Each distinct digest is looked up once, however often the manifest lists it.
    * @returns the stored size of each blob referenced
    */
-  private async assertReferencesPresent(repository: string, parsed: ParsedManifest): Promise<Map<string, number>> {
+  private async assertReferencesPresent(repository: string, parsed: ParsedManifest, childrenMayBeAbsent: boolean): Promise<Map<string, number>> {
     const sizes = new Map<string, number>();
     for (const blob of parsed.blobs) {
       if (isForeignLayer(blob.mediaType) && blob.urls?.length) continue;
@@ -254,6 +255,7 @@ export class ManifestStore {
         });
       }
     }
+    if (childrenMayBeAbsent) return sizes;
     const checkedManifests = new Set<string>();
     for (const child of parsed.manifests) {
       if (checkedManifests.has(child.digest)) continue;

@@ -15,3 +15,13 @@ export interface HealthReport {
   mode: "read-write" | "read-only";
   checks: HealthChecks;
 }
+
+/** How a manifest push is checked beyond the spec's rules. */
+export interface PutManifestOptions {
+  /**
+   * Store an index whose child manifests are not (yet) in the repository. Only the pull-through
+   * cache sets it: it stores an index when it is pulled and each child when a client pulls that
+   * one, so platforms nobody uses are never fetched from the upstream. Blobs are still checked.
+   */
+  childrenMayBeAbsent?: boolean;
+}

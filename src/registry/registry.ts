@@ -33,10 +33,10 @@ import { treeReader } from "./tree-reader.ts";
 import { RepositoryLock } from "./repository-lock.ts";
 import { compareTags, type Page, type PageRequest, pageOf } from "./sorted.ts";
 import { type ContentRange, UploadStore } from "./uploads.ts";
-import type { HealthReport, RegistryOptions } from "./options.ts";
+import type { HealthReport, PutManifestOptions, RegistryOptions } from "./options.ts";
 
 // The facade's vocabulary: callers import these from here, never from the stores.
-export type { BlobInfo, ContentRange, HealthReport, RegistryOptions, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, Reference, StoredManifest };
+export type { BlobInfo, ContentRange, HealthReport, RegistryOptions, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, PutManifestOptions, Reference, StoredManifest };
 export type { FactsPage, FactsRequest, ManifestDetails, RepositoryDeleteReport, RepositoryFacts, RepositorySort, TagFacts, TagSort, UsageFacts };
 
 /** Who GC's manifest deletes are by, in events and tag history. */
@@ -136,10 +136,10 @@ export class Registry {
     return this.blobOperations.mount(repository, digest, from, request);
   }
 
-  /** Validates, stores and indexes a manifest; asks manifest.put, emits push (manifest-operations.ts). */
-  async putManifest(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, request: RequestInfo): Promise<PreparedManifest> {
+  /** Validates, stores and indexes a manifest; asks manifest.put, emits push (manifest-operations.ts); `options` are the proxy's. */
+  async putManifest(repository: string, reference: Reference, bytes: Uint8Array, contentType: string, request: RequestInfo, options: PutManifestOptions = {}): Promise<PreparedManifest> {
     this.assertWritable();
-    return this.manifestOperations.put(repository, reference, bytes, contentType, request);
+    return this.manifestOperations.put(repository, reference, bytes, contentType, request, options);
   }
 
   /** HEAD asks manifest.get too (it reveals the digest) but only a GET is a pull event. */

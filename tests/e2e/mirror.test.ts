@@ -5,7 +5,7 @@
  * The images come from a Distribution 2.8.2 upstream with htpasswd auth.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildTestImage, docker, ensureDocker, exec, type TestImage } from "../helpers/docker.ts";
 import { type BerthProcess, removeDir, startBerth, tempDir } from "../helpers/server.ts";
@@ -92,4 +92,10 @@ test("skopeo copy --all of a two-platform index through the mirror keeps every d
   await exec(["skopeo", "copy", "--all", "--src-tls-verify=false", `docker://${berth.host}/hub/team/multi:v1`, `oci:${out}:v1`], { timeoutMs: 120_000 });
   const inspect = await exec(["skopeo", "inspect", "--raw", `oci:${out}:v1`]);
   expect(`sha256:${new Bun.CryptoHasher("sha256").update(inspect.stdout).digest("hex")}`).toBe(index.digest);
+  // skopeo asked for every child, so each is now cached (stored in the background)
+  for (const child of index.children) {
+    const link = join(berth.root, "docker/registry/v2/repositories/hub/team/multi/_manifests/revisions/sha256", child.digest.slice(7), "link");
+    for (let i = 0; i < 100 && !existsSync(link); i++) await Bun.sleep(100);
+    expect(existsSync(link)).toBe(true);
+  }
 }, 180_000);
