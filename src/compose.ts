@@ -16,6 +16,7 @@ import { HookBus } from "./hooks/bus.ts";
 import type { EventSource } from "./hooks/events.ts";
 import type { Logger } from "./log.ts";
 import { addGcRoutes } from "./gc/routes.ts";
+import { addPullsRoutes } from "./api-v1-admin/pulls-routes.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
 import { createUiHandler } from "./ui/handler.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
@@ -108,6 +109,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   // core admin routes: before plugins, so none can take them
   addGcRoutes(routes, registry);
   addIndexRoutes(routes, registry);
+  addPullsRoutes(routes, registry);
   const accounts = new Accounts(index.database, log);
   addAccountsRoutes(routes, accounts, ADMIN_SOCKET_ACTOR);
   const proxy = resolved.proxy.length > 0 ? new PullThroughCache(resolved.proxy, registry, driver, log, metrics) : null;

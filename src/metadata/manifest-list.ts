@@ -35,3 +35,26 @@ export async function manifestSummaries(sql: SQL, repository: string): Promise<M
     };
   });
 }
+
+export interface RecentPull {
+  repository: string;
+  digest: string;
+  tags: string[];
+  pulledAt: string;
+  pullCount: number;
+}
+
+/** The manifests pulled last, newest first (the web UI's activity). */
+export async function recentPulls(sql: SQL, limit: number): Promise<RecentPull[]> {
+  const rows = rowsOf(await sql`
+    SELECT m.repository, m.digest, m.last_pulled_at, m.pull_count FROM manifests m
+    WHERE m.last_pulled_at IS NOT NULL ORDER BY m.last_pulled_at DESC, m.repository, m.digest LIMIT ${limit}`);
+  const pulls: RecentPull[] = [];
+  for (const row of rows) {
+    const repository = str(row, "repository");
+    const digest = str(row, "digest");
+    const tags = rowsOf(await sql`SELECT tag FROM tags WHERE repository = ${repository} AND digest = ${digest} ORDER BY tag`).map((t) => str(t, "tag"));
+    pulls.push({ repository, digest, tags, pulledAt: new Date(num(row, "last_pulled_at")).toISOString(), pullCount: num(row, "pull_count") });
+  }
+  return pulls;
+}

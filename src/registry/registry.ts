@@ -8,7 +8,7 @@ import { GarbageCollector, type GcOptions, type GcReport } from "../gc/collector
 import { type GcStatus, gcStatus } from "../gc/status.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { freedBytes, storedBytesUnder } from "../metadata/byte-counts.ts";
-import { manifestSummaries } from "../metadata/manifest-list.ts";
+import { manifestSummaries, type RecentPull, recentPulls } from "../metadata/manifest-list.ts";
 import type { RebuildProgress } from "../metadata/rebuild.ts";
 import { Listings } from "./listings.ts";
 import { ManifestOperations } from "./manifest-operations.ts";
@@ -221,6 +221,12 @@ export class Registry {
     await this.assertRepositoryExists(repository);
     await this.index.flushPulls();
     return manifestSummaries(this.index.database.sql, repository);
+  }
+
+  /** The manifests pulled last, newest first (pull times flushed first). */
+  async recentPulls(limit: number): Promise<RecentPull[]> {
+    await this.index.flushPulls();
+    return recentPulls(this.index.database.sql, limit);
   }
 
   /** Bytes of the distinct blobs these repositories link or reference (quotas). */

@@ -217,10 +217,12 @@ describe("the web UI as an admin", () => {
     await checkA11y(watched, "cleanup");
     await screenshot(page, shots, "cleanup-1280");
 
+    expectStatus(await call(berth.url, "/v2/team/app/manifests/v1", { headers: { ...asAdmin, Accept: `${MT.dockerManifest}, ${MT.ociManifest}` } }), 200); // a pull
     await page.goto(`${berth.url}/#/activity`);
     await page.waitForSelector("#deliveries");
     expect(await page.textContent("#replication")).toContain("standby");
     expect(await page.textContent("#audit")).toContain("team/app");
+    expect(await page.textContent("#pulls")).toContain("team/app");
     failDeliveries = false;
     await page.click("#deliveries button >> nth=0");
     await page.waitForSelector("text=Queued for delivery");
@@ -237,6 +239,7 @@ describe("the web UI as an admin", () => {
     await page.fill("#robot-name", "ui-ci");
     await page.fill("#robot-repositories", "team/**");
     await page.fill("#robot-actions", "pull");
+    await page.fill("#robot-expires", "3d");
     await page.click("#robot-create");
     const secret = (await page.textContent("#robot-secret")) ?? "";
     expect(secret.length).toBeGreaterThan(20);
@@ -244,6 +247,7 @@ describe("the web UI as an admin", () => {
     expect((await call(berth.url, "/v2/team/app/tags/list", { headers: robotAuth })).status).toBe(200);
     await checkA11y(watched, "accounts");
     await page.click("dialog button >> text=Done");
+    await page.waitForSelector("tr[data-robot=ui-ci] >> text=expires in 3 days");
     await page.click("button[aria-label='Disable ui-ci']");
     await page.waitForSelector("tr[data-robot=ui-ci] >> text=disabled");
     expect((await call(berth.url, "/v2/team/app/tags/list", { headers: robotAuth })).status).toBe(401);

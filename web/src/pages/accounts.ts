@@ -74,7 +74,16 @@ function robotRow(robot: Json): HTMLElement {
   const name = str(robot.name);
   const path = `/api/v1/robots/${encodeURIComponent(name)}`;
   const disabled = robot.disabled === true;
-  const state = robot.expired === true ? h("span", { class: "badge bad" }, "expired") : disabled ? h("span", { class: "badge warn" }, "disabled") : h("span", { class: "badge ok" }, "active");
+  const expiresAt = str(robot.expires_at) ? Date.parse(str(robot.expires_at)) : null;
+  const daysLeft = expiresAt === null ? null : Math.ceil((expiresAt - Date.now()) / 86_400_000);
+  const state =
+    robot.expired === true
+      ? h("span", { class: "badge bad" }, "expired")
+      : disabled
+        ? h("span", { class: "badge warn" }, "disabled")
+        : daysLeft !== null && daysLeft <= 7
+          ? h("span", { class: "badge warn" }, `expires in ${daysLeft} day${daysLeft === 1 ? "" : "s"}`)
+          : h("span", { class: "badge ok" }, "active");
   return h(
     "tr",
     { "data-robot": name },

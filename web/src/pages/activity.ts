@@ -42,7 +42,7 @@ async function recentSection(): Promise<HTMLElement> {
       "section",
       {},
       h("h2", {}, "Recent changes"),
-      h("p", { class: "muted" }, "From the audit log; pulls are counted per image (last pulled, pull count) on the repository pages."),
+      h("p", { class: "muted" }, "Pushes, deletes, runs, sign-ins and admin calls, from the audit log."),
       entries.length === 0
         ? h("p", { class: "muted" }, "Nothing yet.")
         : h(
@@ -69,11 +69,38 @@ async function recentSection(): Promise<HTMLElement> {
   }
 }
 
+/** The images pulled last (GET /api/v1/pulls, from the metadata index's pull times). */
+async function pullsSection(): Promise<HTMLElement> {
+  try {
+    const pulls = arr((await get("/api/v1/pulls?limit=20")).pulls);
+    return h(
+      "section",
+      {},
+      h("h2", {}, "Recent pulls"),
+      pulls.length === 0
+        ? h("p", { class: "muted" }, "Nothing pulled yet.")
+        : h(
+            "ul",
+            { id: "pulls" },
+            ...pulls.map((p) => {
+              const name = str(p.repository);
+              const digest = str(p.digest);
+              const tags = Array.isArray(p.tags) ? p.tags.map(String) : [];
+              return h("li", {}, h("a", { href: `#/r/${name}/@${digest}` }, `${name}${tags.length > 0 ? `:${tags.join(", ")}` : `@${digest.slice(7, 19)}`}`), ` ${when(str(p.pulled_at) || null)}, ${num(p.pull_count)} pulls`);
+            }),
+          ),
+    );
+  } catch (error) {
+    return errorBox(error);
+  }
+}
+
 export async function activityPage(who: Me): Promise<void> {
   const replication = await replicationSection(who);
   const recent = await recentSection();
+  const pulls = await pullsSection();
   if (!who.features.webhooks) {
-    render(h("h1", {}, "Activity"), recent, replication, h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no event list to show. Add [[webhook.endpoints]] to registry.toml."));
+    render(h("h1", {}, "Activity"), recent, pulls, replication, h("p", {}, "No webhook endpoint is configured: events are delivered nowhere, so there is no event list to show. Add [[webhook.endpoints]] to registry.toml."));
     return;
   }
   render(h("h1", {}, "Activity"), h("p", {}, "Loading…"));
@@ -90,6 +117,7 @@ export async function activityPage(who: Me): Promise<void> {
   render(
     h("h1", {}, "Activity"),
     recent,
+    pulls,
     replication,
     h("h2", {}, "Webhook endpoints"),
     h("ul", {}, ...endpoints.map((e) => h("li", {}, `${str(e.name)} → ${str(e.url)}: `, Object.entries(obj(e.counts)).map(([k, v]) => `${num(v)} ${k}`).join(", ")))),
