@@ -14,6 +14,7 @@ import {
   fetchToken,
   pushTestImage,
   send,
+  cellKeepingTree,
   snapshot,
   startAuthBerth,
   type TestUser,
@@ -97,14 +98,7 @@ for (const mode of ["basic", "token"] as const) {
     });
 
     const stored = () => snapshot(join(dir, "data", "docker"));
-
-    /** Runs `act`; when `expected` is a refusal, the stored tree must not change. */
-    async function cell(expected: number, act: () => Promise<number>): Promise<void> {
-      const before = expected >= 400 ? stored() : [];
-      const status = await act();
-      expect(status).toBe(expected);
-      if (expected >= 400) expect(stored()).toEqual(before);
-    }
+    const cell = cellKeepingTree(() => join(dir, "data", "docker"));
 
     for (const name of CALLERS) {
       for (const repo of REPOS) {

@@ -6,6 +6,7 @@
  *
  * Every wait and loop is bounded.
  */
+import { expect } from "bun:test";
 import { createHash, randomUUID } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -248,6 +249,19 @@ export async function pushTestImage(
 
 // ---------------------------------------------------------------------------------------------
 // storage snapshot
+
+/**
+ * An access-matrix cell: runs `act` and expects `expected`; when that is a refusal, the tree
+ * under `dir()` must not have changed (a refused request never touches storage).
+ */
+export function cellKeepingTree(dir: () => string): (expected: number, act: () => Promise<number>) => Promise<void> {
+  return async (expected, act) => {
+    const before = expected >= 400 ? snapshot(dir()) : [];
+    const status = await act();
+    expect(status).toBe(expected);
+    if (expected >= 400) expect(snapshot(dir())).toEqual(before);
+  };
+}
 
 /** Every file and directory under `dir` with its size and, for small files, a hash of its content. */
 export function snapshot(dir: string, limit = 50_000): string[] {
