@@ -25,6 +25,7 @@ export const GROUPS = [
   "index",
   "docker",
   "rss-push",
+  "s3",
 ] as const;
 export type GroupName = (typeof GROUPS)[number];
 
@@ -64,6 +65,8 @@ export interface BenchConfig {
   /** replays of the recorded docker push (bench/patterns/docker-push.json): image pushes, and a cap on each layer's bytes (null: as recorded) */
   dockerPattern: { ops: number; maxLayerBytes: number | null };
   rssPushBytes: number;
+  /** the s3 group: monolithic pushes (`ops` each, one blob per push) and pulls (`ops` of one image) per size, on Ceph RGW */
+  s3Sizes: SizedOps[];
   ddCountMiB: number;
   ddRuns: number;
   startRuns: number;
@@ -106,6 +109,10 @@ function base(): Omit<BenchConfig, "mode" | "pushSizes" | "pullSizes"> {
     docker: { layers: 4, layerBytes: 50 * 1000 * 1000 },
     dockerPattern: { ops: 4, maxLayerBytes: null },
     rssPushBytes: GiB,
+    s3Sizes: [
+      { bytes: 64 * MiB, ops: 5 },
+      { bytes: 256 * MiB, ops: 3 },
+    ],
     ddCountMiB: 256,
     ddRuns: 3,
     startRuns: 7,
@@ -169,6 +176,10 @@ export function quickConfig(): BenchConfig {
     docker: { layers: 4, layerBytes: 2 * 1000 * 1000 },
     dockerPattern: { ops: 3, maxLayerBytes: 4 * 1000 * 1000 },
     rssPushBytes: 64 * MiB,
+    s3Sizes: [
+      { bytes: 16 * MiB, ops: 3 },
+      { bytes: 64 * MiB, ops: 2 },
+    ],
     ddCountMiB: 64,
     ddRuns: 1,
     startRuns: 3,

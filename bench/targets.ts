@@ -77,6 +77,8 @@ function perOp(workload: WorkloadResult | undefined, metric: MetricKey): number 
 
 function specs(config: BenchConfig, reference: Reference): Spec[] {
   const push = largest(config.pushSizes);
+  const s3Size = largest(config.s3Sizes);
+  const s3Note = s3Size === 256 * MiB ? undefined : `judged on ${sizeLabel(s3Size)}; the full run's largest size is 256 MiB`;
   const pull = largest(config.pullSizes);
   const pushId = `push-mono-${sizeId(push)}`;
   const pullId = `pull-${sizeId(pull)}`;
@@ -123,6 +125,8 @@ function specs(config: BenchConfig, reference: Reference): Spec[] {
       pass: (v) => v <= 0.8,
       note: patternNote,
     },
+    ratioSpec("s3-push", `S3 (Ceph RGW) monolithic push ${sizeLabel(s3Size)}: MB/s, Berth ÷ Distribution's S3 driver`, `s3-push-mono-${sizeId(s3Size)}`, "mbPerSec", ">=", 1.5, s3Note),
+    ratioSpec("s3-pull", `S3 (Ceph RGW) pull ${sizeLabel(s3Size)}: MB/s, Berth ÷ Distribution's S3 driver`, `s3-pull-${sizeId(s3Size)}`, "mbPerSec", ">=", 1, s3Note),
     ratioSpec("pull-1g-ratio", `pull ${sizeLabel(pull)}: MB/s`, pullId, "mbPerSec", ">=", 1, proxyNote(pull, GiB)),
     ratioSpec("pull-1g-cpu", `pull ${sizeLabel(pull)}: server CPU s`, pullId, "serverCpuSec", "<=", 0.5, proxyNote(pull, GiB)),
     ratioSpec("catalog", `catalog first page, ${config.catalogRepos} repos: req/s (= 1 / mean latency)`, "catalog", "opsPerSec", ">=", 20, config.catalogRepos === 10_000 ? undefined : "the target is for 10,000 repositories"),

@@ -2,6 +2,7 @@
  * What every workload group shares: its context, the fresh-server lifecycle, and bounded
  * loops (sequential timed operations, a worker pool for set-up).
  */
+import type { S3Target } from "../ceph.ts";
 import type { BenchConfig, GroupName } from "../config.ts";
 import type { DataCache } from "../data.ts";
 import { RegistryClient } from "../oci.ts";
@@ -47,16 +48,20 @@ export interface WorkloadGroup {
   cleanup?(config: BenchConfig): Promise<void> | void;
 }
 
-/** Starts a fresh registry (with `files` in its working directory), runs `fn`, always stops it and removes its data directory. */
+/**
+ * Starts a fresh registry (with `files` in its working directory; storing into `s3` when given),
+ * runs `fn`, always stops it and removes its data directory.
+ */
 export async function withServer<T>(
   ctx: GroupContext,
   fn: (server: RunningServer, client: RegistryClient) => Promise<T>,
   files: Record<string, string> = {},
+  s3?: S3Target,
 ): Promise<T> {
   // Start from a quiet disk: a registry that does not fsync (Distribution) leaves dirty pages
   // whose writeback would otherwise land on whichever registry runs next.
   Bun.spawnSync(["sync"]);
-  const server = await startServer(ctx.target, ctx.config, files);
+  const server = await startServer(ctx.target, ctx.config, files, s3);
   try {
     return await fn(server, new RegistryClient(server.url));
   } catch (error) {

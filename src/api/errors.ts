@@ -5,6 +5,7 @@
  */
 import { type ErrorCode, RegistryError, type RegistryErrorOptions } from "../oci/errors.ts";
 import { ReadOnlyMaintenance } from "../registry/errors.ts";
+import { type Denial, noteDenial } from "../http/denials.ts";
 
 export const HTTP_STATUS = {
   BLOB_UNKNOWN: 404,
@@ -55,11 +56,20 @@ export function errorResponse(error: RegistryError, method: string, extraHeaders
     ...extraHeaders,
   };
   const body = JSON.stringify({ errors: [{ code: error.code, message: error.message, detail: error.detail }] });
+  let response: Response;
   if (method === "HEAD") {
     headers["Content-Length"] = String(Buffer.byteLength(body));
-    return new Response(null, { status, headers });
-  }
-  return new Response(body, { status, headers });
+    response = new Response(null, { status, headers });
+  } else response = new Response(body, { status, headers });
+  // a denial's message names its rule (a plugin's, the CORS origin list): the audit line says it
+  if (status === 403 && error.code === "DENIED") noteDenial(response, denialOf(error));
+  return response;
+}
+
+function denialOf(error: RegistryError): Denial {
+  const { detail } = error;
+  const plugin = typeof detail === "object" && detail !== null && "plugin" in detail && typeof detail.plugin === "string" ? detail.plugin : undefined;
+  return plugin === undefined ? { reason: error.message } : { reason: error.message, plugin };
 }
 
 export function methodNotAllowed(method: string, allowed: string): HttpError {

@@ -1,13 +1,15 @@
 /**
  * Which finished requests the audit log records, and as what: changes through /v2/ (manifest
  * pushes and deletes, blob uploads, mounts and deletes), admin calls under /api/ (anything but a
- * read), failed and throttled logins, and every 403. Reads are not audited: a pull answers
+ * read), failed and throttled logins, and every 403 with its `reason` (and the `plugin` that
+ * denied, for a before-hook's denial). Reads are not audited: a pull answers
  * without reaching this beyond one method test. Only the path is recorded (no query string,
  * header or body), so no credential can reach the log; an /api/ route that knows what it
  * changed (the accounts API) names it with `describeChange`, choosing the fields itself.
  */
 import { parseRoute } from "../api/route.ts";
 import type { AuditFields, RequestInfo } from "../hooks/types.ts";
+import { denialOf } from "../http/denials.ts";
 import type { AuditEntry, AuditLog } from "./log.ts";
 
 /** What an /api/ answer changed: recorded as `action` with these fields instead of `admin.call`. */
@@ -53,18 +55,26 @@ export function auditRequest(audit: AuditLog | undefined, security: SecurityCoun
     return;
   }
   if (!audit) return;
+  const denial = status === 403 ? denialFields(response) : {};
   if (path === "/v2" || path.startsWith("/v2/")) {
     const change = v2Change(request.method, url);
-    if (change) audit.record(change.action, who, result, { status, ...change.fields });
-    else if (status === 403) audit.record("access.denied", who, "denied", { method: request.method, path, status });
+    if (change) audit.record(change.action, who, result, { status, ...change.fields, ...denial });
+    else if (status === 403) audit.record("access.denied", who, "denied", { method: request.method, path, status, ...denial });
     return;
   }
   if (path.startsWith("/api/") && request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS") {
     const change = changes.get(response);
-    audit.record(change?.action ?? "admin.call", who, result, { ...change?.fields, method: request.method, path, status });
+    audit.record(change?.action ?? "admin.call", who, result, { ...change?.fields, method: request.method, path, status, ...denial });
     return;
   }
-  if (status === 403) audit.record("access.denied", who, "denied", { method: request.method, path, status });
+  if (status === 403) audit.record("access.denied", who, "denied", { method: request.method, path, status, ...denial });
+}
+
+/** `reason` (and `plugin`) of a 403, as its maker noted them (a plugin route's own 403 may say nothing). */
+function denialFields(response: Response): AuditFields {
+  const denial = denialOf(response);
+  if (denial === undefined) return {};
+  return denial.plugin === undefined ? { reason: denial.reason.slice(0, 1000) } : { reason: denial.reason.slice(0, 1000), plugin: denial.plugin };
 }
 
 function v2Change(method: string, url: URL): { action: string; fields: Record<string, string> } | null {

@@ -82,7 +82,7 @@ export class AccessController {
       if (who.via === "token" && allows(need.name, need.action)) {
         return { response: this.challenge(request, { scopes, error: "insufficient_scope" }) };
       }
-      return { response: who.user === null ? this.challenge(request, { scopes }) : denied(request) };
+      return { response: who.user === null ? this.challenge(request, { scopes }) : denied(request, this.whyDenied(who, need.name, need.action)) };
     }
     if (need.mountFrom !== undefined && !this.permits(who, need.mountFrom, "pull")) {
       // the spec lets a registry answer a mount it will not do with a plain upload session
@@ -98,7 +98,8 @@ export class AccessController {
     if (who instanceof Response) return who;
     info.actor = who.user ?? "";
     if (who.user === null) return this.challenge(request, { scopes });
-    if (who.rights !== null || !this.parts.policy.isAdmin(who.user)) return denied(request);
+    if (who.rights !== null) return denied(request, ownRightsOnly(who.user, "the admin API"));
+    if (!this.parts.policy.isAdmin(who.user)) return denied(request, this.parts.policy.whyNotAdmin(who.user));
     if (who.via === "token" && !grants(who.access, "registry", "admin", "*")) return this.challenge(request, { scopes, error: "insufficient_scope" });
     return null;
   }
@@ -113,7 +114,8 @@ export class AccessController {
     if (who instanceof Response) return who;
     info.actor = who.user ?? "";
     if (who.user === null) return this.challenge(request, { scopes });
-    if (who.rights !== null || !this.parts.policy.administers(who.user, namespace)) return denied(request);
+    if (who.rights !== null) return denied(request, ownRightsOnly(who.user, `administering namespace ${namespace}`));
+    if (!this.parts.policy.administers(who.user, namespace)) return denied(request, this.parts.policy.whyNotAdmin(who.user, namespace));
     if (who.via === "token" && !grants(who.access, "namespace", namespace, "admin")) return this.challenge(request, { scopes, error: "insufficient_scope" });
     return null;
   }
@@ -148,6 +150,12 @@ export class AccessController {
     const allowed = who.rights ? who.rights(repository, action) : this.parts.policy.allows(who.user, repository, action);
     if (!allowed) return false;
     return who.via !== "token" || grants(who.access, "repository", repository, action);
+  }
+
+  /** Why `permits` said no (the token's scope aside: that is a 401), for the audit line. */
+  private whyDenied(who: Identity, repository: string, action: Action): string {
+    if (who.rights) return ownRightsOnly(who.user ?? "", `${action} on ${repository}`);
+    return this.parts.policy.whyDenied(who.user, repository, action);
   }
 
   private async identify(request: Request, addr: string, scopes: Scope[]): Promise<Identity | Response> {
@@ -191,6 +199,11 @@ export class AccessController {
 /** Whether a token's access claim grants `action` on the resource (`*` grants everything). */
 export function grants(access: AccessEntry[], type: string, name: string, action: string): boolean {
   return access.some((entry) => entry.type === type && entry.name === name && (entry.actions.includes(action) || entry.actions.includes("*")));
+}
+
+/** A caller whose sign-in brought its own rights (an OIDC trust's grant): the rules do not apply to it. */
+function ownRightsOnly(user: string, what: string): string {
+  return `${user} signed in with rights of its own (an OIDC trust's grant), which do not include ${what}`;
 }
 
 function withoutMount(request: Request, url: URL): Request {

@@ -40,6 +40,14 @@ interface CompiledRule {
   anyUser: boolean;
   anonymous: boolean;
   actions: Set<Action>;
+  /** how a denial names it: `rule 2 (team/**, users alice)` */
+  label: string;
+}
+
+/** A rule that applies to a caller on a repository, as a denial's reason names it. */
+export interface RuleMatch {
+  label: string;
+  actions: readonly Action[];
 }
 
 export class Policy {
@@ -68,7 +76,8 @@ export class Policy {
         throw new Error(`${where} names no users, groups or anonymous = true, so it grants nothing`);
       }
       const actions = new Set<Action>(rule.actions.flatMap((action) => (action === "*" ? ACTIONS : [action])));
-      return { patterns: rule.repositories.map(globToRegExp), users, groups: rule.groups, anyUser, anonymous: rule.anonymous, actions };
+      const label = `rule ${index + 1} (${ruleLabel(rule)})`;
+      return { patterns: rule.repositories.map(globToRegExp), users, groups: rule.groups, anyUser, anonymous: rule.anonymous, actions, label };
     });
   }
 
@@ -85,11 +94,16 @@ export class Policy {
     const granted = new Set<Action>();
     const groups = caller === null ? [] : this.groupsOf(caller);
     for (const rule of this.rules) {
-      const applies = rule.anonymous || (caller !== null && (rule.anyUser || rule.users.has(caller) || rule.groups.some((group) => groups.includes(group))));
-      if (!applies || !rule.patterns.some((pattern) => pattern.test(repository))) continue;
+      if (!applies(rule, caller, groups, repository)) continue;
       for (const action of rule.actions) granted.add(action);
     }
     return granted;
+  }
+
+  /** The rules that apply to `caller` on `repository`: for the reason of a denial, not the hot path. */
+  matching(caller: Caller, repository: string): RuleMatch[] {
+    const groups = caller === null ? [] : this.groupsOf(caller);
+    return this.rules.filter((rule) => applies(rule, caller, groups, repository)).map((rule) => ({ label: rule.label, actions: [...rule.actions] }));
   }
 
   allows(caller: Caller, repository: string, action: Action): boolean {
@@ -114,4 +128,18 @@ export class Policy {
     for (const rule of this.rules) for (const user of rule.users) names.add(user);
     return [...names].sort();
   }
+}
+
+function applies(rule: CompiledRule, caller: Caller, groups: readonly string[], repository: string): boolean {
+  const names = rule.anonymous || (caller !== null && (rule.anyUser || rule.users.has(caller) || rule.groups.some((group) => groups.includes(group))));
+  return names && rule.patterns.some((pattern) => pattern.test(repository));
+}
+
+/** `team/**, users alice, groups ops`: what an operator recognises of their rule. */
+function ruleLabel(rule: AccessRule): string {
+  const parts = [rule.repositories.join(" ")];
+  if (rule.users.length > 0) parts.push(`users ${rule.users.join(" ")}`);
+  if (rule.groups.length > 0) parts.push(`groups ${rule.groups.join(" ")}`);
+  if (rule.anonymous) parts.push("anonymous");
+  return parts.join(", ");
 }

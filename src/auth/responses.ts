@@ -4,6 +4,7 @@
  * header, which `docker login` checks even on a 401. None says whether a repository exists.
  */
 import { errorResponse, HttpError } from "../api/errors.ts";
+import { noteDenial } from "../http/denials.ts";
 import { RegistryError } from "../oci/errors.ts";
 import type { AuthSettings } from "./settings.ts";
 import { formatScope, type Scope } from "./scope.ts";
@@ -53,9 +54,9 @@ export function unauthorized(settings: AuthSettings, request: Request, options: 
   return withApiVersion(errorResponse(error, request.method, { "WWW-Authenticate": challengeHeader(settings, request, options) }));
 }
 
-/** 403 DENIED: the caller is known and may not do this. */
-export function denied(request: Request): Response {
-  return withApiVersion(errorResponse(new RegistryError("DENIED"), request.method));
+/** 403 DENIED: the caller is known and may not do this. `reason` goes to the audit log, not to the client. */
+export function denied(request: Request, reason: string): Response {
+  return noteDenial(withApiVersion(errorResponse(new RegistryError("DENIED"), request.method)), { reason });
 }
 
 /** 429 TOOMANYREQUESTS with Retry-After (seconds). */

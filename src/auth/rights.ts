@@ -11,6 +11,7 @@
 import type { Accounts } from "../accounts/accounts.ts";
 import { CLI_CREATOR, ROBOT_PREFIX, robotUsable } from "../accounts/model.ts";
 import type { AccountsSnapshot } from "../accounts/snapshot.ts";
+import { grantDenial, robotLimit, roleMatches } from "./denial-reasons.ts";
 import { ACTIONS, type Action, type Caller, type Policy } from "./policy.ts";
 import { isRobotName } from "./robots.ts";
 
@@ -24,6 +25,10 @@ export interface AccessRights {
   administers(caller: Caller, namespace: string): boolean;
   /** whether anonymous callers may pull anything (then they may list the catalog) */
   anonymousHasAccess(): boolean;
+  /** why `allows` said no, for the audit log: asked only when denying */
+  whyDenied(caller: Caller, repository: string, action: Action): string;
+  /** why `isAdmin` (or `administers(namespace)`) said no */
+  whyNotAdmin(caller: string, namespace?: string): string;
 }
 
 export class AccountRights implements AccessRights {
@@ -58,6 +63,29 @@ export class AccountRights implements AccessRights {
 
   anonymousHasAccess(): boolean {
     return this.policy.anonymousHasAccess() || this.accounts.current().anonymousPull;
+  }
+
+  whyDenied(caller: Caller, repository: string, action: Action): string {
+    const snapshot = this.accounts.current();
+    if (!isRobotName(caller)) return this.personDenial(snapshot, caller, repository, action);
+    const robot = snapshot.robot(caller.slice(ROBOT_PREFIX.length));
+    if (robot === undefined) return `${caller} no longer exists`;
+    const limit = robotLimit(robot, this.now(), repository, action, snapshot.robotGrant(robot, repository));
+    if (limit !== null) return limit;
+    if (robot.creator !== CLI_CREATOR && !this.userExists(robot.creator)) return `${caller}'s creator ${robot.creator} is no longer a user`;
+    return `${caller}'s creator ${robot.creator} may not ${action} on ${repository}: ${this.personDenial(snapshot, robot.creator, repository, action)}`;
+  }
+
+  whyNotAdmin(caller: string, namespace?: string): string {
+    if (isRobotName(caller)) return namespace === undefined ? "robots cannot use the admin API" : "robots cannot administer namespaces";
+    if (namespace === undefined) return `${caller} is not in [auth] admins`;
+    return `${caller} is neither in [auth] admins nor an admin of namespace ${namespace}`;
+  }
+
+  private personDenial(snapshot: AccountsSnapshot, caller: Caller, repository: string, action: Action): string {
+    const rules = this.policy.matching(caller, repository);
+    const roles = snapshot.isEmpty ? [] : roleMatches(snapshot, caller === null ? [] : this.memberNames(caller), repository);
+    return grantDenial(caller, repository, action, [...rules, ...roles]);
   }
 
   /** The file's rules, plus what roles (and anonymous pull switches) give. */

@@ -2,13 +2,14 @@
  * The audit log: pushes, deletes, failed logins and admin calls as JSON lines in [audit] path,
  * rotated by size; GET /api/v1/audit filters them; no password, hash or token is ever in it.
  * Robot and namespace changes (admin API, and `berth robot` / `berth ns` with or without a
- * server) are lines that say who changed what, and whether it worked.
+ * server) are lines that say who changed what, and whether it worked. A 403 names its reason:
+ * the [[access]] rule (or its absence) or the plugin's rule; the client's answer stays as it was.
  */
 import { expect } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { berthCli, createRobot } from "../helpers/accounts.ts";
-import { basicHeader, send, startAuthBerth, writeHtpasswd } from "../helpers/auth.ts";
+import { basicHeader, buildImage, OCI_MANIFEST, pushTestImage, send, startAuthBerth, uploadBlob, writeHtpasswd } from "../helpers/auth.ts";
 import { call, pushImage, uniqueName } from "../helpers/oci.ts";
 import { removeDir, serverSuite, startBerth, tempDir } from "../helpers/server.ts";
 
@@ -63,6 +64,59 @@ test("failed logins are recorded with the user name, never the password; the aud
   expect(text).toContain('"user":"bob"');
   expect(text).toContain('"action":"access.denied"');
   for (const secret of ["wrong-password-123", "bob-secret-pw", "admin-secret-pw", "$argon2", "Basic "]) expect(text).not.toContain(secret);
+});
+
+test("a 403 names its reason: no rule, the rule that lacks the action, or the plugin's rule; the client sees the same answer", async () => {
+  const dir = tempDir("berth-audit-denials-");
+  cleanups.push(async () => removeDir(dir));
+  const config = [
+    `[auth]\nhtpasswd = "htpasswd"\nmode = "basic"\n\n[audit]\npath = "audit.log"\n`,
+    `[[access]]\nrepositories = ["prod/**"]\nusers = ["alice"]\nactions = ["pull", "push"]\n`,
+    `[[access]]\nrepositories = ["team/**"]\nusers = ["alice"]\nactions = ["pull"]\n`,
+    `[[immutable]]\nrepositories = ["prod/**"]\ntags = ["v*"]\n`,
+  ].join("\n");
+  const berth = await servers.started(
+    startAuthBerth({
+      root: dir,
+      config,
+      prepare: (root) => writeHtpasswd(join(root, "htpasswd"), [{ name: "alice", password: "alice-secret-pw" }, { name: "bob", password: "bob-secret-pw" }]),
+    }),
+  );
+  const alice = { Authorization: basicHeader("alice", "alice-secret-pw") };
+  const bob = { Authorization: basicHeader("bob", "bob-secret-pw") };
+  // bob has no rule: his push stops at its first request
+  const bobPush = await pushTestImage(berth, "prod/app", "v1", bob);
+  expect(bobPush.status).toBe(403);
+  // alice may pull team/**, not push: her manifest PUT is refused by the access layer
+  const teamPut = await send(berth, "/v2/team/app/manifests/latest", { method: "PUT", headers: { ...alice, "Content-Type": OCI_MANIFEST }, body: buildImage().manifest });
+  expect(teamPut.status).toBe(403);
+  expect(JSON.parse(teamPut.text)).toEqual({ errors: [{ code: "DENIED", message: "Requested access to the resource is denied", detail: null }] });
+  // prod/app:v1 is immutable: moving it is refused by the retention plugin's before-hook
+  expect((await pushTestImage(berth, "prod/app", "v1", alice)).status).toBe(201);
+  const other = buildImage();
+  for (const blob of [other.config, other.layer]) expect(await uploadBlob(berth, "prod/app", blob, alice)).toBe(201);
+  const moved = await send(berth, "/v2/prod/app/manifests/v1", { method: "PUT", headers: { ...alice, "Content-Type": OCI_MANIFEST }, body: other.manifest });
+  expect(moved.status).toBe(403);
+  // the client's message is the plugin's, as before
+  expect(moved.text).toContain("is immutable (immutable rule 1");
+
+  const written = lines(join(dir, "audit.log"));
+  const denials = written.filter((entry) => entry.result === "denied");
+  const pick = ({ time: _time, request_id: _id, addr: _addr, ...rest }: Record<string, unknown>) => rest;
+  expect(denials.map(pick)).toEqual([
+    { action: "access.denied", actor: "bob", result: "denied", method: "POST", path: "/v2/prod/app/blobs/uploads/", status: 403, reason: "no [[access]] rule or namespace role grants push on prod/app to bob" },
+    { action: "manifest.push", actor: "alice", result: "denied", status: 403, repository: "team/app", tag: "latest", reason: "rule 2 (team/**, users alice) grants pull only" },
+    {
+      action: "manifest.push",
+      actor: "alice",
+      result: "denied",
+      status: 403,
+      repository: "prod/app",
+      tag: "v1",
+      plugin: "retention",
+      reason: expect.stringContaining("tag prod/app:v1 is immutable (immutable rule 1: repositories prod/**, tags v*)"),
+    },
+  ]);
 });
 
 test("the audit file is rotated by size and only `keep` old files stay", async () => {
@@ -141,7 +195,7 @@ test("robot and namespace changes name who, what and the result, through the API
     { action: "namespace.member.add", actor: "root", result: "failed", namespace: "apps", method: "POST", path: "/api/v1/namespaces/apps/members", status: 400 },
     { action: "namespace.anonymous", actor: "root", result: "ok", namespace: "apps", anonymous_pull: true, method: "POST", path: "/api/v1/namespaces/apps/anonymous", status: 200 },
     expect.objectContaining({ action: "robot.create", actor: "nina", result: "ok", robot: "nina-bot", namespace: "apps", repositories: "apps/**", creator: "nina" }),
-    expect.objectContaining({ action: "robot.create", actor: "nina", result: "denied", robot: "escape", namespace: "apps", repositories: "**", status: 403 }),
+    expect.objectContaining({ action: "robot.create", actor: "nina", result: "denied", robot: "escape", namespace: "apps", repositories: "**", status: 403, reason: `Repository glob "**" is not inside namespace "apps"` }),
     { action: "namespace.member.remove", actor: "root", result: "ok", namespace: "apps", member: "nina", method: "DELETE", path: "/api/v1/namespaces/apps/members/nina", status: 200 },
     expect.objectContaining({ action: "robot.create", actor: socket, result: "ok", robot: "socket-bot", namespace: "apps", creator: "berth:cli" }),
     expect.objectContaining({ action: "namespace.member.add", actor: socket, result: "ok", namespace: "team", member: "group:ops", role: "reader" }),
@@ -150,7 +204,7 @@ test("robot and namespace changes name who, what and the result, through the API
   expect(String(accounts[2]?.expires_at)).toMatch(/^\d{4}-\d\d-\d\dT/);
   expect(String(accounts[3]?.previous_secret_valid_until)).toMatch(/^\d{4}-\d\d-\d\dT/);
   // the access layer's refusal, before any route ran, is an admin call denied
-  expect(written.map(pick)).toContainEqual({ action: "admin.call", actor: "nina", result: "denied", method: "POST", path: "/api/v1/robots", status: 403 });
+  expect(written.map(pick)).toContainEqual({ action: "admin.call", actor: "nina", result: "denied", method: "POST", path: "/api/v1/robots", status: 403, reason: "nina is not in [auth] admins" });
   const http = written.filter((entry) => entry.actor === "root" || entry.actor === "nina");
   expect(http.every((entry) => entry.addr === "127.0.0.1" && typeof entry.request_id === "string" && entry.request_id !== "")).toBe(true);
   const text = readFileSync(join(dir, "audit.log"), "utf8");

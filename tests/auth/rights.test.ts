@@ -1,6 +1,7 @@
 /**
  * Rights from every source together (src/auth/rights.ts): the file's rules or a namespace role,
- * the anonymous switch, and robots capped by what their creator may do now.
+ * the anonymous switch, and robots capped by what their creator may do now; and why a denial
+ * denies (the audit line's reason).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Accounts } from "../../src/accounts/accounts.ts";
@@ -137,5 +138,37 @@ describe("robots", () => {
     advance(1000);
     expect(sorted("robot$short", "team/app")).toEqual([]);
     expect(sorted("robot$nobody", "team/app")).toEqual([]);
+  });
+});
+
+describe("why a request is denied", () => {
+  test("names no rule, or the rules and roles that apply with what they grant", async () => {
+    const { accounts, rights } = await setUp();
+    await accounts.createNamespace("team", true);
+    await accounts.putMember("team", "group:ops", "reader");
+    await accounts.fresh();
+    expect(rights.whyDenied("rita", "private/x", "push")).toBe("no [[access]] rule or namespace role grants push on private/x to rita");
+    expect(rights.whyDenied("dave", "tools/x", "push")).toBe("rule 2 (tools/**, users dave) grants pull only");
+    expect(rights.whyDenied("dave", "public/x", "delete")).toBe("rule 1 (public/**, anonymous) grants pull only");
+    expect(rights.whyDenied("olga", "team/app", "push")).toBe("namespace team (anonymous pull) grants pull only; namespace team (reader: group:ops) grants pull only");
+    expect(rights.whyNotAdmin("rita")).toBe("rita is not in [auth] admins");
+    expect(rights.whyNotAdmin("rita", "team")).toBe("rita is neither in [auth] admins nor an admin of namespace team");
+  });
+
+  test("a robot's reason is its state, its grant, or its creator's rights", async () => {
+    const { accounts, rights, users } = await setUp();
+    await accounts.createNamespace("team", false);
+    await accounts.putMember("team", "ann", "reader");
+    await accounts.createRobot(robot("by-ann", ["pull", "push"]), "ann");
+    await accounts.createRobot(robot("off", ["pull"]), CLI_CREATOR);
+    await accounts.setRobotDisabled("off", true);
+    await accounts.fresh();
+    expect(rights.whyDenied("robot$by-ann", "team/app", "push")).toBe("robot$by-ann's creator ann may not push on team/app: namespace team (reader: ann) grants pull only");
+    expect(rights.whyDenied("robot$by-ann", "team/app", "delete")).toBe("robot$by-ann's grant (team/**: pull, push) does not include delete on team/app");
+    expect(rights.whyDenied("robot$off", "team/app", "pull")).toBe("robot$off is disabled");
+    expect(rights.whyDenied("robot$nobody", "team/app", "pull")).toBe("robot$nobody no longer exists");
+    users.delete("ann");
+    expect(rights.whyDenied("robot$by-ann", "team/app", "push")).toBe("robot$by-ann's creator ann is no longer a user");
+    expect(rights.whyNotAdmin("robot$by-ann")).toBe("robots cannot use the admin API");
   });
 });
