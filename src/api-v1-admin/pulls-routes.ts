@@ -12,7 +12,7 @@ export function addPullsRoutes(routes: PluginRoutes, registry: Registry): void {
     if (!/^\d{1,4}$/.test(text) || limit < 1 || limit > MAX_LIMIT) {
       throw new RegistryError("PAGINATION_NUMBER_INVALID", { message: `limit must be a number from 1 to ${MAX_LIMIT} (got "${text.slice(0, 16)}")` });
     }
-    const pulls = await registry.recentPulls(limit);
+    const pulls = await registry.indexReads.recentPulls(limit);
     return Response.json({
       pulls: pulls.map((p) => ({ repository: p.repository, digest: p.digest, tags: p.tags, pulled_at: p.pulledAt, pull_count: p.pullCount })),
     });

@@ -62,7 +62,7 @@ export async function planBackup(registry: Registry, driver: StorageDriver): Pro
       await addManifest(stored.digest);
     }
     // untagged manifests (referrers: signatures, SBOMs) come too
-    for (const summary of await registry.manifestList(repository).catch(() => [])) await addManifest(parseDigest(summary.digest)).catch(() => undefined);
+    for (const summary of await registry.indexReads.manifestList(repository).catch(() => [])) await addManifest(parseDigest(summary.digest)).catch(() => undefined);
   }
   let bytes = 0;
   for (const digest of blobs.values()) {

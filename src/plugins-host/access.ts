@@ -52,9 +52,9 @@ export function registryAccess(registry: Registry, plugin: string): RegistryRead
     tagFacts: (repository) => orNull(repository, () => registry.tagFacts(repository, { ...everything, sort: "name" }).then((page) => page.items)),
     manifestFacts: (repository, digest) => orNull(repository, () => registry.manifestFacts(repository, parseDigest(digest))),
     usage: () => registry.usage(),
-    manifests: (repository) => orNull(repository, () => registry.manifestList(repository)),
-    storedBytes: (repositories) => registry.storedBytes(repositories),
-    freedBytes: (manifests) => registry.freedBytes(manifests),
+    manifests: (repository) => orNull(repository, () => registry.indexReads.manifestList(repository)),
+    storedBytes: (repositories) => registry.indexReads.storedBytes(repositories),
+    freedBytes: (manifests) => registry.indexReads.freedBytes(manifests),
     deleteTag: (repository, tag, options = {}) => registry.deleteManifest(repository, { tag }, info, options.ifDigest === undefined ? {} : { ifDigest: options.ifDigest }),
     deleteManifest: (repository, digest) => registry.deleteManifest(repository, { digest: parseDigest(digest) }, info),
     async tagManifest(repository, tag, digest) {

@@ -7,15 +7,13 @@ import { type Digest, parseDigest } from "../oci/digest.ts";
 import { GarbageCollector, type GcOptions, type GcReport } from "../gc/collector.ts";
 import { type GcStatus, gcStatus } from "../gc/status.ts";
 import type { Descriptor } from "../oci/manifest.ts";
-import { freedBytes, storedBytesUnder } from "../metadata/byte-counts.ts";
-import { manifestSummaries, type RecentPull, recentPulls } from "../metadata/manifest-list.ts";
 import type { RebuildProgress } from "../metadata/rebuild.ts";
 import { Listings } from "./listings.ts";
 import { ManifestOperations } from "./manifest-operations.ts";
 import { RegistryEvents } from "./registry-events.ts";
 import type { HookBus } from "../hooks/bus.ts";
 import type { EventSource } from "../hooks/events.ts";
-import type { ManifestDetails, ManifestSummary, RepositoryFacts, RequestInfo, TagFacts, UsageFacts } from "../hooks/types.ts";
+import type { ManifestDetails, RepositoryFacts, RequestInfo, TagFacts, UsageFacts } from "../hooks/types.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { type BlobInfo, BlobStore } from "./blobs.ts";
 import { BlobOperations } from "./blob-operations.ts";
@@ -27,6 +25,7 @@ import type { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
 import { BlobLocks } from "./blob-locks.ts";
 import { ReferrersIndex } from "./referrers.ts";
+import { IndexReads } from "./index-reads.ts";
 import { FactReader, type FactsPage, type FactsRequest, type RepositorySort, type TagSort, unknownRepository } from "./repository-facts.ts";
 import { type RepositoryDeleteReport, RepositoryRemoval } from "./repository-delete.ts";
 import { treeReader } from "./tree-reader.ts";
@@ -55,6 +54,8 @@ export class Registry {
   private readonly events: RegistryEvents;
   private readonly manifestOperations: ManifestOperations;
   private readonly facts: FactReader;
+  /** manifest lists, recent pulls and byte counts (retention, quotas, backup, the web UI) */
+  readonly indexReads: IndexReads;
   private readonly removal: RepositoryRemoval;
   private readonly blobOperations: BlobOperations;
   private readonly gcObservers: Array<(report: GcReport) => void> = [];
@@ -76,6 +77,7 @@ export class Registry {
     this.catalog = new Catalog(driver, () => this.listings.repositories());
     const { manifests, catalog, tree, blobLocks, repositoryLocks, listings } = this;
     this.manifestOperations = new ManifestOperations({ driver, manifests, catalog, index, tree, blobLocks, repositoryLocks }, this.events);
+    this.indexReads = new IndexReads(index, (repository) => this.assertRepositoryExists(repository));
     this.facts = new FactReader({ index, catalog, listings, manifests, referrers: (repository, subject) => this.referrersOf(repository, subject) });
     const uploads = new UploadStore(driver, this.blobs, new HashPool());
     this.blobOperations = new BlobOperations({ driver, blobs: this.blobs, uploads, index, tree, blobLocks, repositoryLocks }, this.events);
@@ -214,29 +216,6 @@ export class Registry {
 
   usage(): Promise<UsageFacts> {
     return this.facts.usage();
-  }
-
-  /** Every manifest of the repository with its tags (pull times flushed first). @throws RegistryError NAME_UNKNOWN */
-  async manifestList(repository: string): Promise<ManifestSummary[]> {
-    await this.assertRepositoryExists(repository);
-    await this.index.flushPulls();
-    return manifestSummaries(this.index.database.sql, repository);
-  }
-
-  /** The manifests pulled last, newest first (pull times flushed first). */
-  async recentPulls(limit: number): Promise<RecentPull[]> {
-    await this.index.flushPulls();
-    return recentPulls(this.index.database.sql, limit);
-  }
-
-  /** Bytes of the distinct blobs these repositories link or reference (quotas). */
-  storedBytes(repositories: readonly string[]): Promise<number> {
-    return storedBytesUnder(this.index.database.sql, repositories);
-  }
-
-  /** Bytes GC would free once these manifests are deleted (retention previews). */
-  freedBytes(manifests: ReadonlyArray<{ repository: string; digest: string }>): Promise<number> {
-    return freedBytes(this.index.database.sql, manifests);
   }
 
   /** Deletes a whole repository; asks manifest.delete for each manifest, emits delete for each (repository-delete.ts). */
