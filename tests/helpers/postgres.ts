@@ -67,6 +67,24 @@ export function databaseUrl(serverUrl: string, name: string): string {
   return url.toString();
 }
 
+/**
+ * DROP DATABASE ... WITH (FORCE), again while an autovacuum worker is on it: the role berth may
+ * not end a worker PostgreSQL itself runs (42501, "must be a member of the role whose process is
+ * being terminated"), and the worker ends by itself in a moment. At most 20 tries, 200 ms apart.
+ */
+async function dropDatabase(sql: SQL, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      return;
+    } catch (error) {
+      const code = typeof error === "object" && error !== null && "errno" in error ? String(error.errno) : "";
+      if (code !== "42501" || attempt >= 20) throw error;
+      await Bun.sleep(200);
+    }
+  }
+}
+
 /** Runs `work` on a short-lived connection to the server's maintenance database. */
 async function withAdmin<T>(work: (sql: SQL) => Promise<T>): Promise<T> {
   const serverUrl = requireServer();
@@ -92,7 +110,7 @@ export async function createTestDatabase(prefix = "berth_test"): Promise<TestDat
   const serverUrl = requireServer();
   // a database left by an earlier run that reused this pid goes first
   await withAdmin(async (sql) => {
-    await sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await dropDatabase(sql, name);
     await sql.unsafe(`CREATE DATABASE "${name}"`);
   });
   let dropped = false;
@@ -104,7 +122,7 @@ export async function createTestDatabase(prefix = "berth_test"): Promise<TestDat
       dropped = true;
       // WITH (FORCE) ends the connections still open to it (a pool a test did not close, a
       // killed Berth's backends) in the same statement, so none can slip in before the drop
-      await withAdmin((sql) => sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdmin((sql) => dropDatabase(sql, name));
     },
   };
 }
