@@ -184,8 +184,13 @@ describe("the web UI as an admin", () => {
     await page.waitForSelector("h2 >> text=Platforms");
     expect(await page.textContent("main")).toContain("linux/arm64");
     expect(await page.textContent("main")).toContain("application/spdx+json");
+    const indexTitle = await page.textContent("h1");
     await page.click("text=application/spdx+json");
-    await page.waitForSelector("text=Type");
+    // the artifact's own page: another title, loaded (the index page has a "Type" card too)
+    await page.waitForFunction((before) => {
+      const title = document.querySelector("h1")?.textContent;
+      return title !== before && !document.querySelector("main")?.textContent?.includes("Loading");
+    }, indexTitle);
     expect(await page.textContent("main")).toContain("application/spdx+json");
     expectClean(watched, "an index and an artifact");
     await watched.context.close();
