@@ -6,6 +6,7 @@
  * the tag; a manifest that loses its last tag stays (restorable) until the window passes.
  */
 import type { ManifestSummary, RegistryReader } from "../../src/hooks/types.ts";
+import { formatDuration } from "../../src/util/duration.ts";
 import type { Policy, RetentionConfig } from "./config.ts";
 import { judgeTags, type TagState } from "./rules.ts";
 import type { RetentionStore } from "./store.ts";
@@ -97,7 +98,9 @@ export async function planRepository(deps: PlanDeps, policy: Policy, repository:
       continue;
     }
     const lastUse = Math.max(Date.parse(manifest.pushedAt), ms(manifest.pulledAt) ?? 0);
-    if (untaggedCutoff !== null && lastUse < untaggedCutoff) going.set(manifest.digest, `untagged, not pushed or pulled for more than ${policy.untaggedMs === null ? "" : Math.round(policy.untaggedMs / 86_400_000)}d`);
+    if (untaggedCutoff !== null && policy.untaggedMs !== null && lastUse < untaggedCutoff) {
+      going.set(manifest.digest, `untagged, not pushed or pulled for more than ${formatDuration(policy.untaggedMs)}`);
+    }
   }
   followSubjects(going, manifests);
   for (const [digest, reason] of going) {
