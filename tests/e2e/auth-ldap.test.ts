@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type AuthBerth, basicHeader, fetchToken, makeTestCa, send, startAuthBerth, type TestCa, writeHtpasswd } from "../helpers/auth.ts";
 import { buildTestImage, docker, ensureDocker, exec, removeImage, type TestImage } from "../helpers/docker.ts";
-import { BASE_DN, LDAP_USERS, SERVICE_DN, SERVICE_PASSWORD, startTestDirectory, type TestDirectory } from "../helpers/ldap.ts";
+import { LDAP_USERS, ldapSection, startTestDirectory, type TestDirectory } from "../helpers/ldap.ts";
 import { removeDir, testWithServerLog } from "../helpers/server.ts";
 
 const ALICE = { user: "alice", password: "alice-file-pw" };
@@ -25,17 +25,7 @@ mode = "${mode}"
 [auth.throttle]
 failures = 3
 
-[auth.ldap]
-url = "${url}"
-start_tls = ${startTls}
-ca_file = "tls/ca.crt"
-bind_dn = "${SERVICE_DN}"
-bind_password = "${SERVICE_PASSWORD}"
-user_base = "ou=people,${BASE_DN}"
-user_filter = "(&(objectClass=inetOrgPerson)(uid={user})(!(description=disabled)))"
-group_base = "ou=groups,${BASE_DN}"
-group_filter = "(member={dn})"
-
+${ldapSection(url, { startTls })}
 [[access]]
 repositories = ["team/**"]
 groups = ["devs"]

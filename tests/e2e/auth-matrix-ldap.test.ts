@@ -32,7 +32,7 @@ import {
   writeHtpasswd,
 } from "../helpers/auth.ts";
 import { berthCli } from "../helpers/accounts.ts";
-import { BASE_DN, LDAP_USERS, SERVICE_DN, SERVICE_PASSWORD, startTestDirectory, type TestDirectory } from "../helpers/ldap.ts";
+import { LDAP_USERS, ldapSection, startTestDirectory, type TestDirectory } from "../helpers/ldap.ts";
 import { removeDir, tempDir, testWithServerLog } from "../helpers/server.ts";
 
 const ROOT = { user: "root", password: "root-secret" };
@@ -43,16 +43,7 @@ htpasswd = "htpasswd"
 mode = "${mode}"
 admins = ["root"]
 
-[auth.ldap]
-url = "${url}"
-ca_file = "tls/ca.crt"
-bind_dn = "${SERVICE_DN}"
-bind_password = "${SERVICE_PASSWORD}"
-user_base = "ou=people,${BASE_DN}"
-user_filter = "(&(objectClass=inetOrgPerson)(uid={user})(!(description=disabled)))"
-group_base = "ou=groups,${BASE_DN}"
-group_filter = "(member={dn})"
-
+${ldapSection(url)}
 [[access]]
 repositories = ["team/**"]
 groups = ["devs"]

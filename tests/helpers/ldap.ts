@@ -24,6 +24,23 @@ export const BASE_DN = "dc=berth,dc=test";
 export const SERVICE_DN = `cn=admin,${BASE_DN}`;
 export const SERVICE_PASSWORD = "service-secret";
 
+/**
+ * The [auth.ldap] section for the test directory at `url` (its CA in tls/ca.crt beside the
+ * config): users under ou=people, an account with description=disabled refused, groups by member.
+ */
+export function ldapSection(url: string, { startTls = false }: { startTls?: boolean } = {}): string {
+  return `[auth.ldap]
+url = "${url}"
+${startTls ? "start_tls = true\n" : ""}ca_file = "tls/ca.crt"
+bind_dn = "${SERVICE_DN}"
+bind_password = "${SERVICE_PASSWORD}"
+user_base = "ou=people,${BASE_DN}"
+user_filter = "(&(objectClass=inetOrgPerson)(uid={user})(!(description=disabled)))"
+group_base = "ou=groups,${BASE_DN}"
+group_filter = "(member={dn})"
+`;
+}
+
 export const LDAP_USERS = {
   lena: "lena-pw",
   max: "max-pw",
