@@ -149,12 +149,11 @@ export function createApp({ registry, options, log, routes, auth, tls = false, h
   });
   // with authentication off the registry is open: everyone may do everything
   const handleMe = observed(async (request, info) => {
-    const answer = auth ? await auth.me(request, info) : Response.json(openCaller(new URL(request.url).searchParams.get("repository")));
-    if (!answer.ok) return answer;
-    const body: unknown = await answer.json();
+    const caller = auth ? await auth.me(request, info) : openCaller(new URL(request.url).searchParams.get("repository"));
+    if (caller instanceof Response) return caller;
     // the address users pull from: http.public_url when set, else the one this request came to
     const registry = options.publicUrl === "" ? new URL(request.url).host : new URL(options.publicUrl).host;
-    return Response.json({ ...(typeof body === "object" && body !== null ? body : {}), features: features(), registry });
+    return Response.json({ ...caller, features: features(), registry });
   });
   const handleToken = observed(async (request, info) =>
     auth ? auth.token(request, info) : errorResponse(new RegistryError("NOT_FOUND", { message: "Authentication is off" }), request.method),

@@ -125,7 +125,7 @@ export class AccessController {
    * every request is still authorized on its own). Anonymous callers get an answer, not a
    * challenge; wrong credentials get the usual 401.
    */
-  async me(request: Request, info: RequestInfo): Promise<Response> {
+  async me(request: Request, info: RequestInfo): Promise<Response | Record<string, unknown>> {
     const who = await this.identify(request, info.addr, []);
     if (who instanceof Response) return who;
     info.actor = who.user ?? "";
@@ -135,14 +135,14 @@ export class AccessController {
       repository === null || repository === ""
         ? null
         : { name: repository, pull: this.permits(who, repository, "pull"), push: this.permits(who, repository, "push"), delete: this.permits(who, repository, "delete") };
-    return Response.json({
+    return {
       user: who.user ?? "",
       auth: settings.mode,
       service: settings.service,
       admin: who.user !== null && policy.isAdmin(who.user),
       catalog: who.user !== null || policy.anonymousHasAccess(),
       ...(rights ? { repository: rights } : {}),
-    });
+    };
   }
 
   /** Rights of this caller: the rules', narrowed to the token's scope when it came with one. */

@@ -38,8 +38,8 @@ export interface AuthGate {
   guard(needOf: (request: Request, url: URL) => Need, next: V2Handler): PlainHandler;
   /** wraps the /api/ plugin routes: admins only */
   guardAdmin(next: PlainHandler): PlainHandler;
-  /** GET /api/v1/me: the caller's name, admin flag and rights on ?repository= */
-  me: PlainHandler;
+  /** GET /api/v1/me: the caller's name, admin flag and rights on ?repository=; a Response for bad credentials */
+  me(request: Request, info: RequestInfo): Promise<Response | Record<string, unknown>>;
   /** GET|POST /auth/token and POST /auth/oidc (404 in basic mode) */
   token: PlainHandler;
   describe(): Record<string, string>;
