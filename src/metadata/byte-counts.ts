@@ -51,12 +51,17 @@ export async function freedBytes(sql: SQL, manifests: ReadonlyArray<{ repository
       count(str(row, "child"), num(row, "size"));
     }
   }
-  let freed = 0;
-  for (const [digest, { size, references }] of candidates) {
-    const [manifestRows] = rowsOf(await sql`SELECT count(*) AS n FROM manifests WHERE digest = ${digest}`);
-    const [referenceRows] = rowsOf(await sql`SELECT count(*) AS n FROM manifest_references WHERE child = ${digest} AND kind = 'blob'`);
-    const all = (manifestRows ? num(manifestRows, "n") : 0) + (referenceRows ? num(referenceRows, "n") : 0);
-    if (all <= references) freed += size;
+  // how many references each candidate has in the whole registry, a batch of digests per query
+  const everywhere = new Map<string, number>();
+  const add = (rows: unknown) => {
+    for (const row of rowsOf(rows)) everywhere.set(str(row, "digest"), (everywhere.get(str(row, "digest")) ?? 0) + num(row, "n"));
+  };
+  for (const digests of batches([...candidates.keys()])) {
+    const list = sql(digests);
+    add(await sql`SELECT digest, count(*) AS n FROM manifests WHERE digest IN ${list} GROUP BY digest`);
+    add(await sql`SELECT child AS digest, count(*) AS n FROM manifest_references WHERE kind = 'blob' AND child IN ${list} GROUP BY child`);
   }
+  let freed = 0;
+  for (const [digest, { size, references }] of candidates) if ((everywhere.get(digest) ?? 0) <= references) freed += size;
   return freed;
 }
