@@ -20,7 +20,8 @@ import { addPullsRoutes } from "./api-v1-admin/pulls-routes.ts";
 import { PluginRoutes } from "./plugins-host/routes.ts";
 import { createUiHandler } from "./ui/handler.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
-import type { DatabaseLocation } from "./metadata/database.ts";
+import { type DatabaseLocation, isSharedDatabase } from "./metadata/database.ts";
+import { Cluster, newReplicaId } from "./cluster/cluster.ts";
 import { type IndexOptions, MetadataIndex } from "./metadata/index.ts";
 import { errnoCode, storageCondition } from "./storage/conditions.ts";
 import { PullThroughCache } from "./proxy/proxy.ts";
@@ -29,7 +30,8 @@ import { createDriver } from "./storage/create.ts";
 import { addAuditRoutes } from "./audit/routes.ts";
 import { addBackupRoutes } from "./backup/routes.ts";
 import { AuditLog } from "./audit/log.ts";
-import { addMaintenanceRoutes } from "./api-v1-admin/maintenance-routes.ts";
+import { addMaintenanceRoutes, READ_ONLY_SETTING } from "./api-v1-admin/maintenance-routes.ts";
+import { addClusterRoutes } from "./api-v1-admin/cluster-routes.ts";
 import { addCoreSeries } from "./metrics/core-series.ts";
 import { HttpMetrics } from "./metrics/http-metrics.ts";
 import { metricsPage } from "./metrics/page.ts";
@@ -50,6 +52,8 @@ export interface ComposedRegistry {
   driver: StorageDriver;
   registry: Registry;
   index: MetadataIndex;
+  /** the replicas sharing the metadata (PostgreSQL); a cluster of one with SQLite */
+  cluster: Cluster;
   plugins: StartedPlugins;
   /** robots and namespaces, in the metadata index */
   accounts: Accounts;
@@ -85,8 +89,12 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     publicUrl: resolved.http.publicUrl,
   };
   const location = { url: resolved.metadata.url, root: resolved.storage.root, inMemory: resolved.storage.driver === "inmemory" };
-  const index = await openIndex(location, { delayMs: resolved.gc.delayMs, syncTree: () => driver.sync() }, log);
-  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled, gcDelayMs: resolved.gc.delayMs, gcUntaggedMs: resolved.gc.untaggedMs }, bus, source, index);
+  const replica = newReplicaId();
+  const journalOwner = isSharedDatabase(location) ? { journalOwner: replica } : {};
+  const index = await openIndex(location, { delayMs: resolved.gc.delayMs, syncTree: () => driver.sync(), ...journalOwner }, log);
+  const cluster = await Cluster.open(index.database, { replica, log, addr: instanceAddr, gcDelayMs: resolved.gc.delayMs });
+  await cluster.start();
+  const registry = new Registry(driver, { deleteEnabled: resolved.storage.deleteEnabled, gcDelayMs: resolved.gc.delayMs, gcUntaggedMs: resolved.gc.untaggedMs }, bus, source, index, cluster);
   const { recovered, built } = await registry.start({
     onBuilt: (error) => {
       if (error === null) log("info", "metadata index built from the storage");
@@ -95,6 +103,7 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   });
   if (recovered > 0) log("info", "metadata index: settled changes a stop interrupted", { count: recovered });
   registry.setReadOnly(resolved.storage.readOnly);
+  followCluster(cluster, registry, resolved.metadata.cacheTtlMs, log);
   const metrics = new MetricsRegistry();
   const httpMetrics = new HttpMetrics();
   addProcessSeries(metrics);
@@ -114,17 +123,18 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   addAccountsRoutes(routes, accounts, ADMIN_SOCKET_ACTOR);
   const proxy = resolved.proxy.length > 0 ? new PullThroughCache(resolved.proxy, registry, driver, log, metrics) : null;
   if (proxy) routes.add("GET", "/api/v1/proxy", async () => Response.json(await proxy.status()));
-  addMaintenanceRoutes(routes, registry, log);
+  addMaintenanceRoutes(routes, registry, cluster, log);
+  addClusterRoutes(routes, cluster);
   addAuditRoutes(routes, audit);
   addBackupRoutes(routes, registry, driver, log);
   const pluginAudit = (plugin: string, action: string, fields: Record<string, string | number | boolean | null>) => audit.record(action, system(`plugin:${plugin}`), "ok", fields);
-  const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log, metrics, audit: pluginAudit }, await configuredPlugins(resolved));
+  const plugins = await startPlugins({ bus, routes, registry, storageRoot: resolved.storage.root, log, metrics, audit: pluginAudit, cluster }, await configuredPlugins(resolved));
   const ops = { http: httpMetrics, audit, security, page: metricsPage(metrics, log) };
   // what a running registry cannot change without a restart comes from the configuration it started with
   const options = { publicUrl: resolved.http.publicUrl, maxManifestBytes: resolved.limits.maxManifestBytes, ...(proxy ? { proxy } : {}) };
 
   const buildApp: ComposedRegistry["buildApp"] = async (current, https) => {
-    const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, accounts, log });
+    const auth = await createAuth({ config: current.resolved, configFile: current.file, storage: driver, accounts, log, shared: cluster.sql });
     const http = { headers: current.resolved.http.headers, cors: current.resolved.http.cors };
     const shared = { registry, options, log, routes, http };
     const ui = current.resolved.ui ? { ui: createUiHandler(current.resolved.ui.path) } : {};
@@ -137,12 +147,34 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
   };
   const close = async () => {
     await plugins.close();
+    await cluster.close();
     await index.close(); // a build still running stops here; the next start builds again
     audit.close();
   };
   const announceExpiring = () => announceExpiringRobots(accounts, bus, source, log);
-  return { driver, registry, index, plugins, accounts, announceExpiring, metrics, audit, indexBuilt: built, buildApp, close };
+  return { driver, registry, index, cluster, plugins, accounts, announceExpiring, metrics, audit, indexBuilt: built, buildApp, close };
 }
+
+/**
+ * With replicas: forget cached tags and names every `metadata.cache_ttl`, settle what dead
+ * replicas left half done, and follow maintenance mode as any replica sets it.
+ */
+function followCluster(cluster: Cluster, registry: Registry, cacheTtlMs: number, log: Logger): void {
+  if (!cluster.shared) return;
+  cluster.every(cacheTtlMs, () => registry.forgetCached());
+  cluster.every(SETTLE_EVERY_MS, async () => {
+    const settled = await registry.settleAbandoned();
+    if (settled > 0) log("info", "metadata index: settled changes a replica that stopped left half done", { count: settled });
+  });
+  cluster.onSettingChange(READ_ONLY_SETTING, (value) => {
+    const readOnly = value === "true";
+    if (readOnly !== registry.readOnly) log("warn", readOnly ? "maintenance (set on another replica): the registry is read-only" : "maintenance (set on another replica): the registry accepts changes again");
+    registry.setReadOnly(readOnly);
+  });
+}
+
+/** How often a replica looks for journal entries of replicas that died. */
+const SETTLE_EVERY_MS = 10_000;
 
 /** A read-only storage root still serves pulls: its index is then kept in memory (and built from the tree). */
 async function openIndex(location: DatabaseLocation, options: IndexOptions, log: Logger): Promise<MetadataIndex> {

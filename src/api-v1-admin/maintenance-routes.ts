@@ -3,14 +3,19 @@
  * while Berth serves; `GET` says which it is. Read-only refuses pushes, deletes and GC with 503
  * UNSUPPORTED (the registry facade checks it), while pulls go on and /healthz says
  * `"mode": "read-only"`. Admins only once [auth] is on (under /api/). Not kept across a
- * restart: `[storage] read_only` says what a start begins with.
+ * restart: `[storage] read_only` says what a start begins with. With replicas, the others
+ * follow within a heartbeat (a shared setting, src/cluster/cluster.ts).
  */
 import { errorResponse, HttpError } from "../api/errors.ts";
 import type { Logger } from "../log.ts";
 import type { PluginRoutes } from "../plugins-host/routes.ts";
 import type { Registry } from "../registry/registry.ts";
+import type { Cluster } from "../cluster/cluster.ts";
 
-export function addMaintenanceRoutes(routes: PluginRoutes, registry: Registry, log: Logger): void {
+/** The shared setting replicas follow (src/compose.ts). */
+export const READ_ONLY_SETTING = "read_only";
+
+export function addMaintenanceRoutes(routes: PluginRoutes, registry: Registry, cluster: Cluster, log: Logger): void {
   routes.add("GET", "/api/v1/maintenance", () => Response.json({ read_only: registry.readOnly }));
   routes.add("POST", "/api/v1/maintenance", async (request) => {
     const readOnly = readOnlyOf(await request.text());
@@ -20,6 +25,7 @@ export function addMaintenanceRoutes(routes: PluginRoutes, registry: Registry, l
     }
     if (readOnly !== registry.readOnly) log("warn", readOnly ? "maintenance: the registry is read-only" : "maintenance: the registry accepts changes again");
     registry.setReadOnly(readOnly);
+    await cluster.setSetting(READ_ONLY_SETTING, String(readOnly));
     return Response.json({ read_only: registry.readOnly });
   });
 }

@@ -3,7 +3,13 @@
  * at berth/auth/token-key.jwk in the storage (through the driver, so every process serving the
  * same storage signs with the same key; the filesystem driver keeps berth/ files at 0600).
  * Losing it only invalidates the tokens in flight; clients fetch new ones.
+ *
+ * Replicas starting together on a new storage must not each make their own (each would refuse
+ * the others' tokens): with a shared database, the first key inserted there within a minute
+ * wins and every replica stores and uses that one.
  */
+import type { SQL } from "bun";
+import { rowsOf, str } from "../metadata/rows.ts";
 import { PathNotFoundError, type StorageDriver } from "../storage/driver.ts";
 import { paths } from "../storage/paths.ts";
 import { base64url, type SigningKey } from "./jwt.ts";
@@ -25,14 +31,14 @@ function isPrivateJwk(value: unknown): value is PrivateJwk {
 }
 
 /** Loads the key, or makes and stores one. @throws Error when the stored key cannot be used. */
-export async function loadSigningKey(storage: StorageDriver): Promise<SigningKey> {
+export async function loadSigningKey(storage: StorageDriver, shared: SQL | null = null): Promise<SigningKey> {
   const where = `${paths.tokenKey()} in the storage`;
   let text: string;
   try {
     text = new TextDecoder().decode(await storage.getContent(paths.tokenKey()));
   } catch (error) {
     if (!(error instanceof PathNotFoundError)) throw error;
-    text = await makeKey(storage);
+    text = await makeKey(storage, shared);
   }
   let jwk: unknown;
   try {
@@ -46,12 +52,23 @@ export async function loadSigningKey(storage: StorageDriver): Promise<SigningKey
   return { kid: await thumbprint(jwk.x, jwk.y), privateKey, publicKey };
 }
 
-async function makeKey(storage: StorageDriver): Promise<string> {
+async function makeKey(storage: StorageDriver, shared: SQL | null): Promise<string> {
   const pair = await crypto.subtle.generateKey(PARAMS, true, ["sign", "verify"]);
-  const text = JSON.stringify(await crypto.subtle.exportKey("jwk", pair.privateKey)) + "\n";
+  let text = JSON.stringify(await crypto.subtle.exportKey("jwk", pair.privateKey)) + "\n";
+  if (shared) {
+    // a row older than a minute is from an earlier key (removed to make a new one): replaced
+    await shared`INSERT INTO cluster_settings (key, value, updated_at) VALUES (${KEY_SETTING}, ${text}, (extract(epoch from clock_timestamp()) * 1000)::bigint)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+                 WHERE cluster_settings.updated_at < EXCLUDED.updated_at - 60000`;
+    const [row] = rowsOf(await shared`SELECT value FROM cluster_settings WHERE key = ${KEY_SETTING}`);
+    if (row) text = str(row, "value");
+  }
   await storage.putContent(paths.tokenKey(), text);
   return text;
 }
+
+/** Where replicas agree on the first key (src/cluster/schema.ts); the storage keeps the one in use. */
+const KEY_SETTING = "token_key_first";
 
 /** RFC 7638 JWK thumbprint, the key id in token headers. */
 async function thumbprint(x: string, y: string): Promise<string> {

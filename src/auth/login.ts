@@ -9,6 +9,7 @@ import { KeyedLock } from "../registry/keyed-lock.ts";
 import type { AccountSource, Principal, SourceVerdict } from "./account-source.ts";
 import type { AccessEntry } from "./jwt.ts";
 import type { LoginThrottle } from "./throttle.ts";
+import type { SharedFailures } from "./shared-failures.ts";
 import type { UserStore } from "./users.ts";
 
 /** `unavailable`: the account's source (the directory) cannot answer now; nothing was decided. */
@@ -41,6 +42,8 @@ export class Login {
     private readonly log: Logger,
     /** sources of users beyond the file (the directory, OIDC), asked in this order */
     private readonly sources: AccountSource[] = [],
+    /** failures every replica counts (shared metadata); null for one process */
+    private readonly shared: SharedFailures | null = null,
   ) {}
 
   /** ok, or refused; retryAfter > 0 when the caller is locked out (then nothing was checked). */
@@ -52,7 +55,11 @@ export class Login {
     const user = credentials.user.slice(0, 256);
     const source = this.sourceFor(user);
     const throttled = source?.throttled ?? true;
-    const wait = throttled ? this.throttle.reserve(addr, user) : 0;
+    let wait = throttled ? this.throttle.reserve(addr, user) : 0;
+    if (wait === 0 && throttled && this.shared) {
+      wait = await this.shared.retryAfter(addr, user).catch(() => 0); // the database away: the local limits still hold
+      if (wait > 0) this.throttle.release(addr, user);
+    }
     if (wait > 0) {
       this.log("warn", "login throttled", { user, addr, retry_after: wait });
       return { ok: false, retryAfter: wait };
@@ -74,8 +81,13 @@ export class Login {
 
   /** A check the directory could not make counts neither way. */
   private settle(addr: string, user: string, verdict: SourceVerdict): void {
-    if (!verdict.ok && verdict.unavailable !== undefined) this.throttle.release(addr, user);
-    else this.throttle.settle(addr, user, verdict.ok);
+    if (!verdict.ok && verdict.unavailable !== undefined) {
+      this.throttle.release(addr, user);
+      return;
+    }
+    this.throttle.settle(addr, user, verdict.ok);
+    // not awaited: the answer does not wait for the other replicas' count
+    this.shared?.record(addr, user, verdict.ok).catch((error: unknown) => this.log("warn", "could not count a login in the shared database", { error: String(error) }));
   }
 
   /** The source that checks `name` (the file holds it, or no source takes it: undefined, the file decides). */

@@ -23,6 +23,8 @@ import { authSettings } from "./settings.ts";
 import type { DirectorySource } from "./ldap/source.ts";
 import { createAccountSources } from "./sources.ts";
 import { LoginThrottle } from "./throttle.ts";
+import { SharedFailures } from "./shared-failures.ts";
+import type { SQL } from "bun";
 import { TokenService } from "./token-endpoint.ts";
 import { UserStore } from "./users.ts";
 
@@ -54,10 +56,12 @@ export interface AuthSetupOptions {
   /** robots and namespaces (in the metadata index) */
   accounts: Accounts;
   log: Logger;
+  /** the database replicas share (login failures, the first signing key); null for one process */
+  shared?: SQL | null;
 }
 
 /** @throws Error with a message for the operator when the set-up cannot work */
-export async function createAuth({ config, configFile, storage, accounts, log }: AuthSetupOptions): Promise<AuthGate | null> {
+export async function createAuth({ config, configFile, storage, accounts, log, shared = null }: AuthSetupOptions): Promise<AuthGate | null> {
   if (config.auth.htpasswd === "") {
     if (config.access.length > 0 || config.auth.admins.length > 0) {
       throw new Error("[[access]] rules and [auth] admins need [auth] htpasswd (the users file); without it authentication is off");
@@ -95,8 +99,8 @@ export async function createAuth({ config, configFile, storage, accounts, log }:
   await users.warm();
   const throttle = new LoginThrottle(config.auth.throttle);
   const { robots, rights } = accountParts(config, policy, users, accounts, directory);
-  const login = new Login(users, throttle, log, [new RobotSource(robots), ...sources.list]);
-  const key = await loadSigningKey(storage);
+  const login = new Login(users, throttle, log, [new RobotSource(robots), ...sources.list], shared ? new SharedFailures(shared, config.auth.throttle) : null);
+  const key = await loadSigningKey(storage, shared);
   const controller = new AccessController({ settings, policy: rights, login, key });
   const tokens = new TokenService({ settings, policy: rights, login, key });
 

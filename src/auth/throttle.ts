@@ -28,7 +28,13 @@ interface Entry {
 }
 
 const MAX_LOCKOUT_MS = 15 * 60_000;
-const ADDRESS_FACTOR = 10;
+/** the per-address limit is this many times the per-pair one */
+export const ADDRESS_FACTOR = 10;
+
+/** How long a key is locked out after its `failures`-th failure, `limit` being where lockouts start. */
+export function lockoutAfter(failures: number, limit: number, lockoutMs: number): number {
+  return Math.min(lockoutMs * 2 ** Math.min(failures - limit, 20), MAX_LOCKOUT_MS);
+}
 
 export class LoginThrottle {
   private readonly entries = new Map<string, Entry>();
@@ -138,8 +144,7 @@ export class LoginThrottle {
     entry.count++;
     entry.last = now;
     if (entry.count >= limit) {
-      const lockout = Math.min(this.options.lockoutMs * 2 ** Math.min(entry.count - limit, 20), MAX_LOCKOUT_MS);
-      entry.blockedUntil = now + lockout;
+      entry.blockedUntil = now + lockoutAfter(entry.count, limit, this.options.lockoutMs);
     }
   }
 
@@ -154,10 +159,10 @@ function forget(entry: Entry): void {
   entry.blockedUntil = 0;
 }
 
-function pairKey(addr: string, user: string): string {
+export function pairKey(addr: string, user: string): string {
   return `u\0${addr}\0${user}`;
 }
 
-function addressKey(addr: string): string {
+export function addressKey(addr: string): string {
   return `a\0${addr}`;
 }

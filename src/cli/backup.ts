@@ -115,7 +115,7 @@ export async function restoreCommand(args: string[], configFile: string | undefi
   process.stderr.write(`berth: restored ${count} files (${(bytes / MIB).toFixed(1)} MiB) into ${target}; building the metadata index\n`);
   // the configuration's other keys (metadata.url excepted: the index goes beside the new root)
   const { resolved, file: config } = loadConfiguration(configFile === undefined ? {} : { path: configFile });
-  const loaded = { file: config, resolved: { ...resolved, storage: { ...resolved.storage, driver: "filesystem" as const, root: target }, metadata: { url: "" }, plugins: [] } };
+  const loaded = { file: config, resolved: { ...resolved, storage: { ...resolved.storage, driver: "filesystem" as const, root: target }, metadata: { ...resolved.metadata, url: "" }, plugins: [] } };
   lockStorageRoot(target);
   const composed = await composeRegistry({ loaded, log: createLogger({ ...resolved.log, level: "warn" }), instanceAddr: () => "berth-cli" });
   try {

@@ -37,7 +37,7 @@ export interface ResolvedConfig {
     uploads: { purge: boolean; purgeAfterMs: number; purgeIntervalMs: number };
   };
   /** "" for SQLite beside the storage (or in memory), else a postgres:// URL */
-  metadata: { url: string };
+  metadata: { url: string; cacheTtlMs: number };
   /** untaggedMs null keeps untagged manifests */
   gc: { delayMs: number; intervalMs: number; untaggedMs: number | null };
   limits: { maxManifestBytes: number };
@@ -117,7 +117,7 @@ export function resolveConfig(config: Config): ResolvedConfig {
         purgeIntervalMs: parseDuration(storage.uploads.purge_interval),
       },
     },
-    metadata: { url: config.metadata.url },
+    metadata: { url: config.metadata.url, cacheTtlMs: parseDuration(config.metadata.cache_ttl) },
     gc: {
       delayMs: parseDuration(config.gc.delay),
       intervalMs: parseDuration(config.gc.interval),

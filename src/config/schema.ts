@@ -79,6 +79,7 @@ export const ConfigSchema = Type.Object(
             'where the metadata index lives: "" for SQLite at <storage.root>/berth/metadata.db (in memory with storage.driver = "inmemory"), "sqlite:/absolute/path.db" elsewhere, or "postgres://user:password@host/db" for PostgreSQL',
           pattern: "^(|sqlite:/.+|postgres(ql)?://.+)$",
         }),
+        cache_ttl: Duration("1s", "with PostgreSQL (replicas): how long a replica may answer from what it cached about tags and the catalog before it reads them again, so the longest a tag changed through another replica goes unseen here"),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -61,6 +61,13 @@ export interface CollectorDeps {
   deleteManifest: (repository: string, digest: string) => Promise<void>;
 }
 
+/** Another replica holds the GC lease (src/cluster/leases.ts). */
+export class GcRunningElsewhere extends Error {
+  constructor(readonly holder: string) {
+    super(`garbage collection is running on replica ${holder}; try again when it ends`);
+  }
+}
+
 export class GarbageCollector {
   /** runs never overlap: a second caller waits for the first */
   private queue: Promise<unknown> = Promise.resolve();
@@ -143,7 +150,9 @@ export class GarbageCollector {
     await forEachConcurrently(due, AT_ONCE, async (blob) => {
       let freed: number | null;
       try {
-        freed = await this.deps.blobLocks.exclusive(blob.digest, () => this.collectBlob(blob.digest, now, dryRun));
+        const collect = () => this.collectBlob(blob.digest, now, dryRun);
+        // a dry run claims nothing: other replicas' pushes need not wait for it
+        freed = dryRun ? await this.deps.blobLocks.exclusive(blob.digest, collect) : await this.deps.blobLocks.forDeletion(blob.digest, now, collect);
       } catch (error) {
         report.errors.push(`blob ${blob.digest}: ${error instanceof Error ? error.message : String(error)}`);
         return;

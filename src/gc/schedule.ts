@@ -1,6 +1,7 @@
 /** GC every `gc.interval` in `berth serve`: one run at a time, stopped at shutdown. */
 import type { Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
+import { GcRunningElsewhere } from "./collector.ts";
 
 /** @returns stop: clears the timer and waits for a run in progress (before the index closes) */
 export function scheduleGc(registry: Registry, intervalMs: number, log: Logger): () => Promise<void> {
@@ -20,6 +21,7 @@ export function scheduleGc(registry: Registry, intervalMs: number, log: Logger):
         });
       }
     } catch (error) {
+      if (error instanceof GcRunningElsewhere) return; // another replica collects this time
       log("error", "garbage collection failed", { error: String(error) });
     }
   };

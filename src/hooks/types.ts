@@ -2,6 +2,7 @@
  * The hook API: everything a plugin may see or do. Built-in plugins use only this, exactly
  * as an operator's own plugin does.
  */
+import type { SQL } from "bun";
 import type { Logger } from "../log.ts";
 import type { ManifestDetails, ManifestSummary, RepositoryFacts, TagFacts, UsageFacts } from "./facts.ts";
 
@@ -145,6 +146,23 @@ import type { AuditFields, MetricsApi } from "./metrics.ts";
 
 export type { AuditFields, Counter, Gauge, Histogram, LabelValues, MetricsApi } from "./metrics.ts";
 
+/** Berth as one of several replicas (PostgreSQL metadata shared by all), or a process alone. */
+export interface ClusterApi {
+  /** this process's name among the replicas */
+  replica: string;
+  /**
+   * the PostgreSQL database every replica shares, for state all of them must see (a queue they
+   * drain together: claim rows with `FOR UPDATE SKIP LOCKED`); null when Berth runs as one
+   * process (keep such state in `dataDir`). Name your tables after your plugin.
+   */
+  database: SQL | null;
+  /**
+   * runs `work` unless a run of the same name is in progress in this process or, with
+   * replicas, on another one (a lease renewed while `work` runs, taken over when its holder dies)
+   */
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false; holder: string }>;
+}
+
 export interface PluginContext {
   /** throw from a before-hook to refuse the request with 403 DENIED and this message */
   deny(message: string): never;
@@ -167,6 +185,8 @@ export interface PluginContext {
   metrics: MetricsApi;
   /** one line in the audit log, e.g. `ctx.audit("retention.run", { deleted: 3 })` */
   audit(action: string, fields?: AuditFields): void;
+  /** the replicas this process is one of (shared state, leases) */
+  cluster: ClusterApi;
 }
 
 export interface RegistryPlugin {

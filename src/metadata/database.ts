@@ -46,6 +46,11 @@ export interface WriteOptions {
   durable?: boolean;
 }
 
+/** PostgreSQL: other processes (replicas) may share it. */
+export function isSharedDatabase(location: Pick<DatabaseLocation, "url">): boolean {
+  return /^postgres(ql)?:/.test(location.url);
+}
+
 export class MetadataDatabase {
   private readonly writes = new KeyedLock();
 
@@ -59,7 +64,7 @@ export class MetadataDatabase {
   /** @throws Error naming metadata.url when the database cannot be opened */
   static async open(location: DatabaseLocation): Promise<MetadataDatabase> {
     const file = sqliteFile(location);
-    const database = /^postgres(ql)?:/.test(location.url)
+    const database = isSharedDatabase(location)
       ? new MetadataDatabase(await openPostgres(location.url), "postgres", null)
       : new MetadataDatabase(await openSqlite(file), "sqlite", file === ":memory:" ? null : syncBarrierFor(dirname(file)));
     for (const statement of SCHEMA) await database.sql.unsafe(statement);

@@ -32,6 +32,18 @@ export interface IndexOptions {
   delayMs: number;
   /** Makes the storage's relaxed writes durable (StorageDriver.sync): the end of every change. */
   syncTree: () => Promise<void>;
+  /**
+   * Set when other processes share this index (PostgreSQL): journal entries are named
+   * `<owner>/<uuid>`, so a replica settles only its own and those of replicas that died; and a
+   * blob touched by a client is pushed back in the GC queue whoever queued it.
+   */
+  journalOwner?: string;
+}
+
+/** Whose journal entry this is: the owner part of its id ("" for one process's, or an older version's). */
+export function journalOwnerOf(id: string): string {
+  const slash = id.lastIndexOf("/");
+  return slash < 0 ? "" : id.slice(0, slash);
 }
 
 /** What a journaled change touches: a manifest and/or tag of a repository, or a blob ("" repository). */
@@ -94,7 +106,8 @@ export class MetadataIndex {
     inIndex: (tx: Bun.SQL, result: T, now: number) => Promise<void>,
     { durableJournal = true }: { durableJournal?: boolean } = {},
   ): Promise<T> {
-    const entry: JournalEntry = { id: crypto.randomUUID(), ...scope };
+    const owner = this.options.journalOwner;
+    const entry: JournalEntry = { id: owner ? `${owner}/${crypto.randomUUID()}` : crypto.randomUUID(), ...scope };
     await this.journal.add(entry, durableJournal);
     let result: T;
     try {
@@ -127,11 +140,14 @@ export class MetadataIndex {
     return result;
   }
 
-  /** Settles every change a crash left half done (see the file comment). @returns how many */
-  async recover(tree: TreeReader): Promise<number> {
-    const entries = rowsOf(await this.database.sql`SELECT id, repository, digest, tag FROM journal ORDER BY started_at`).map(
-      (row): JournalEntry => ({ id: str(row, "id"), repository: str(row, "repository"), digest: optStr(row, "digest"), tag: optStr(row, "tag") }),
-    );
+  /**
+   * Settles every change a crash left half done (see the file comment); with replicas, only
+   * those whose owner `abandoned` names (a replica that died). @returns how many
+   */
+  async recover(tree: TreeReader, abandoned: (owner: string) => boolean = () => true): Promise<number> {
+    const entries = rowsOf(await this.database.sql`SELECT id, repository, digest, tag FROM journal ORDER BY started_at`)
+      .map((row): JournalEntry => ({ id: str(row, "id"), repository: str(row, "repository"), digest: optStr(row, "digest"), tag: optStr(row, "tag") }))
+      .filter((entry) => abandoned(journalOwnerOf(entry.id)));
     for (const entry of entries) await this.settle(entry, tree);
     if (entries.length > 0) await this.loadReviewQueue();
     return entries.length;
@@ -201,7 +217,8 @@ export class MetadataIndex {
   /** A client used the blob (HEAD, GET, mount, a manifest naming it): its GC review waits again. */
   async touch(digest: Digest): Promise<void> {
     const d = formatDigest(digest);
-    if (!this.reviewing.has(d)) return;
+    // with replicas, another may have queued it: only the update can tell
+    if (!this.reviewing.has(d) && !this.options.journalOwner) return;
     const reviewAt = Date.now() + this.options.delayMs;
     try {
       // not durable: a read must not wait for the disk, and a lost delay only makes a review come

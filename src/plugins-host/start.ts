@@ -9,6 +9,7 @@ import type { HookBus } from "../hooks/bus.ts";
 import { type AuditFields, HookDenial, type MetricsApi, type PluginContext, type RegistryPlugin } from "../hooks/types.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../registry/registry.ts";
+import type { Cluster } from "../cluster/cluster.ts";
 import { registryAccess } from "./access.ts";
 import { PluginLoadError } from "./load.ts";
 import type { PluginRoutes } from "./routes.ts";
@@ -24,6 +25,8 @@ export interface PluginHost {
   metrics: MetricsApi;
   /** one audit line on a plugin's behalf (its name is the actor) */
   audit: (plugin: string, action: string, fields: AuditFields) => void;
+  /** the replicas sharing the metadata; plugins get `ctx.cluster` from it */
+  cluster: Cluster;
 }
 
 export interface StartedPlugins {
@@ -102,5 +105,11 @@ function createContext(host: PluginHost, name: string, options: Record<string, u
     log: (level, message, fields) => host.log(level, message, { plugin: name, ...fields }),
     metrics: host.metrics,
     audit: (action, fields = {}) => host.audit(name, action, fields),
+    cluster: {
+      replica: host.cluster.replica,
+      database: host.cluster.sql,
+      // lease names per plugin: none can hold the core's ("gc") or another plugin's
+      exclusive: (lease, work) => host.cluster.exclusive(`plugin:${name}:${lease}`, work),
+    },
   };
 }

@@ -76,6 +76,11 @@ export class Catalog {
     if (this.names[index - 1] === name) this.names.splice(index - 1, 1);
   }
 
+  /** Forgets the names (another replica may have added or deleted one): the next call reads them again. */
+  forget(): void {
+    if (!this.building) this.names = null;
+  }
+
   private async build(): Promise<string[]> {
     const fromIndex = this.indexed();
     const found: string[] = fromIndex ? [...(await fromIndex)] : [];

@@ -24,8 +24,8 @@ export class Listings {
   ) {}
 
   /** Settles interrupted changes; builds the index in the background when it never was. */
-  async start(onBuilt?: (error: unknown) => void): Promise<{ recovered: number; built: Promise<void> }> {
-    const recovered = await this.index.recover(this.tree);
+  async start(onBuilt?: (error: unknown) => void, abandoned?: (owner: string) => boolean): Promise<{ recovered: number; built: Promise<void> }> {
+    const recovered = await this.index.recover(this.tree, abandoned);
     if (await this.index.isBuilt()) {
       this.built = true;
       return { recovered, built: Promise.resolve() };
@@ -35,6 +35,11 @@ export class Listings {
       (error: unknown) => onBuilt?.(error),
     );
     return { recovered, built };
+  }
+
+  /** Settles the changes replicas that died left half done (`abandoned` names them). @returns how many */
+  settleAbandoned(abandoned: (owner: string) => boolean): Promise<number> {
+    return this.index.recover(this.tree, abandoned);
   }
 
   /** Builds the index from the tree, each repository under its lock. */

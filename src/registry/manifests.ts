@@ -63,6 +63,12 @@ export class ManifestStore {
     this.tagLists = new TagLists(driver, indexedTags);
   }
 
+  /** Forgets which tags name which digest and which revisions exist (manifests by digest stay: they never change). */
+  forgetCached(): void {
+    this.references.clear();
+    this.tagLists.forgetAll();
+  }
+
   /**
    * Validates a manifest without storing anything: grammar, digest, referenced content.
    * @throws RegistryError MANIFEST_INVALID, DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN

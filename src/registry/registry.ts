@@ -24,6 +24,8 @@ import { ManifestStore, type PreparedManifest, type Reference, type StoredManife
 import type { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
 import { BlobLocks } from "./blob-locks.ts";
+import type { Cluster } from "../cluster/cluster.ts";
+import { GcRunningElsewhere } from "../gc/collector.ts";
 import { ReferrersIndex } from "./referrers.ts";
 import { IndexReads } from "./index-reads.ts";
 import { FactReader, type FactsPage, type FactsRequest, type RepositorySort, type TagSort, unknownRepository } from "./repository-facts.ts";
@@ -38,6 +40,9 @@ import type { HealthReport, PutManifestOptions, RegistryOptions } from "./option
 export type { BlobInfo, ContentRange, HealthReport, RegistryOptions, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, PutManifestOptions, Reference, StoredManifest };
 export type { FactsPage, FactsRequest, ManifestDetails, RepositoryDeleteReport, RepositoryFacts, RepositorySort, TagFacts, TagSort, UsageFacts };
 
+/** How many times (a second apart) a backup waits for another replica's GC run to end. */
+const PAUSE_ATTEMPTS = 600;
+
 /** Who GC's manifest deletes are by, in events and tag history. */
 const GC_REQUEST: RequestInfo = { id: "", addr: "", host: "", method: "DELETE", useragent: "", actor: "berth:gc" };
 
@@ -47,7 +52,7 @@ export class Registry {
   private readonly referrers: ReferrersIndex;
   private readonly catalog: Catalog;
   private readonly repositoryLocks = new RepositoryLock();
-  private readonly blobLocks = new BlobLocks();
+  private readonly blobLocks: BlobLocks;
   private readonly tree: TreeReader;
   private readonly listings: Listings;
   private readonly collector: GarbageCollector;
@@ -67,7 +72,10 @@ export class Registry {
     hooks: HookBus,
     source: EventSource,
     private readonly index: MetadataIndex,
+    /** the replicas sharing the metadata (one process: a cluster of one) */
+    private readonly cluster: Cluster | null = null,
   ) {
+    this.blobLocks = new BlobLocks(cluster?.blobClaims ?? null);
     this.events = new RegistryEvents(hooks, source);
     this.blobs = new BlobStore(driver);
     this.referrers = new ReferrersIndex(driver);
@@ -231,9 +239,32 @@ export class Registry {
 
   /** Settles interrupted changes; builds the index in the background when it never was (see listings.ts). */
   async start(options: { onBuilt?: (error: unknown) => void } = {}): Promise<{ recovered: number; built: Promise<void> }> {
-    const started = await this.listings.start(options.onBuilt);
+    const started = await this.listings.start(options.onBuilt, await this.abandonedOwners());
     const swept = started.built.then(() => this.listings.sweep()).then((names) => names.forEach((name) => this.catalog.add(name)));
     return { ...started, built: swept };
+  }
+
+  /**
+   * With replicas: forgets what this one cached about tags and repositories (another may have
+   * changed them). Run every `metadata.cache_ttl`: the bound on how long a change made on
+   * another replica goes unseen here.
+   */
+  forgetCached(): void {
+    this.manifests.forgetCached();
+    this.catalog.forget();
+  }
+
+  /** With replicas: settles what replicas that died left half done. @returns how many changes */
+  async settleAbandoned(): Promise<number> {
+    if (!this.cluster?.shared) return 0;
+    return this.listings.settleAbandoned(await this.abandonedOwners());
+  }
+
+  /** Journal owners that are not a live replica (everything, for one process). */
+  private async abandonedOwners(): Promise<(owner: string) => boolean> {
+    if (!this.cluster?.shared) return () => true;
+    const alive = await this.cluster.alive();
+    return (owner) => !alive.has(owner);
   }
 
   /** Builds the metadata index from the tree (`berth index rebuild`). */
@@ -244,14 +275,52 @@ export class Registry {
   /** One garbage-collection run now (waits for a run in progress first); see src/gc/collector.ts. */
   async collectGarbage(options: GcOptions = {}): Promise<GcReport> {
     if (!options.dryRun) this.assertWritable();
-    const report = await this.collector.run(options);
+    const report = await this.gcLease(() => this.collector.run(options));
     for (const observe of this.gcObservers) observe(report);
     return report;
   }
 
-  /** Keeps GC from running until the returned release is called (after a run in progress ends). */
-  pauseGc(): Promise<() => void> {
-    return this.collector.hold();
+  /**
+   * Keeps GC from running until the returned release is called (after a run in progress ends):
+   * here, and with replicas on every one of them (it holds their GC lease).
+   */
+  async pauseGc(): Promise<() => void> {
+    const release = await this.collector.hold();
+    if (!this.cluster?.shared) return release;
+    const cluster = this.cluster;
+    let releaseLease!: () => void;
+    const released = new Promise<void>((resolve) => (releaseLease = resolve));
+    const held = new Promise<void>((resolve, reject) => {
+      const attempt = async (tries: number): Promise<void> => {
+        const outcome = await cluster.exclusive("gc", () => {
+          resolve();
+          return released;
+        });
+        if (outcome.ran) return;
+        if (tries >= PAUSE_ATTEMPTS) throw new GcRunningElsewhere(outcome.holder);
+        await Bun.sleep(1_000);
+        return attempt(tries + 1);
+      };
+      attempt(1).catch(reject);
+    });
+    try {
+      await held;
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return () => {
+      releaseLease();
+      release();
+    };
+  }
+
+  /** With replicas, one GC run at a time among them (a lease); @throws GcRunningElsewhere */
+  private async gcLease<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.cluster?.shared) return run();
+    const outcome = await this.cluster.exclusive("gc", run);
+    if (!outcome.ran) throw new GcRunningElsewhere(outcome.holder);
+    return outcome.value;
   }
 
   /** Told of every finished GC run (metrics, audit). */

@@ -79,6 +79,11 @@ export class TagLists {
     this.wholeLists.delete(repository);
   }
 
+  /** Drops every list kept (another replica may have changed any of them). */
+  forgetAll(): void {
+    for (const repository of new Set([...this.lists.keys(), ...this.wholeLists.keys()])) this.forget(repository);
+  }
+
   private async read(repository: string): Promise<string[]> {
     const fromIndex = this.indexed(repository);
     const names = fromIndex ? await fromIndex : await this.readTree(repository);

@@ -28,6 +28,7 @@ test("reload adds, changes and removes endpoints; the admin API shows the new se
     dataDir: dir,
     log: () => {},
     metrics: new MetricsRegistry(),
+    cluster: { replica: "test", database: null, exclusive: async (_name, work) => ({ ran: true, value: await work() }) },
     audit: () => {},
   };
   // nothing listens on port 9 of loopback: deliveries would fail, and none are queued here
