@@ -1,13 +1,15 @@
 /**
- * Berth as the tutorials' registry mirror: a second dockerd (own data root, exec root, pid file
- * and socket) started with --registry-mirror pulls `library/<name>` through Berth's `prefix = ""`
- * rule and runs it; the main dockerd pulls through a prefix; skopeo copies an index with --all.
- * The images come from a Distribution 2.8.2 upstream with htpasswd auth.
+ * Berth as the tutorials' registry mirror: a second dockerd of the test's own
+ * (tests/helpers/dockerd.ts) started with --registry-mirror pulls `library/<name>` through
+ * Berth's `prefix = ""` rule and runs it; the main dockerd pulls through a prefix; skopeo
+ * copies an index with --all. The images come from a Distribution 2.8.2 upstream with htpasswd
+ * auth.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildTestImage, docker, ensureDocker, exec, type TestImage } from "../helpers/docker.ts";
+import { type PrivateDockerd, startDockerd } from "../helpers/dockerd.ts";
 import { type BerthProcess, removeDir, startBerth, tempDir } from "../helpers/server.ts";
 import { copyFromDocker, pushTwoPlatformIndex, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -16,8 +18,7 @@ let berth: BerthProcess;
 let dir: string;
 let image: TestImage;
 const name = `mirrortest${Date.now().toString(36)}`;
-let secondDocker: ReturnType<typeof Bun.spawn> | undefined;
-let socket: string;
+let secondDocker: PrivateDockerd | undefined;
 
 beforeAll(async () => {
   await ensureDocker();
@@ -34,18 +35,11 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (secondDocker) {
-    secondDocker.kill("SIGTERM");
-    await Promise.race([secondDocker.exited, Bun.sleep(15_000)]);
-    if (secondDocker.exitCode === null) secondDocker.kill("SIGKILL");
-  }
+  await secondDocker?.stop();
   await docker(["rmi", "-f", image?.tag ?? "none", `${berth?.host}/hub/library/${name}:latest`], { allowFailure: true });
   await berth?.stop();
   await upstream?.stop();
-  if (dir) {
-    await exec(["umount", "-R", join(dir, "docker-data")], { allowFailure: true }).catch(() => undefined);
-    removeDir(dir);
-  }
+  if (dir) removeDir(dir);
 });
 
 test("docker pull through a prefix, then run", async () => {
@@ -56,30 +50,9 @@ test("docker pull through a prefix, then run", async () => {
 }, 180_000);
 
 test("a second dockerd with --registry-mirror pulls library/<name> through Berth and runs it", async () => {
-  const data = join(dir, "docker-data");
-  socket = join(dir, "docker.sock");
-  secondDocker = Bun.spawn(
-    [
-      "dockerd",
-      "--data-root", data,
-      "--exec-root", join(dir, "docker-exec"),
-      "--pidfile", join(dir, "docker.pid"),
-      "-H", `unix://${socket}`,
-      "--iptables=false",
-      "--bridge=none",
-      `--registry-mirror=http://${berth.host}`,
-      "--insecure-registry", berth.host,
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const host = ["-H", `unix://${socket}`];
-  for (let i = 0; i < 120; i++) {
-    const info = await exec(["docker", ...host, "info", "--format", "{{.ServerVersion}}"], { allowFailure: true, timeoutMs: 5000 }).catch(() => null);
-    if (info?.exitCode === 0) break;
-    await Bun.sleep(250);
-  }
-  await exec(["docker", ...host, "pull", name], { timeoutMs: 120_000 });
-  const run = await exec(["docker", ...host, "run", "--rm", "--network", "none", name], { timeoutMs: 60_000 });
+  secondDocker = await startDockerd({ args: [`--registry-mirror=http://${berth.host}`, "--insecure-registry", berth.host] });
+  await secondDocker.docker(["pull", name], { timeoutMs: 120_000 });
+  const run = await secondDocker.docker(["run", "--rm", "--network", "none", name], { timeoutMs: 60_000 });
   expect(run.stdout.trim()).toBe(image.text);
   // the pull came through Berth: its "" rule filled library/<name> from the upstream
   const status = (await (await fetch(`${berth.url}/api/v1/proxy`)).json()) as { repositories: { name: string; upstream: string }[] };

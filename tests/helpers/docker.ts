@@ -63,6 +63,12 @@ function formatOutput(result: ExecResult): string {
   return `--- stdout\n${tail(result.stdout)}\n--- stderr\n${tail(result.stderr)}`;
 }
 
+/**
+ * Environment naming the daemon the image helpers below talk to: {} for the machine's, a private
+ * daemon's `env` (tests/helpers/dockerd.ts) for that one.
+ */
+export type DaemonEnv = Record<string, string>;
+
 export async function docker(args: string[], options: ExecOptions = {}): Promise<ExecResult> {
   return exec(["docker", ...args], { ...options, env: { ...dockerEnv, ...options.env } });
 }
@@ -142,7 +148,7 @@ function nonce(): string {
  *   layer 3: /etc/berth-extra,
  *   CMD ["/bin/busybox", "cat", "/etc/berth-version"].
  */
-export async function buildTestImage(options: { name?: string; text?: string } = {}): Promise<TestImage> {
+export async function buildTestImage(options: { name?: string; text?: string; daemon?: DaemonEnv } = {}): Promise<TestImage> {
   const id = nonce();
   const text = options.text ?? `berth-e2e ${id}`;
   const tag = `berth-e2e/${options.name ?? "busybox"}:${id}`;
@@ -164,49 +170,49 @@ export async function buildTestImage(options: { name?: string; text?: string } =
         "",
       ].join("\n"),
     );
-    return await buildImage(dir, tag, text);
+    return await buildImage(dir, tag, text, options.daemon);
   } finally {
     removeDir(dir);
   }
 }
 
 /** Builds the Dockerfile in `dir` as `tag`; its id and layer count as docker reports them. */
-export async function buildImage(dir: string, tag: string, text: string): Promise<TestImage> {
-  await docker(["build", "--quiet", "--tag", tag, dir], { timeoutMs: 90_000 });
-  const inspect = await docker(["image", "inspect", "--format", "{{.Id}} {{len .RootFS.Layers}}", tag]);
+export async function buildImage(dir: string, tag: string, text: string, daemon: DaemonEnv = {}): Promise<TestImage> {
+  await docker(["build", "--quiet", "--tag", tag, dir], { timeoutMs: 90_000, env: daemon });
+  const inspect = await docker(["image", "inspect", "--format", "{{.Id}} {{len .RootFS.Layers}}", tag], { env: daemon });
   const [imageId, layers] = inspect.stdout.trim().split(" ");
   if (!imageId || !layers) throw new Error(`Unexpected docker image inspect output: ${inspect.stdout}`);
   return { tag, id: imageId, text, layers: Number(layers) };
 }
 
-export async function tagImage(source: string, target: string): Promise<void> {
-  await docker(["tag", source, target]);
+export async function tagImage(source: string, target: string, daemon: DaemonEnv = {}): Promise<void> {
+  await docker(["tag", source, target], { env: daemon });
 }
 
 /** `docker push`; returns the manifest digest docker reports ("<tag>: digest: sha256:… size: N"). */
-export async function pushImage(ref: string): Promise<string> {
-  const result = await docker(["push", ref], { timeoutMs: 120_000 });
+export async function pushImage(ref: string, daemon: DaemonEnv = {}): Promise<string> {
+  const result = await docker(["push", ref], { timeoutMs: 120_000, env: daemon });
   const match = /digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(result.stdout);
   if (!match?.[1]) throw new Error(`No digest in docker push output:\n${result.stdout}\n${result.stderr}`);
   return match[1];
 }
 
 /** `docker pull`; returns the manifest digest docker reports ("Digest: sha256:…"). */
-export async function pullImage(ref: string): Promise<string> {
-  const result = await docker(["pull", ref], { timeoutMs: 120_000 });
+export async function pullImage(ref: string, daemon: DaemonEnv = {}): Promise<string> {
+  const result = await docker(["pull", ref], { timeoutMs: 120_000, env: daemon });
   const match = /Digest: (sha256:[0-9a-f]{64})/.exec(result.stdout);
   if (!match?.[1]) throw new Error(`No digest in docker pull output:\n${result.stdout}\n${result.stderr}`);
   return match[1];
 }
 
 /** `docker run --rm --network none`; returns stdout. */
-export async function runImage(ref: string): Promise<string> {
-  const result = await docker(["run", "--rm", "--network", "none", ref], { timeoutMs: 60_000 });
+export async function runImage(ref: string, daemon: DaemonEnv = {}): Promise<string> {
+  const result = await docker(["run", "--rm", "--network", "none", ref], { timeoutMs: 60_000, env: daemon });
   return result.stdout;
 }
 
-export async function imageExists(ref: string): Promise<boolean> {
-  const result = await docker(["image", "inspect", ref], { allowFailure: true, timeoutMs: 20_000 });
+export async function imageExists(ref: string, daemon: DaemonEnv = {}): Promise<boolean> {
+  const result = await docker(["image", "inspect", ref], { allowFailure: true, timeoutMs: 20_000, env: daemon });
   return result.exitCode === 0;
 }
 
@@ -214,7 +220,7 @@ export async function imageExists(ref: string): Promise<boolean> {
  * Removes an image and every tag pointing at it (by image ID), so that a following pull has to
  * download all of its layers. Missing images are fine.
  */
-export async function removeImage(idOrRef: string): Promise<void> {
-  await docker(["rmi", "--force", idOrRef], { allowFailure: true, timeoutMs: 60_000 });
-  if (await imageExists(idOrRef)) throw new Error(`docker rmi --force ${idOrRef} left the image in place`);
+export async function removeImage(idOrRef: string, daemon: DaemonEnv = {}): Promise<void> {
+  await docker(["rmi", "--force", idOrRef], { allowFailure: true, timeoutMs: 60_000, env: daemon });
+  if (await imageExists(idOrRef, daemon)) throw new Error(`docker rmi --force ${idOrRef} left the image in place`);
 }
