@@ -2,7 +2,8 @@
 # Prepares this machine for the end-to-end tests and the benchmarks (sourced by tests/run.sh
 # and bench/run.sh). As root on a fresh Debian machine it:
 #   1. installs the Debian packages they drive (apt-get update once, only if something is missing;
-#      Ceph for the S3 tests: about 75 s more on a fresh machine, each test file starts its own RGW);
+#      Ceph for the S3 tests: about 75 s more on a fresh machine, each test file starts its own RGW;
+#      haproxy for the scale-out tests, which start their own in the foreground);
 #      extra package names can be given in BERTH_EXTRA_PACKAGES (the benchmarks add wrk);
 #      slapd is installed unconfigured (the LDAP tests start their own on loopback),
 #   2. starts dockerd when no daemon answers (bounded wait),
@@ -23,7 +24,7 @@ as_root() {
 
 # --- 1. Debian packages ---------------------------------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
-packages=(docker.io skopeo docker-registry busybox-static apache2-utils postgresql chromium slapd ldap-utils prometheus systemd ceph-mon ceph-osd radosgw ceph-common uuid-runtime ${BERTH_EXTRA_PACKAGES:-})
+packages=(docker.io skopeo docker-registry busybox-static apache2-utils postgresql chromium slapd ldap-utils prometheus systemd ceph-mon ceph-osd radosgw ceph-common uuid-runtime haproxy ${BERTH_EXTRA_PACKAGES:-})
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then

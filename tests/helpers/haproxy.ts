@@ -1,0 +1,163 @@
+/**
+ * Debian's HAProxy in front of several Berth replicas, as the scale-out tests and the `replicas`
+ * bench group run it: a generated configuration in a temp directory, HAProxy in the foreground
+ * (-db) as a child process, killed on stop. Installed by tests/machine.sh.
+ *
+ * Why the configuration spreads ONE client connection's requests over the replicas: HAProxy 2.x
+ * in `mode http` runs keep-alive on both sides and picks a server for every request, not per
+ * connection, unless `option prefer-last-server` is set (it is not here). So consecutive
+ * requests of one docker push land on different replicas, as issue #16 requires; the smoke test
+ * (tests/e2e/cluster-harness.test.ts) checks it from the replicas' access logs.
+ *
+ * A killed replica leaves the rotation after two failed health checks 500 ms apart (`fall 2`);
+ * a request that cannot connect to it meanwhile is sent to another replica (`retries` with
+ * `option redispatch`). Requests already sent to it fail: that is the client's retry to make.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const HAPROXY_BIN = "/usr/sbin/haproxy";
+
+export interface HaproxyOptions {
+  /** the port HAProxy binds on 127.0.0.1 */
+  port: number;
+  /** the replicas' ports on 127.0.0.1 */
+  servers: number[];
+  /** health check interval, ms (500 by default) */
+  checkIntervalMs?: number;
+}
+
+/** The configuration text: round robin over `servers`, checked on GET /healthz. */
+export function haproxyConfig(options: HaproxyOptions): string {
+  const inter = options.checkIntervalMs ?? 500;
+  return [
+    "global",
+    "  maxconn 4096",
+    "defaults",
+    "  mode http",
+    "  timeout connect 5s",
+    // large blobs stream through: generous timeouts on both sides
+    "  timeout client 5m",
+    "  timeout server 5m",
+    "  timeout http-keep-alive 30s",
+    // a connection refused by a dead replica is retried on another one
+    "  retries 2",
+    "  option redispatch 1",
+    "frontend registry",
+    `  bind 127.0.0.1:${options.port}`,
+    // Berth reads X-Forwarded-Proto for the token realm's scheme; the client address goes along too
+    "  option forwardfor",
+    "  default_backend replicas",
+    "backend replicas",
+    "  balance roundrobin",
+    // HTTP/1.1 with a Host header: Berth answers 400 to the HTTP/1.0 check without Host that a
+    // bare `option httpchk GET /healthz` sends, and every replica would be marked down
+    "  option httpchk",
+    "  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost",
+    "  http-check expect status 200",
+    `  default-server inter ${inter}ms fastinter ${inter}ms downinter ${inter}ms fall 2 rise 1`,
+    ...options.servers.map((port, i) => `  server r${i} 127.0.0.1:${port} check`),
+    "",
+  ].join("\n");
+}
+
+export interface Haproxy {
+  port: number;
+  /** http://127.0.0.1:port */
+  url: string;
+  pid: number;
+  /** HAProxy's output so far (warnings, alerts) */
+  output(): string;
+  /** SIGTERM, SIGKILL after 5 s; removes the configuration directory */
+  stop(): Promise<void>;
+}
+
+export function haproxyInstalled(): boolean {
+  return existsSync(HAPROXY_BIN);
+}
+
+/** A port free now (the kernel's choice for port 0, released at once). */
+export function freePort(): number {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = server;
+  server.stop(true);
+  return port;
+}
+
+/**
+ * Starts HAProxy on a free port and waits (bounded, 10 s) until it accepts connections.
+ * The port is chosen before HAProxy binds it, so a port taken meanwhile is retried (3 tries).
+ * @throws Error with HAProxy's output when it does not start
+ */
+export async function startHaproxy(servers: number[], options: { checkIntervalMs?: number } = {}): Promise<Haproxy> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce({ port: freePort(), servers, ...options });
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+async function startOnce(options: HaproxyOptions): Promise<Haproxy> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-haproxy-"));
+  const configPath = join(dir, "haproxy.cfg");
+  writeFileSync(configPath, haproxyConfig(options));
+  const chunks: string[] = [];
+  let proc: Subprocess<"ignore", "pipe", "pipe">;
+  try {
+    proc = Bun.spawn([HAPROXY_BIN, "-db", "-f", configPath], { cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  void collect(proc.stdout, chunks);
+  void collect(proc.stderr, chunks);
+  const output = () => chunks.join("");
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGTERM");
+      await Promise.race([proc.exited, Bun.sleep(5000)]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await proc.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      await Bun.sleep(100); // the pipes may still hold its last words
+      const text = output();
+      await stop();
+      throw new Error(`HAProxy exited (${proc.exitCode ?? proc.signalCode}) before it listened on ${options.port}:\n${text}`);
+    }
+    if (await accepts(options.port)) break;
+    if (Date.now() > deadline) {
+      const text = output();
+      await stop();
+      throw new Error(`HAProxy did not listen on 127.0.0.1:${options.port} within 10 s:\n${text}`);
+    }
+    await Bun.sleep(20);
+  }
+  return { port: options.port, url: `http://127.0.0.1:${options.port}`, pid: proc.pid, output, stop };
+}
+
+/** Does something accept TCP connections on 127.0.0.1:port? */
+async function accepts(port: number): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    socket.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, chunks: string[]): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
+}
