@@ -32,6 +32,7 @@ import { pushChunked, pushMonolithic } from "./workloads/push.ts";
 import { pushImages } from "./workloads/push-image.ts";
 import { pushDockerPattern } from "./workloads/push-docker-pattern.ts";
 import { rssPush } from "./workloads/rss.ts";
+import { replicas } from "./workloads/replicas.ts";
 import { s3 } from "./workloads/s3.ts";
 import { start } from "./workloads/start.ts";
 
@@ -51,6 +52,7 @@ export const ALL_GROUPS: readonly WorkloadGroup[] = [
   docker,
   rssPush,
   s3,
+  replicas,
 ];
 
 export const GROUP_TITLES: ReadonlyMap<string, string> = new Map(ALL_GROUPS.map((g) => [g.name, g.title]));

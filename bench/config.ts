@@ -26,6 +26,7 @@ export const GROUPS = [
   "docker",
   "rss-push",
   "s3",
+  "replicas",
 ] as const;
 export type GroupName = (typeof GROUPS)[number];
 

@@ -72,7 +72,8 @@ describe.skipIf(!available)("three replicas behind HAProxy", () => {
         await Bun.sleep(100);
       }
     }
-    expect({ streak, failures: failures.slice(-5) }).toEqual({ streak: 20, failures: failures.slice(-5) });
+    expect(streak, `last failures: ${failures.slice(-5).join(", ")}`).toBe(20);
+    await running().waitForReplica(1, false);
     const before = running().requestsPerReplica();
     for (let i = 0; i < 10; i++) {
       const response = await fetch(`${url}/v2/`);

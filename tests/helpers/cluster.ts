@@ -12,7 +12,7 @@
  * startCluster started it. Every wait is bounded.
  */
 import { CEPH_ACCESS_KEY, CEPH_REGION, CEPH_SECRET_KEY, type CephCluster, cephAvailable, startCeph } from "./ceph.ts";
-import { type Haproxy, haproxyInstalled, startHaproxy } from "./haproxy.ts";
+import { type Haproxy, haproxyInstalled, type ServerState, startHaproxy } from "./haproxy.ts";
 import { createTestDatabase, postgresUrl, type TestDatabase } from "./postgres.ts";
 import { type BerthProcess, removeDir, startBerth, tempDir } from "./server.ts";
 
@@ -58,6 +58,11 @@ export interface Cluster {
   requestsPerReplica(): number[];
   /** every request the replicas logged, health checks left out, in time order (ties: by replica) */
   requestLog(): LoggedRequest[];
+  /**
+   * Waits (15 s by default) until HAProxy's health check has put replica `index` back in the
+   * rotation (`up`) or taken it out (not `up`), e.g. after kill() or restart().
+   */
+  waitForReplica(index: number, up: boolean, timeoutMs?: number): Promise<void>;
   /** the replicas' and HAProxy's output, for withServerLog / testWithServerLog */
   servers(): { output(): string }[];
   stop(): Promise<void>;
@@ -71,6 +76,8 @@ export interface ClusterOptions {
   ceph?: CephCluster;
   /** a bucket of that Ceph; a new one otherwise */
   bucket?: string;
+  /** HAProxy logs every request (which server, timings, status) to its output */
+  haproxyLog?: boolean;
 }
 
 /**
@@ -159,9 +166,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // the first replica creates the schema alone; the others start together
     const replicas = [await makeReplica(0)];
     replicas.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, i) => makeReplica(i + 1)))));
-    const haproxy = await startHaproxy(replicas.map((replica) => replica.port));
+    const haproxy = await startHaproxy(
+      replicas.map((replica) => replica.port),
+      options.haproxyLog ? { requestLog: true } : {},
+    );
     cleanups.push(() => haproxy.stop());
-    await waitAllHealthy(haproxy.url, count);
+    // HAProxy counts a server up before its first check: wait for a passed check of each
+    for (const replica of replicas) await waitForState(haproxy, replica.index, true, 15_000);
 
     const requestLog = (): LoggedRequest[] =>
       processes.flatMap((list, replica) =>
@@ -190,6 +201,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         for (const entry of requestLog()) counts[entry.replica] = (counts[entry.replica] ?? 0) + 1;
         return counts;
       },
+      waitForReplica: (index, up, timeoutMs = 15_000) => waitForState(haproxy, index, up, timeoutMs),
       servers: () => [...replicas.map((replica) => replica.process), haproxy],
       stop: undo,
     };
@@ -199,24 +211,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 }
 
+/** Is this server in the rotation, its last check passed? ("UP 1/2" is on its way down) */
+function serving(state: ServerState): boolean {
+  return state.status === "UP" && state.check === "L7OK";
+}
+
 /**
- * Waits (at most 15 s) until `count` consecutive GET /healthz through HAProxy answer 200: one
- * round of the rotation. HAProxy counts a server up until its checks fail, and every replica
- * printed its start line already, so this is a check that the chain works, not a long wait.
+ * Waits (at most `timeoutMs`) until HAProxy's check of replica `index` says it serves (`up`) or
+ * was taken out of the rotation (not `up`).
+ * @throws Error with the servers' states when it does not happen in time
  */
-async function waitAllHealthy(url: string, count: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  let streak = 0;
-  while (streak < count) {
-    if (Date.now() > deadline) throw new Error(`HAProxy at ${url} did not answer ${count} health checks in a row with 200 within 15 s`);
-    const ok = await fetch(`${url}/healthz`).then(
-      async (response) => {
-        await response.arrayBuffer();
-        return response.status === 200;
-      },
-      () => false,
-    );
-    streak = ok ? streak + 1 : 0;
-    if (!ok) await Bun.sleep(100);
+async function waitForState(haproxy: Haproxy, index: number, up: boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await haproxy.servers();
+    const state = states.find((entry) => entry.name === `r${index}`);
+    if (state !== undefined && (up ? serving(state) : state.status.startsWith("DOWN"))) return;
+    if (Date.now() > deadline) {
+      throw new Error(`HAProxy did not ${up ? "put replica r" + index + " in" : "take replica r" + index + " out of"} the rotation within ${timeoutMs} ms: ${JSON.stringify(states)}`);
+    }
+    await Bun.sleep(100);
   }
 }

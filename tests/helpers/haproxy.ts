@@ -3,11 +3,13 @@
  * bench group run it: a generated configuration in a temp directory, HAProxy in the foreground
  * (-db) as a child process, killed on stop. Installed by tests/machine.sh.
  *
- * Why the configuration spreads ONE client connection's requests over the replicas: HAProxy 2.x
- * in `mode http` runs keep-alive on both sides and picks a server for every request, not per
- * connection, unless `option prefer-last-server` is set (it is not here). So consecutive
- * requests of one docker push land on different replicas, as issue #16 requires; the smoke test
- * (tests/e2e/cluster-harness.test.ts) checks it from the replicas' access logs.
+ * Why the configuration spreads ONE client connection's requests over the replicas: HAProxy 2.6
+ * in `mode http` keeps both sides alive and picks a server for every request, not per
+ * connection, as long as nothing makes a client stick (no cookie, no `balance source`: with it
+ * the smoke test counts 30/0/0). Measured: 30 GETs on one connection gave 10/10/10, in the order
+ * r0 r1 r2 r0 ...; `option prefer-last-server` changed nothing (server connections go to a
+ * shared idle pool). So consecutive requests of one docker push land on different replicas, as
+ * issue #16 requires; tests/e2e/cluster-harness.test.ts checks it from the access logs.
  *
  * A killed replica leaves the rotation after two failed health checks 500 ms apart (`fall 2`);
  * a request that cannot connect to it meanwhile is sent to another replica (`retries` with
@@ -21,12 +23,16 @@ import type { Subprocess } from "bun";
 export const HAPROXY_BIN = "/usr/sbin/haproxy";
 
 export interface HaproxyOptions {
+  /** the admin socket HAProxy opens (stats, server states) */
+  statsSocket?: string;
   /** the port HAProxy binds on 127.0.0.1 */
   port: number;
   /** the replicas' ports on 127.0.0.1 */
   servers: number[];
   /** health check interval, ms (500 by default) */
   checkIntervalMs?: number;
+  /** one log line per request on HAProxy's stdout (server chosen, timings, status); off by default */
+  requestLog?: boolean;
 }
 
 /** The configuration text: round robin over `servers`, checked on GET /healthz. */
@@ -35,13 +41,19 @@ export function haproxyConfig(options: HaproxyOptions): string {
   return [
     "global",
     "  maxconn 4096",
+    ...(options.requestLog ? ["  log stdout format raw local0"] : []),
+    ...(options.statsSocket ? [`  stats socket ${options.statsSocket} mode 600 level admin`] : []),
     "defaults",
     "  mode http",
+    ...(options.requestLog ? ["  log global", "  option httplog"] : []),
     "  timeout connect 5s",
     // large blobs stream through: generous timeouts on both sides
     "  timeout client 5m",
     "  timeout server 5m",
     "  timeout http-keep-alive 30s",
+    // a /healthz slower than the interval on a busy machine is not a dead replica; a killed one
+    // refuses the connection at once, so this does not slow its removal
+    "  timeout check 2s",
     // a connection refused by a dead replica is retried on another one
     "  retries 2",
     "  option redispatch 1",
@@ -68,10 +80,21 @@ export interface Haproxy {
   /** http://127.0.0.1:port */
   url: string;
   pid: number;
-  /** HAProxy's output so far (warnings, alerts) */
+  /** HAProxy's output so far (warnings, alerts; request lines with `requestLog`) */
   output(): string;
+  /** each server's state (r0, r1, ...) from the stats socket: status UP/DOWN/... and last check */
+  servers(): Promise<ServerState[]>;
   /** SIGTERM, SIGKILL after 5 s; removes the configuration directory */
   stop(): Promise<void>;
+}
+
+export interface ServerState {
+  /** r0, r1, ...: the replica's index */
+  name: string;
+  /** UP, DOWN, "UP 1/2" (going down), "DOWN 1/2" (going up), MAINT, no check */
+  status: string;
+  /** the last check's result, e.g. L7OK, L4CON, L7TOUT, L7STS; "" before the first */
+  check: string;
 }
 
 export function haproxyInstalled(): boolean {
@@ -91,7 +114,7 @@ export function freePort(): number {
  * The port is chosen before HAProxy binds it, so a port taken meanwhile is retried (3 tries).
  * @throws Error with HAProxy's output when it does not start
  */
-export async function startHaproxy(servers: number[], options: { checkIntervalMs?: number } = {}): Promise<Haproxy> {
+export async function startHaproxy(servers: number[], options: Omit<HaproxyOptions, "port" | "servers"> = {}): Promise<Haproxy> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -106,7 +129,8 @@ export async function startHaproxy(servers: number[], options: { checkIntervalMs
 async function startOnce(options: HaproxyOptions): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), "berth-haproxy-"));
   const configPath = join(dir, "haproxy.cfg");
-  writeFileSync(configPath, haproxyConfig(options));
+  const statsSocket = join(dir, "admin.sock");
+  writeFileSync(configPath, haproxyConfig({ ...options, statsSocket }));
   const chunks: string[] = [];
   let proc: Subprocess<"ignore", "pipe", "pipe">;
   try {
@@ -143,7 +167,40 @@ async function startOnce(options: HaproxyOptions): Promise<Haproxy> {
     }
     await Bun.sleep(20);
   }
-  return { port: options.port, url: `http://127.0.0.1:${options.port}`, pid: proc.pid, output, stop };
+  return { port: options.port, url: `http://127.0.0.1:${options.port}`, pid: proc.pid, output, stop, servers: () => serverStates(statsSocket) };
+}
+
+/** `show stat` on the admin socket, the backend's server rows (bounded: 5 s). */
+async function serverStates(socketPath: string): Promise<ServerState[]> {
+  const chunks: string[] = [];
+  const { promise: closed, resolve } = Promise.withResolvers<void>();
+  // HAProxy answers one command and closes the connection
+  const socket = await Bun.connect({
+    unix: socketPath,
+    socket: {
+      data(_socket, data) {
+        chunks.push(new TextDecoder().decode(data));
+      },
+      close() {
+        resolve();
+      },
+      open(socket) {
+        socket.write("show stat\n");
+      },
+    },
+  });
+  const timer = setTimeout(() => socket.end(), 5000);
+  await closed;
+  clearTimeout(timer);
+  const lines = chunks.join("").split("\n");
+  const header = (lines[0] ?? "").replace(/^# /, "").split(",");
+  const column = (name: string) => header.indexOf(name);
+  const [proxy, server, status, check] = [column("pxname"), column("svname"), column("status"), column("check_status")];
+  return lines
+    .slice(1)
+    .map((line) => line.split(","))
+    .filter((fields) => fields[proxy] === "replicas" && fields[server] !== "BACKEND" && fields[server] !== undefined)
+    .map((fields) => ({ name: fields[server] ?? "", status: fields[status] ?? "", check: fields[check] ?? "" }));
 }
 
 /** Does something accept TCP connections on 127.0.0.1:port? */
