@@ -6,6 +6,7 @@ import { FSCK_HELP, fsckCommand } from "./cli/fsck.ts";
 import { INDEX_HELP, indexCommand } from "./cli/index-command.ts";
 import { REPO_HELP, repoCommand } from "./cli/repo.ts";
 import { GC_HELP, gcCommand } from "./cli/gc.ts";
+import { MIGRATE_HELP, migrateCommand } from "./cli/migrate.ts";
 import { RETENTION_HELP, retentionCommand, tagCommand } from "./cli/retention.ts";
 import { serve } from "./cli/serve.ts";
 import { USER_HELP, userCommand } from "./cli/user.ts";
@@ -38,6 +39,9 @@ Usage:
   berth backup --out FILE|- [--config FILE]
                                        a point-in-time tar of every image, while serving
   berth restore FILE --root DIR        unpack a backup into a new storage root
+  berth migrate --to FILE [--storage-only|--metadata-only] [--dry-run] [--config FILE]
+                                       copy the storage and index to another configuration's
+                                       (filesystem -> S3, SQLite -> PostgreSQL: scale-out)
   berth verify REPO@DIGEST|REPO:TAG [--json] [--config FILE]
                                        check a manifest's signatures against [[signing.policies]]
   berth version                        print the version
@@ -82,6 +86,7 @@ each key that has no effect in Berth.`,
   verify: VERIFY_HELP,
   backup: BACKUP_HELP,
   restore: BACKUP_HELP,
+  migrate: MIGRATE_HELP,
   version: `Usage: berth version
 
 Prints the version.`,
@@ -183,6 +188,10 @@ async function main(argv: string[]): Promise<void> {
     case "restore": {
       const { file, rest: args } = withoutConfig(rest);
       return restoreCommand(args, file);
+    }
+    case "migrate": {
+      const { file, rest: args } = withoutConfig(rest);
+      process.exit(await migrateCommand(args, file));
     }
     case "gc":
       return gcCommand(configOption(rest, ["--dry-run"]), rest.includes("--dry-run"));

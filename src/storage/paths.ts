@@ -58,9 +58,13 @@ export const paths = {
   referrer: (name: string, subject: Digest, d: Digest) =>
     `berth/referrers/${name}/_subjects/${subject.algorithm}/${subject.hex}/${d.algorithm}/${d.hex}`,
   referrersBuilt: (name: string) => `berth/referrers/${name}/_built`,
+  /** every repository's referrers index (shared: copied by berth migrate) */
+  referrersRoot: () => `berth/referrers`,
   healthProbe: () => `berth/healthz`,
   /** the token service's signing key (a private JWK): shared by every process serving this storage */
   tokenKey: () => `berth/auth/token-key.jwk`,
+  /** the directory of the token key (shared, unlike the rest of berth/: copied by berth migrate) */
+  tokenKeyRoot: () => `berth/auth`,
   berthRoot: () => BERTH,
   /** held (flock) by the one Berth process serving this root */
   rootLock: () => `berth/lock`,
