@@ -223,7 +223,9 @@ function openCaller(repository: string | null): Record<string, unknown> {
 /** The request's URL, or null when Bun could not make one (a bad Host, an authority-form target). */
 function requestUrl(request: Request): URL | null {
   try {
-    const url = new URL(request.url);
+    // a load balancer's bare health check (HTTP/1.0, no Host: Bun hands over the path alone) is
+    // answered; any other request without a Host stays a bad request
+    const url = request.url === "/healthz" && !request.headers.has("host") ? new URL(request.url, "http://localhost") : new URL(request.url);
     return url.protocol === "http:" || url.protocol === "https:" ? url : null;
   } catch {
     return null;

@@ -7,7 +7,12 @@
  */
 import type { SQL } from "bun";
 import { num, rowsOf } from "../metadata/rows.ts";
-import { ADDRESS_FACTOR, addressKey, lockoutAfter, pairKey, type ThrottleOptions } from "./throttle.ts";
+import { ADDRESS_FACTOR, addressKey as localAddressKey, lockoutAfter, pairKey as localPairKey, type ThrottleOptions } from "./throttle.ts";
+
+// PostgreSQL text cannot hold NUL, which the local keys use as a separator; a newline cannot be
+// in an address, so the keys stay unambiguous
+const pairKey = (addr: string, user: string) => localPairKey(addr, user).replaceAll("\0", "\n");
+const addressKey = (addr: string) => localAddressKey(addr).replaceAll("\0", "\n");
 
 export class SharedFailures {
   constructor(

@@ -89,6 +89,12 @@ describe("requests Bun cannot turn into a URL", () => {
     expect(line).toContain("status=400");
   });
 
+  test("a load balancer's bare health check (GET /healthz over HTTP/1.0 without Host) is answered 200", async () => {
+    const reply = await rawExchange(request("GET /healthz HTTP/1.0"));
+    expect(reply.status, reply.all).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ status: "ok" });
+  });
+
   // The path of an absolute-form target is what is routed, whatever its authority.
   test.each([
     ["http://x:y:z/nowhere", 404], // "/" itself is the web UI
