@@ -43,6 +43,8 @@ export class Cluster {
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
   private readonly settingListeners = new Map<string, { seen: string | undefined; listener: (value: string) => void }>();
+  /** false until the first heartbeat read the settings: what it finds is not told */
+  private settingsRead = false;
   private readonly log: Logger;
   private readonly addr: () => string;
 
@@ -165,10 +167,10 @@ export class Cluster {
         for (const [key, watch] of this.settingListeners) {
           const value = settings.get(key);
           if (value === undefined || value === watch.seen) continue;
-          const first = watch.seen === undefined;
           watch.seen = value;
-          if (!first) watch.listener(value);
+          if (this.settingsRead) watch.listener(value);
         }
+        this.settingsRead = true;
       }
     } catch (error) {
       this.log("warn", "cluster heartbeat failed", { error: error instanceof Error ? error.message : String(error) });
