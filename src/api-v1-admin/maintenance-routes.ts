@@ -3,8 +3,9 @@
  * while Berth serves; `GET` says which it is. Read-only refuses pushes, deletes and GC with 503
  * UNSUPPORTED (the registry facade checks it), while pulls go on and /healthz says
  * `"mode": "read-only"`. Admins only once [auth] is on (under /api/). Not kept across a
- * restart: `[storage] read_only` says what a start begins with. With replicas, the others
- * follow within a heartbeat (a shared setting, src/cluster/cluster.ts).
+ * restart: `[storage] read_only` says what a start begins with. With replicas it is one mode
+ * for all (a shared setting, src/cluster/cluster.ts): the others follow within a heartbeat, and
+ * a replica that starts later follows the last one set, over its `[storage] read_only`.
  */
 import { errorResponse, HttpError } from "../api/errors.ts";
 import type { Logger } from "../log.ts";

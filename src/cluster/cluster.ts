@@ -43,8 +43,6 @@ export class Cluster {
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
   private readonly settingListeners = new Map<string, { seen: string | undefined; listener: (value: string) => void }>();
-  /** false until the first heartbeat read the settings: what it finds is not told */
-  private settingsRead = false;
   private readonly log: Logger;
   private readonly addr: () => string;
 
@@ -121,8 +119,9 @@ export class Cluster {
   }
 
   /**
-   * Told when the shared setting `key` changes (seen at a heartbeat). The value found at the
-   * first look is not told: a replica starts with its own configuration.
+   * Told of the shared setting `key` when a heartbeat finds it set or changed: a replica that
+   * starts while the others are in maintenance joins them (until a setting exists, each replica
+   * follows its own configuration).
    */
   onSettingChange(key: string, listener: (value: string) => void): void {
     this.settingListeners.set(key, { seen: undefined, listener });
@@ -168,9 +167,8 @@ export class Cluster {
           const value = settings.get(key);
           if (value === undefined || value === watch.seen) continue;
           watch.seen = value;
-          if (this.settingsRead) watch.listener(value);
+          watch.listener(value);
         }
-        this.settingsRead = true;
       }
     } catch (error) {
       this.log("warn", "cluster heartbeat failed", { error: error instanceof Error ? error.message : String(error) });
