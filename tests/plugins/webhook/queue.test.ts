@@ -32,9 +32,11 @@ describe("webhook queue pruning", () => {
       const [dead] = await queue.enqueue(event("e2"), ["ci"], now - 40 * day);
       const [deadRecent] = await queue.enqueue(event("e3"), ["ci"], now - 2 * day);
       await queue.enqueue(event("e4"), ["ci"], now - 90 * day); // pending: kept whatever its age
-      await queue.markDelivered(delivered as string, { now: now - 9 * day, statusCode: 200, error: null });
-      await queue.markFailed(dead as string, { now: now - 39 * day, statusCode: 500, error: "HTTP 500" }, null);
-      await queue.markFailed(deadRecent as string, { now: now - day, statusCode: 500, error: "HTTP 500" }, null);
+      const claimed = await queue.due("ci", now, 10, 60_000); // an outcome is recorded only by the claimer
+      const queuedAt = (id: string | undefined) => claimed.find((d) => d.id === id)?.queuedAt ?? -1;
+      await queue.markDelivered(delivered as string, { now: now - 9 * day, statusCode: 200, error: null }, queuedAt(delivered));
+      await queue.markFailed(dead as string, { now: now - 39 * day, statusCode: 500, error: "HTTP 500" }, null, queuedAt(dead));
+      await queue.markFailed(deadRecent as string, { now: now - day, statusCode: 500, error: "HTTP 500" }, null, queuedAt(deadRecent));
       expect(await queue.prune(now - 7 * day, now - 30 * day)).toBe(2);
       const left = await queue.list({ limit: 10 });
       expect(left.map((d) => d.eventId).sort()).toEqual(["e3", "e4"]);
@@ -51,10 +53,10 @@ describe("webhook queue redelivery", () => {
     const queue = await DeliveryQueue.open(dir);
     try {
       const [id] = await queue.enqueue(event("e1"), ["ci"]);
-      const [inFlight] = await queue.due("ci", Date.now() + 1, 10, []); // the sender read the row
+      const [inFlight] = await queue.due("ci", Date.now() + 1, 10, 60_000); // the sender claimed the row
       expect(await queue.requeue(id as string)).toBe("ci"); // an admin asks to redeliver meanwhile
-      await queue.markDelivered(id as string, { now: Date.now(), statusCode: 200, error: null }, inFlight?.queuedAt ?? null);
-      const [again] = await queue.due("ci", Date.now() + 1, 10, []);
+      await queue.markDelivered(id as string, { now: Date.now(), statusCode: 200, error: null }, inFlight?.queuedAt ?? -1);
+      const [again] = await queue.due("ci", Date.now() + 1, 10, 60_000);
       expect(again?.id).toBe(id as string); // still pending: it goes out again
     } finally {
       await queue.close();
@@ -76,7 +78,7 @@ describe("webhook queue reading", () => {
       db.close();
       const reopened = await DeliveryQueue.open(dir);
       try {
-        const due = await reopened.due("ci", Date.now() + 1, 10, []);
+        const due = await reopened.due("ci", Date.now() + 1, 10, 60_000);
         expect(due.map((d) => d.id)).toEqual([good as string]);
         expect({ ...due[0]?.event, timestamp: "" }).toEqual({ ...event("e2"), timestamp: "" });
         const record = await reopened.get(damaged as string);
