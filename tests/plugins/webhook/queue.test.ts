@@ -94,3 +94,32 @@ describe("webhook queue reading", () => {
     }
   });
 });
+
+describe("webhook queue claims in one process (SQLite)", () => {
+  test("a file made before claims existed gets their columns, and claims a killed process left are void at the next start", async () => {
+    const dir = tempDir("berth-queue-");
+    dirs.push(dir);
+    const old = new Database(join(dir, "queue.db"));
+    old.run(`CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, event_id TEXT NOT NULL, endpoint TEXT NOT NULL,
+      action TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT, digest TEXT NOT NULL, body TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')), attempts INTEGER NOT NULL DEFAULT 0,
+      created_at INTEGER NOT NULL, queued_at INTEGER NOT NULL, next_attempt_at INTEGER, last_attempt_at INTEGER,
+      delivered_at INTEGER, last_status INTEGER, last_error TEXT, UNIQUE (event_id, endpoint))`);
+    const now = Date.now();
+    old.run("INSERT INTO deliveries (id, event_id, endpoint, action, repository, digest, body, status, created_at, queued_at, next_attempt_at) VALUES (?, ?, 'ci', 'push', 'app', ?, ?, 'pending', ?, ?, ?)", [
+      "d-old", "e-old", event("e-old").target.digest, JSON.stringify(event("e-old")), now, now, now,
+    ]);
+    old.close();
+    const first = await DeliveryQueue.open(dir);
+    const claimed = await first.due("ci", now + 1, 10, 600_000);
+    expect(claimed.map((d) => d.id)).toEqual(["d-old"]);
+    expect(await first.due("ci", now + 1, 10, 600_000)).toEqual([]); // claimed: not handed out twice
+    await first.close(); // "killed" while sending: no outcome recorded
+    const second = await DeliveryQueue.open(dir);
+    try {
+      expect((await second.due("ci", now + 1, 10, 600_000)).map((d) => d.id)).toEqual(["d-old"]);
+    } finally {
+      await second.close();
+    }
+  });
+});
