@@ -20,7 +20,8 @@ export function createReplicationPlugin(rules: readonly Rule[]): RegistryPlugin 
   return {
     name: "replication",
     async setup(ctx: PluginContext) {
-      const open = await ReplicationQueue.open(ctx.dataDir);
+      // alone: SQLite in dataDir; as one of several replicas: the shared database, drained by all
+      const open = await ReplicationQueue.open(ctx.dataDir, ctx.cluster);
       queue = open;
       for (const rule of rules) workers.push(new RuleWorker(rule, open, ctx.registry, ctx.log));
 
@@ -59,7 +60,14 @@ export function createReplicationPlugin(rules: readonly Rule[]): RegistryPlugin 
       });
 
       for (const worker of workers) {
-        const reconcile = () => reconcileRule(worker, open, ctx.registry).catch((error: unknown) => ctx.log("warn", "replication: reconcile failed", { rule: worker.rule.name, error: String(error) }));
+        // one replica at a time: the jobs it queues are shared, the others would only queue them again
+        const reconcile = async () => {
+          try {
+            await ctx.cluster.exclusive(`reconcile:${worker.rule.name}`, () => reconcileRule(worker, open, ctx.registry));
+          } catch (error) {
+            ctx.log("warn", "replication: reconcile failed", { rule: worker.rule.name, error: String(error) });
+          }
+        };
         ctx.every(worker.rule.reconcileMs, reconcile);
         void reconcile(); // what was pushed while Berth was down, or before the rule existed
         worker.start(); // jobs from before a restart (or kill -9) go out now

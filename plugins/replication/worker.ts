@@ -2,6 +2,10 @@
  * One rule's worker: takes the oldest due job, runs it against the target, removes it when
  * done or retries it later with doubling backoff (1 s up to the rule's max_backoff). Jobs wait
  * in the queue while the target is down; nothing is given up.
+ *
+ * With replicas, every replica runs a worker per rule on the one shared queue; a worker runs
+ * only the job it claimed, renewing the claim while the copy runs, so a job is worked on by one
+ * replica at a time and taken over `JOB_LEASE_MS` after its replica dies.
  */
 import type { Logger, RegistryReader } from "../../src/hooks/types.ts";
 import type { Rule } from "./config.ts";
@@ -12,6 +16,8 @@ import { Target } from "./target.ts";
 const FIRST_BACKOFF_MS = 1000;
 /** Longest sleep with nothing due: a job queued by another path is seen at least this often. */
 const IDLE_MS = 5000;
+/** A job's claim, renewed every third of it while the job runs. */
+export const JOB_LEASE_MS = 60_000;
 
 export class RuleWorker {
   private readonly copier: Copier;
@@ -44,7 +50,7 @@ export class RuleWorker {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const job = await this.queue.due(this.rule.name, Date.now()).catch(() => null);
+      const job = await this.queue.due(this.rule.name, Date.now(), JOB_LEASE_MS).catch(() => null);
       if (job) {
         await this.run(job);
         continue;
@@ -64,7 +70,7 @@ export class RuleWorker {
 
   private async run(job: Job): Promise<void> {
     try {
-      await this.perform(job);
+      await this.queue.whileClaimed(job, JOB_LEASE_MS, () => this.perform(job));
       await this.queue.done(job, Date.now());
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -45,13 +45,15 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
   return {
     name: "webhook",
     async setup(ctx: PluginContext) {
-      const open = await DeliveryQueue.open(ctx.dataDir);
+      // alone: SQLite in dataDir; as one of several replicas: the shared database, drained by all
+      const open = await DeliveryQueue.open(ctx.dataDir, ctx.cluster);
       queue = open;
       log = ctx.log;
       observe = webhookMetrics(ctx, open, () => endpoints.map(({ endpoint }) => endpoint.name));
 
       // Called after the change is durable, and awaited before the client gets its answer: an
       // acknowledged change always has its event on disk, before anything tries to send it.
+      // Only the replica that made the change emits its event: it is queued once.
       ctx.on("*", async (event: RegistryEvent) => {
         const names = endpoints.filter(({ wants }) => wants(event)).map(({ endpoint }) => endpoint.name);
         if (names.length === 0) return;
@@ -62,9 +64,10 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
       registerApi(ctx, { queue: open, endpoints: () => endpoints.map((e) => e.endpoint), requeued: (name) => workers.get(name)?.wake() });
 
       const { keepDeliveredMs, keepDeadMs } = resolveRetention(config);
+      // one replica at a time (the others find the lease taken and skip this round)
       const prune = async () => {
-        const removed = await open.prune(Date.now() - keepDeliveredMs, Date.now() - keepDeadMs);
-        if (removed > 0) ctx.log("info", "pruned old webhook deliveries", { count: removed });
+        const run = await ctx.cluster.exclusive("prune", () => open.prune(Date.now() - keepDeliveredMs, Date.now() - keepDeadMs));
+        if (run.ran && run.value > 0) ctx.log("info", "pruned old webhook deliveries", { count: run.value });
       };
       await prune();
       ctx.every(PRUNE_INTERVAL_MS, prune);

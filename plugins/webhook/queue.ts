@@ -1,21 +1,25 @@
 /**
- * The durable delivery queue: SQLite (Bun.SQL) in the plugin's data directory, one row per
- * (event, endpoint) holding the event itself. A row moves from pending to delivered, or to
- * dead when the retry policy gives up. Nothing is dropped silently: delivered rows are pruned
- * after `keep_delivered`, dead rows after `keep_dead` (long enough to look and redeliver).
+ * The durable delivery queue, one row per (event, endpoint) holding the event itself. A row
+ * moves from pending to delivered, or to dead when the retry policy gives up. Nothing is
+ * dropped silently: delivered rows are pruned after `keep_delivered`, dead rows after
+ * `keep_dead` (long enough to look and redeliver).
+ *
+ * Where it lives (src/util/claimed-queue.ts): SQLite in the plugin's data directory when Berth
+ * runs alone; the shared PostgreSQL database (table `webhook_deliveries`) when it runs as
+ * replicas, so every replica's workers drain one queue and the admin API shows the same rows
+ * from any replica. A worker claims due rows before sending them and records an outcome only
+ * while its claim holds: a delivery is sent by one replica at a time.
  *
  * Every operation is one statement, so no transaction is needed: Bun.SQL's SQLite adapter runs
  * all queries of an instance on one connection, and a transaction there would also take in
- * any query another caller issues while it awaits. Queries run on the calling thread when
- * awaited. Two connections: `ingest` commits new events with synchronous = FULL (on disk
- * before anything tries to send them, even across a power cut); `main` records attempts with
- * synchronous = NORMAL (WAL: survives a killed process; a status lost in a power cut only
- * means one more send), so bookkeeping does not fsync on the event loop for every delivery.
+ * any query another caller issues while it awaits. With SQLite, `ingest` commits new events
+ * with synchronous = FULL (on disk before anything tries to send them, even across a power
+ * cut); the bookkeeping connection uses synchronous = NORMAL (WAL: survives a killed process; a
+ * status lost in a power cut only means one more send). On PostgreSQL each is a durable commit.
  */
-import { SQL } from "bun";
-import { join } from "node:path";
 import type { RegistryEvent } from "../../src/hooks/types.ts";
-import { openQueueDatabase } from "../../src/util/queue-database.ts";
+import { CLAIM_COLUMNS, ClaimedQueue, type QueueDialect, type QueueHome, seqColumn } from "../../src/util/claimed-queue.ts";
+import { num, optNum, optStr, type Row, str } from "../../src/util/rows.ts";
 import { readStoredEvent } from "./stored-event.ts";
 
 export type DeliveryStatus = "pending" | "delivered" | "dead";
@@ -39,7 +43,7 @@ export interface DeliveryRecord {
   deliveredAt: string | null;
 }
 
-/** A pending delivery handed to a worker. */
+/** A pending delivery handed to a worker, claimed by this replica. */
 export interface DueDelivery {
   id: string;
   attempts: number;
@@ -54,62 +58,55 @@ export interface Outcome {
   error: string | null;
 }
 
-interface Row {
-  id: string;
-  endpoint: string;
-  event_id: string;
-  action: string;
-  repository: string;
-  tag: string | null;
-  digest: string;
-  status: DeliveryStatus;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: number;
-  last_attempt_at: number | null;
-  next_attempt_at: number | null;
-  delivered_at: number | null;
-}
-
 const RECORD_COLUMNS = "id, endpoint, event_id, action, repository, tag, digest, status, attempts, last_status, last_error, created_at, last_attempt_at, next_attempt_at, delivered_at";
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS deliveries (
-     seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- queue order
-     id              TEXT NOT NULL UNIQUE,               -- X-Berth-Delivery
-     event_id        TEXT NOT NULL,                      -- X-Berth-Event-Id
-     endpoint        TEXT NOT NULL,
-     action          TEXT NOT NULL,
-     repository      TEXT NOT NULL,
-     tag             TEXT,
-     digest          TEXT NOT NULL,
-     body            TEXT NOT NULL,                      -- the event as JSON; formatted when sent
-     status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
-     attempts        INTEGER NOT NULL DEFAULT 0,
-     created_at      INTEGER NOT NULL,                   -- ms since the epoch, like every time here
-     queued_at       INTEGER NOT NULL,                   -- max_age counts from here
-     next_attempt_at INTEGER,                            -- null unless pending
-     last_attempt_at INTEGER,
-     delivered_at    INTEGER,
-     last_status     INTEGER,
-     last_error      TEXT,
-     UNIQUE (event_id, endpoint)
-   )`,
-  `CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (endpoint, seq) WHERE status = 'pending'`,
-  `CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries (endpoint, seq)`,
-];
+/** SQLite keeps the table name of the files it made before replicas existed. */
+const TABLE: Record<QueueDialect, string> = { sqlite: "deliveries", postgres: "webhook_deliveries" };
+
+function schema(dialect: QueueDialect): string[] {
+  const table = TABLE[dialect];
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table} (
+       seq             ${seqColumn(dialect)},            -- queue order
+       id              TEXT NOT NULL UNIQUE,               -- X-Berth-Delivery
+       event_id        TEXT NOT NULL,                      -- X-Berth-Event-Id
+       endpoint        TEXT NOT NULL,
+       action          TEXT NOT NULL,
+       repository      TEXT NOT NULL,
+       tag             TEXT,
+       digest          TEXT NOT NULL,
+       body            TEXT NOT NULL,                      -- the event as JSON; formatted when sent
+       status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+       attempts        INTEGER NOT NULL DEFAULT 0,
+       created_at      BIGINT NOT NULL,                    -- ms since the epoch, like every time here
+       queued_at       BIGINT NOT NULL,                    -- max_age counts from here
+       next_attempt_at BIGINT,                             -- null unless pending
+       last_attempt_at BIGINT,
+       delivered_at    BIGINT,
+       last_status     INTEGER,
+       last_error      TEXT,
+       ${CLAIM_COLUMNS},
+       UNIQUE (event_id, endpoint)
+     )`,
+    `CREATE INDEX IF NOT EXISTS ${table}_pending ON ${table} (endpoint, seq) WHERE status = 'pending'`,
+    `CREATE INDEX IF NOT EXISTS ${table}_by_endpoint ON ${table} (endpoint, seq)`,
+  ];
+}
 
 export class DeliveryQueue {
-  private constructor(
-    private readonly ingest: SQL,
-    private readonly sql: SQL,
-  ) {}
+  private readonly table: string;
 
-  /** Opens (creating when needed) `<dir>/queue.db`. */
-  static async open(dir: string): Promise<DeliveryQueue> {
-    const { ingest, main } = await openQueueDatabase(join(dir, "queue.db"), SCHEMA);
-    return new DeliveryQueue(ingest, main);
+  private constructor(private readonly store: ClaimedQueue) {
+    this.table = TABLE[store.dialect];
+  }
+
+  /**
+   * Opens (creating when needed) the queue: `<dir>/queue.db`, or the shared database's
+   * `webhook_deliveries` when `home.database` is set.
+   */
+  static async open(dir: string, home: QueueHome = { replica: "local", database: null }): Promise<DeliveryQueue> {
+    const store = await ClaimedQueue.open({ home, dataDir: dir, name: "webhook", schema, claimedTables: [TABLE.sqlite] });
+    return new DeliveryQueue(store);
   }
 
   /** Stores one pending delivery of the event per endpoint, in one statement; returns their ids. */
@@ -131,104 +128,136 @@ export class DeliveryQueue {
       queued_at: now,
       next_attempt_at: now,
     }));
-    await this.ingest`INSERT OR IGNORE INTO deliveries ${this.ingest(rows)}`;
+    const sql = this.store.ingest;
+    await sql`INSERT INTO ${sql(this.table)} ${sql(rows)} ON CONFLICT DO NOTHING`;
     return rows.map((row) => row.id);
   }
 
-  /** Pending deliveries of `endpoint` due by `now`, oldest first, skipping those in `exclude`. */
-  async due(endpoint: string, now: number, limit: number, exclude: readonly string[]): Promise<DueDelivery[]> {
-    const rows = await this.sql<Array<{ id: string; attempts: number; queued_at: number; body: string }>>`
-      SELECT id, attempts, queued_at, body FROM deliveries
-      WHERE endpoint = ${endpoint} AND status = 'pending' AND next_attempt_at <= ${now} AND id NOT IN ${this.sql([...exclude])}
-      ORDER BY seq LIMIT ${limit}`;
+  /**
+   * Claims pending deliveries of `endpoint` due by `now` that no other worker holds, oldest
+   * first, for `leaseMs` (longer than a send takes: until then no other worker sends them).
+   */
+  async due(endpoint: string, now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+    const sql = this.store.sql;
+    const rows = await this.store.claim(this.table, sql`endpoint = ${endpoint} AND status = 'pending' AND next_attempt_at <= ${now}`, {
+      limit,
+      leaseMs,
+      columns: "id, attempts, queued_at, body",
+      now,
+    });
     const due: DueDelivery[] = [];
     for (const row of rows) {
-      const event = readStoredEvent(row.body);
-      if (event) due.push({ id: row.id, attempts: row.attempts, queuedAt: row.queued_at, event });
-      else await this.markFailed(row.id, { now, statusCode: null, error: "the stored event cannot be read" }, null);
+      const [id, queuedAt] = [str(row, "id"), num(row, "queued_at")];
+      const event = readStoredEvent(str(row, "body"));
+      if (event) due.push({ id, attempts: num(row, "attempts"), queuedAt, event });
+      else await this.markFailed(id, { now, statusCode: null, error: "the stored event cannot be read" }, null, queuedAt);
     }
     return due;
   }
 
-  /** When the next pending delivery (not in `exclude`) is due; null when none is pending. */
-  async nextDueAt(endpoint: string, exclude: readonly string[]): Promise<number | null> {
-    const [row] = await this.sql<Array<{ next: number | null }>>`
-      SELECT min(next_attempt_at) AS next FROM deliveries
-      WHERE endpoint = ${endpoint} AND status = 'pending' AND id NOT IN ${this.sql([...exclude])}`;
-    return row?.next ?? null;
+  /** When the next pending delivery may be claimed (a hint for the worker's sleep); null when none is pending. */
+  async nextDueAt(endpoint: string): Promise<number | null> {
+    const sql = this.store.sql;
+    const [row] = await sql<Row[]>`
+      SELECT min(CASE WHEN claimed_until IS NOT NULL AND claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END) AS next
+      FROM ${sql(this.table)} WHERE endpoint = ${endpoint} AND status = 'pending'`;
+    return row ? optNum(row, "next") : null;
   }
 
   /**
-   * Records a delivered attempt. With `queuedAt` (what the sender read), a redelivery requested
-   * meanwhile wins: the row stays pending and goes out again.
+   * Records a delivered attempt, if this replica still holds the claim and no redelivery was
+   * requested meanwhile (`queuedAt` is what the sender read): else the row stays as the other
+   * party left it (pending, to go out again) and only the claim is given up.
    */
-  async markDelivered(id: string, outcome: Outcome, queuedAt: number | null = null): Promise<void> {
-    await this.sql`
-      UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_attempt_at = ${outcome.now},
-        delivered_at = ${outcome.now}, next_attempt_at = NULL, last_status = ${outcome.statusCode}, last_error = NULL
-      WHERE id = ${id} AND (${queuedAt} IS NULL OR queued_at = ${queuedAt})`;
+  async markDelivered(id: string, outcome: Outcome, queuedAt: number): Promise<void> {
+    const sql = this.store.sql;
+    const recorded = await sql`
+      UPDATE ${sql(this.table)} SET status = 'delivered', attempts = attempts + 1, last_attempt_at = ${outcome.now},
+        delivered_at = ${outcome.now}, next_attempt_at = NULL, last_status = ${outcome.statusCode}, last_error = NULL,
+        claimed_by = NULL, claimed_until = NULL
+      WHERE id = ${id} AND queued_at = ${queuedAt} AND ${this.store.held()}`;
+    if (recorded.count === 0) await this.release(id);
   }
 
-  /** Records a failed attempt: retried at `retryAt`, or dead when it is null (`queuedAt` as above). */
-  async markFailed(id: string, outcome: Outcome, retryAt: number | null, queuedAt: number | null = null): Promise<void> {
+  /** Records a failed attempt: retried at `retryAt`, or dead when it is null (claim and `queuedAt` as above). */
+  async markFailed(id: string, outcome: Outcome, retryAt: number | null, queuedAt: number): Promise<void> {
     const status: DeliveryStatus = retryAt === null ? "dead" : "pending";
-    await this.sql`
-      UPDATE deliveries SET status = ${status}, attempts = attempts + 1, last_attempt_at = ${outcome.now},
-        next_attempt_at = ${retryAt}, last_status = ${outcome.statusCode}, last_error = ${outcome.error}
-      WHERE id = ${id} AND (${queuedAt} IS NULL OR queued_at = ${queuedAt})`;
+    const sql = this.store.sql;
+    const recorded = await sql`
+      UPDATE ${sql(this.table)} SET status = ${status}, attempts = attempts + 1, last_attempt_at = ${outcome.now},
+        next_attempt_at = ${retryAt}, last_status = ${outcome.statusCode}, last_error = ${outcome.error},
+        claimed_by = NULL, claimed_until = NULL
+      WHERE id = ${id} AND queued_at = ${queuedAt} AND ${this.store.held()}`;
+    if (recorded.count === 0) await this.release(id);
+  }
+
+  /** Gives up this replica's claim without an outcome (the send was aborted): due again at once. */
+  async release(id: string): Promise<void> {
+    await this.store.release(this.table, this.store.sql`id = ${id}`);
   }
 
   /** Recent deliveries, newest first. */
   async list(filter: { endpoint?: string | undefined; status?: DeliveryStatus | undefined; limit: number }): Promise<DeliveryRecord[]> {
-    const endpoint = filter.endpoint ?? null;
-    const status = filter.status ?? null;
-    const rows = await this.sql<Row[]>`
-      SELECT ${this.sql.unsafe(RECORD_COLUMNS)} FROM deliveries
-      WHERE (${endpoint} IS NULL OR endpoint = ${endpoint}) AND (${status} IS NULL OR status = ${status})
-      ORDER BY seq DESC LIMIT ${filter.limit}`;
+    const sql = this.store.sql;
+    const any = sql.unsafe("1 = 1");
+    const byEndpoint = filter.endpoint === undefined ? any : sql`endpoint = ${filter.endpoint}`;
+    const byStatus = filter.status === undefined ? any : sql`status = ${filter.status}`;
+    const rows = await sql<Row[]>`
+      SELECT ${sql.unsafe(RECORD_COLUMNS)} FROM ${sql(this.table)}
+      WHERE ${byEndpoint} AND ${byStatus} ORDER BY seq DESC LIMIT ${filter.limit}`;
     return rows.map(toRecord);
   }
 
   /** Delivery counts of an endpoint by status. */
   async counts(endpoint: string): Promise<Record<DeliveryStatus, number>> {
-    const rows = await this.sql<Array<{ status: DeliveryStatus; n: number }>>`
-      SELECT status, count(*) AS n FROM deliveries WHERE endpoint = ${endpoint} GROUP BY status`;
+    const sql = this.store.sql;
+    const rows = await sql<Row[]>`SELECT status, count(*) AS n FROM ${sql(this.table)} WHERE endpoint = ${endpoint} GROUP BY status`;
     const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, dead: 0 };
-    for (const row of rows) counts[row.status] = row.n;
+    for (const row of rows) counts[statusOf(row)] = num(row, "n");
     return counts;
   }
 
   /** One delivery with the event it carries; null when unknown. */
   async get(id: string): Promise<{ delivery: DeliveryRecord; event: RegistryEvent | null } | null> {
-    const [row] = await this.sql<Array<Row & { body: string }>>`
-      SELECT ${this.sql.unsafe(RECORD_COLUMNS)}, body FROM deliveries WHERE id = ${id}`;
-    return row ? { delivery: toRecord(row), event: readStoredEvent(row.body) } : null;
+    const sql = this.store.sql;
+    const [row] = await sql<Row[]>`SELECT ${sql.unsafe(RECORD_COLUMNS)}, body FROM ${sql(this.table)} WHERE id = ${id}`;
+    return row ? { delivery: toRecord(row), event: readStoredEvent(str(row, "body")) } : null;
   }
 
   /**
    * Puts a delivery (pending, delivered or dead) back in the queue, due now, with a fresh
-   * attempt count and age; the last error stays until the next attempt.
+   * attempt count and age; the last error stays until the next attempt. A worker sending it
+   * meanwhile keeps its claim until it finishes, then finds the new `queued_at` and lets go.
    * @returns its endpoint, or null when there is no such delivery
    */
   async requeue(id: string, now = Date.now()): Promise<string | null> {
-    const [row] = await this.sql<Array<{ endpoint: string }>>`
-      UPDATE deliveries SET status = 'pending', attempts = 0, queued_at = max(${now}, queued_at + 1), next_attempt_at = ${now},
-        delivered_at = NULL
+    const sql = this.store.sql;
+    const [row] = await sql<Row[]>`
+      UPDATE ${sql(this.table)} SET status = 'pending', attempts = 0, next_attempt_at = ${now}, delivered_at = NULL,
+        queued_at = CASE WHEN queued_at < ${now} THEN ${now} ELSE queued_at + 1 END
       WHERE id = ${id} RETURNING endpoint`;
-    return row?.endpoint ?? null;
+    return row ? str(row, "endpoint") : null;
   }
 
   /** Removes deliveries delivered before `deliveredCutoff`, and dead ones queued before `deadCutoff`. @returns how many */
   async prune(deliveredCutoff: number, deadCutoff: number): Promise<number> {
-    const delivered = await this.sql`DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ${deliveredCutoff}`;
-    const dead = await this.sql`DELETE FROM deliveries WHERE status = 'dead' AND queued_at < ${deadCutoff}`;
+    const sql = this.store.sql;
+    const delivered = await sql`DELETE FROM ${sql(this.table)} WHERE status = 'delivered' AND delivered_at < ${deliveredCutoff}`;
+    const dead = await sql`DELETE FROM ${sql(this.table)} WHERE status = 'dead' AND queued_at < ${deadCutoff}`;
     return delivered.count + dead.count;
   }
 
   async close(): Promise<void> {
-    await this.ingest.close();
-    await this.sql.close();
+    await this.store.close();
   }
+}
+
+const STATUSES: readonly DeliveryStatus[] = ["pending", "delivered", "dead"];
+
+function statusOf(row: Row): DeliveryStatus {
+  const status = STATUSES.find((known) => known === row.status);
+  if (status === undefined) throw new Error(`webhook queue: unknown status ${String(row.status)}`);
+  return status;
 }
 
 function iso(ms: number | null): string | null {
@@ -237,20 +266,20 @@ function iso(ms: number | null): string | null {
 
 function toRecord(row: Row): DeliveryRecord {
   return {
-    id: row.id,
-    endpoint: row.endpoint,
-    eventId: row.event_id,
-    action: row.action,
-    repository: row.repository,
-    tag: row.tag,
-    digest: row.digest,
-    status: row.status,
-    attempts: row.attempts,
-    lastStatusCode: row.last_status,
-    lastError: row.last_error,
-    createdAt: new Date(row.created_at).toISOString(),
-    lastAttemptAt: iso(row.last_attempt_at),
-    nextAttemptAt: iso(row.next_attempt_at),
-    deliveredAt: iso(row.delivered_at),
+    id: str(row, "id"),
+    endpoint: str(row, "endpoint"),
+    eventId: str(row, "event_id"),
+    action: str(row, "action"),
+    repository: str(row, "repository"),
+    tag: optStr(row, "tag"),
+    digest: str(row, "digest"),
+    status: statusOf(row),
+    attempts: num(row, "attempts"),
+    lastStatusCode: optNum(row, "last_status"),
+    lastError: optStr(row, "last_error"),
+    createdAt: new Date(num(row, "created_at")).toISOString(),
+    lastAttemptAt: iso(optNum(row, "last_attempt_at")),
+    nextAttemptAt: iso(optNum(row, "next_attempt_at")),
+    deliveredAt: iso(optNum(row, "delivered_at")),
   };
 }

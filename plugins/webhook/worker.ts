@@ -8,6 +8,9 @@
  * attempt per backoff period instead of one per queued event, and events keep their order.
  * An answer that is about this one payload (400, 409, 413, 415, 422) only delays that
  * delivery: it is retried on its own schedule while the rest flow.
+ *
+ * With replicas, each runs a worker per endpoint on the one shared queue: a worker sends only
+ * rows it claimed (see queue.ts), so `concurrency`, the pause and the probe are per replica.
  */
 import type { Logger } from "../../src/hooks/types.ts";
 import type { Endpoint, RetryPolicy } from "./config.ts";
@@ -19,6 +22,11 @@ import { send, type SendInput, type SendResult } from "./sender.ts";
 const IDLE_MS = 5_000;
 /** how long stop() waits for requests in flight before giving up on them */
 const STOP_GRACE_MS = 2_000;
+/**
+ * A claim lasts the endpoint's timeout plus this: long enough to send and record the outcome,
+ * short enough that another replica takes over soon after this one dies mid-send.
+ */
+export const CLAIM_MARGIN_MS = 30_000;
 
 export type Sender = (endpoint: Endpoint, input: SendInput) => Promise<SendResult>;
 
@@ -109,14 +117,16 @@ export class EndpointWorker {
     if (now < this.pausedUntil) return this.sleep(this.pausedUntil - now);
     const limit = (this.probing ? 1 : this.endpoint.concurrency) - this.inflight.size;
     if (limit <= 0) return this.sleep(IDLE_MS); // a finished request wakes us
-    const rows = await this.queue.due(this.endpoint.name, now, limit, [...this.inflight.keys()]);
+    // claimed: no other worker (here or on another replica) sends these until we record or let go
+    const rows = await this.queue.due(this.endpoint.name, now, limit, this.endpoint.timeoutMs + CLAIM_MARGIN_MS);
     for (const row of rows) {
       this.inflight.set(
         row.id,
         this.deliver(row)
           .catch((error: unknown) => {
-            // the row stays pending and is sent again: at least once, never lost; but not at
-            // once, or a queue that cannot record outcomes (a full disk) resends in a tight loop
+            // the row stays pending and claimed: sent again (by any replica) once the claim runs
+            // out, at least once and never lost; not at once, or a queue that cannot record
+            // outcomes (a full disk) would resend in a tight loop
             this.pausedUntil = Math.max(this.pausedUntil, Date.now() + this.endpoint.retry.backoffMs);
             this.log("error", "webhook delivery bookkeeping failed", { endpoint: this.endpoint.name, delivery: row.id, error: String(error) });
           })
@@ -127,7 +137,7 @@ export class EndpointWorker {
       );
     }
     if (rows.length === limit) return; // there may be more: look again once a slot frees
-    const next = await this.queue.nextDueAt(this.endpoint.name, [...this.inflight.keys()]);
+    const next = await this.queue.nextDueAt(this.endpoint.name);
     return this.sleep(next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - Date.now())));
   }
 
@@ -141,7 +151,11 @@ export class EndpointWorker {
       attempt,
       signal: this.stopping.signal,
     });
-    if (!result.ok && result.aborted) return; // stays pending with its attempts: sent again after restart
+    if (!result.ok && result.aborted) {
+      // stopping: stays pending with its attempts; another replica (or this one after a restart) sends it
+      await this.queue.release(row.id);
+      return;
+    }
     const now = Date.now();
     const seconds = (performance.now() - started) / 1000;
     if (result.ok) {
