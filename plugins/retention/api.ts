@@ -7,7 +7,7 @@ import type { RetentionConfig } from "./config.ts";
 import { runJson, planJson } from "./json.ts";
 import { planAll } from "./plan.ts";
 import type { RunDeps } from "./run.ts";
-import { runRetention } from "./run.ts";
+import { runExclusively, runRetention } from "./run.ts";
 
 export interface ApiDeps extends RunDeps {
   current(): RetentionConfig;
@@ -15,8 +15,8 @@ export interface ApiDeps extends RunDeps {
   testClock: boolean;
 }
 
-function error(status: number, code: string, message: string): Response {
-  return Response.json({ errors: [{ code, message, detail: null }] }, { status });
+function error(status: number, code: string, message: string, detail: Record<string, string> | null = null): Response {
+  return Response.json({ errors: [{ code, message, detail }] }, { status });
 }
 
 class BadRequest extends Error {}
@@ -51,8 +51,13 @@ export function installApi(ctx: PluginContext, deps: ApiDeps): void {
   ctx.route("POST", "/api/v1/retention/run", (_request, { url }) =>
     guarded(async () => {
       const dryRun = url.searchParams.get("dry_run") === "true";
-      const report = await runRetention(deps, { now: nowOf(url, deps.testClock), trigger: "api", dryRun });
-      return Response.json(runJson(report));
+      const now = nowOf(url, deps.testClock);
+      const outcome = await runExclusively(deps, () => runRetention(deps, { now, trigger: "api", dryRun }));
+      if (!outcome.ran) {
+        // as POST /api/v1/gc answers a collection running elsewhere
+        return error(409, "UNSUPPORTED", `a retention run is in progress on replica ${outcome.holder}; try again when it ends`, { holder: outcome.holder });
+      }
+      return Response.json(runJson(outcome.value));
     }),
   );
   ctx.route("GET", "/api/v1/retention/runs", async (_request, { url }) => {

@@ -1,6 +1,11 @@
 /**
  * Tag immutability and quotas, as before-hooks: a push that would move an immutable tag or
  * exceed a quota, and a delete of an immutable tag, are refused with 403 DENIED naming the rule.
+ *
+ * They keep no state of their own: each check reads the registry, so replicas agree. Bytes
+ * stored come from the index every time; the tag a push would move and the repositories a
+ * quota covers may come from the core's caches, at most `metadata.cache_ttl` old with
+ * replicas. As in one process, two pushes checked at the same moment may both pass.
  */
 import type { BeforeHookContext, PluginContext } from "../../src/hooks/types.ts";
 import type { ImmutableRule, Quota, RetentionConfig } from "./config.ts";

@@ -7,7 +7,8 @@ import type { PluginContext, RegistryPlugin } from "../../src/hooks/types.ts";
 import { installApi } from "./api.ts";
 import { type RetentionConfig, type RetentionOptions, validateRetentionConfig } from "./config.ts";
 import { immutableRuleFor, installGuards } from "./guards.ts";
-import { type RunReport, runRetention } from "./run.ts";
+import type { RunReport } from "./run.ts";
+import { installSchedules } from "./schedule.ts";
 import { RetentionStore } from "./store.ts";
 
 export { RetentionConfigError, retentionWanted, validateRetentionConfig } from "./config.ts";
@@ -21,7 +22,8 @@ export function createRetentionPlugin(initial: RetentionConfig): RegistryPlugin 
   return {
     name: "retention",
     async setup(ctx: PluginContext) {
-      const opened = await RetentionStore.open(ctx.dataDir);
+      // with replicas, in the database they share: undo and runs are seen from any of them
+      const opened = await RetentionStore.open(ctx.dataDir, ctx.cluster.database);
       store = opened;
       const current = () => config;
       const isImmutable = (repository: string, tag: string) => immutableRuleFor(config, repository, tag) !== null;
@@ -39,6 +41,7 @@ export function createRetentionPlugin(initial: RetentionConfig): RegistryPlugin 
         registry: ctx.registry,
         store: opened,
         log: ctx.log,
+        exclusive: ctx.cluster.exclusive,
         isImmutable,
         current,
         testClock: process.env.BERTH_TEST_CLOCK === "1",
@@ -55,13 +58,7 @@ export function createRetentionPlugin(initial: RetentionConfig): RegistryPlugin 
         }
       });
       installApi(ctx, deps);
-      for (const policy of config.policies) {
-        if (policy.scheduleMs === null) continue;
-        ctx.every(policy.scheduleMs, async () => {
-          const live = config.policies.find((p) => p.number === policy.number);
-          if (live) await runRetention(deps, { now: Date.now(), trigger: `schedule (policy ${policy.number})`, dryRun: false, policies: [live] });
-        });
-      }
+      installSchedules(ctx, deps, current);
     },
     reload(options: Record<string, unknown>) {
       const { retention, immutable, quota } = options;

@@ -1,9 +1,10 @@
 /**
  * A retention run: the plan at this moment, then exactly its deletions. A tag is deleted only
  * while it still points at the planned digest (a push since the plan wins), and a manifest only
- * while it still has no tag the plan did not list.
+ * while it still has no tag the plan did not list. Runs go one at a time, across replicas too
+ * (`runExclusively`: the lease "run").
  */
-import type { RegistryReader, RegistryWriter } from "../../src/hooks/types.ts";
+import type { ClusterApi, RegistryReader, RegistryWriter } from "../../src/hooks/types.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Policy } from "./config.ts";
 import { runJson } from "./json.ts";
@@ -27,12 +28,30 @@ export interface RunDeps extends PlanDeps {
   log: Logger;
   /** told of every finished run (metrics, audit) */
   onRun?: (report: RunReport) => void;
+  /** `ctx.cluster.exclusive`: one run at a time in this process and among replicas */
+  exclusive: ClusterApi["exclusive"];
 }
 
-export async function runRetention(
-  deps: RunDeps,
-  options: { now: number; trigger: string; dryRun: boolean; policies?: readonly Policy[] },
-): Promise<RunReport> {
+export interface RunOptions {
+  now: number;
+  trigger: string;
+  dryRun: boolean;
+  policies?: readonly Policy[];
+}
+
+/** the lease every run takes (dry runs too: a report of a plan another run is changing misleads) */
+export const RUN_LEASE = "run";
+
+/**
+ * Runs `work` (a run, or a scheduled run's check then its run) unless a run is in progress here
+ * or on another replica. @returns its value, or the replica holding the lease
+ */
+export function runExclusively<T>(deps: RunDeps, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false; holder: string }> {
+  return deps.exclusive(RUN_LEASE, work);
+}
+
+/** One run; callers hold the lease (`runExclusively`). */
+export async function runRetention(deps: RunDeps, options: RunOptions): Promise<RunReport> {
   const id = crypto.randomUUID();
   const startedAt = new Date().toISOString();
   const plan = await planAll(deps, options.now, options.policies ? { policies: options.policies } : {});

@@ -1,25 +1,45 @@
 /**
- * The retention plugin's durable state in `<dataDir>/retention.db`: the tags it removed (for
- * undo, and to hold their manifests until the undo window has passed) and its runs.
+ * The retention plugin's durable state: the tags it removed (for undo, and to hold their
+ * manifests until the undo window has passed), its runs, and when each scheduled policy last
+ * ran. One process keeps it in `<dataDir>/retention.db`; replicas keep it in the PostgreSQL
+ * database they share (tables `retention_*`), so a restore, the runs list and GC's undo hold
+ * see every replica's removals. The same statements run on both; times are ms (BIGINT).
  */
 import { SQL } from "bun";
 import { join } from "node:path";
+import { type Row, num, rowsOf, text } from "./rows.ts";
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS removed_tags (
-     repository TEXT NOT NULL,
-     tag TEXT NOT NULL,
-     digest TEXT NOT NULL,
-     removed_at INTEGER NOT NULL,
-     run_id TEXT NOT NULL,
-     restored_at INTEGER)`,
-  `CREATE INDEX IF NOT EXISTS removed_tags_name ON removed_tags (repository, tag)`,
-  `CREATE INDEX IF NOT EXISTS removed_tags_digest ON removed_tags (repository, digest)`,
-  `CREATE TABLE IF NOT EXISTS runs (
-     id TEXT PRIMARY KEY,
-     started_at INTEGER NOT NULL,
-     report TEXT NOT NULL)`,
-];
+interface Tables {
+  removed: string;
+  runs: string;
+  schedule: string;
+}
+
+/** SQLite keeps the names of the files Berth wrote before replicas existed */
+const SQLITE_TABLES: Tables = { removed: "removed_tags", runs: "runs", schedule: "schedule" };
+const SHARED_TABLES: Tables = { removed: "retention_removed_tags", runs: "retention_runs", schedule: "retention_schedule" };
+
+function schema(t: Tables): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.removed} (
+       repository TEXT NOT NULL,
+       tag TEXT NOT NULL,
+       digest TEXT NOT NULL,
+       removed_at BIGINT NOT NULL,
+       run_id TEXT NOT NULL,
+       restored_at BIGINT)`,
+    `CREATE INDEX IF NOT EXISTS ${t.removed}_name ON ${t.removed} (repository, tag)`,
+    `CREATE INDEX IF NOT EXISTS ${t.removed}_digest ON ${t.removed} (repository, digest)`,
+    `CREATE TABLE IF NOT EXISTS ${t.runs} (
+       id TEXT PRIMARY KEY,
+       started_at BIGINT NOT NULL,
+       report TEXT NOT NULL)`,
+    // one row per scheduled policy: replicas' timers tick out of phase, the policy runs once a period
+    `CREATE TABLE IF NOT EXISTS ${t.schedule} (
+       policy BIGINT PRIMARY KEY,
+       last_run_at BIGINT NOT NULL)`,
+  ];
+}
 
 export interface RemovedTag {
   repository: string;
@@ -28,74 +48,96 @@ export interface RemovedTag {
   removedAt: number;
 }
 
-function text(row: Record<string, unknown>, key: string): string {
-  const value = row[key];
-  return typeof value === "string" ? value : String(value);
-}
-
-function number(row: Record<string, unknown>, key: string): number {
-  return Number(row[key]);
-}
-
-function rows(result: unknown): Array<Record<string, unknown>> {
-  return Array.isArray(result) ? result.filter((row): row is Record<string, unknown> => typeof row === "object" && row !== null) : [];
-}
-
 export class RetentionStore {
-  private constructor(private readonly sql: SQL) {}
+  private constructor(
+    private readonly sql: SQL,
+    private readonly tables: Tables,
+    /** false for the replicas' shared pool, which Berth closes itself */
+    private readonly owned: boolean,
+  ) {}
 
-  static async open(dir: string): Promise<RetentionStore> {
-    const sql = new SQL({ adapter: "sqlite", filename: join(dir, "retention.db"), create: true, readwrite: true });
+  /** The shared database when replicas share one (`ctx.cluster.database`), else SQLite in `dataDir`. */
+  static async open(dataDir: string, shared: SQL | null): Promise<RetentionStore> {
+    if (shared) {
+      // replicas starting together would race on CREATE ... IF NOT EXISTS (a duplicate pg_type row)
+      await shared.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtext(${"berth:retention:schema"}))`;
+        for (const statement of schema(SHARED_TABLES)) await tx.unsafe(statement);
+      });
+      return new RetentionStore(shared, SHARED_TABLES, false);
+    }
+    const sql = new SQL({ adapter: "sqlite", filename: join(dataDir, "retention.db"), create: true, readwrite: true });
     await sql`PRAGMA journal_mode = WAL`;
     await sql`PRAGMA busy_timeout = 5000`;
-    for (const statement of SCHEMA) await sql.unsafe(statement);
-    return new RetentionStore(sql);
+    for (const statement of schema(SQLITE_TABLES)) await sql.unsafe(statement);
+    return new RetentionStore(sql, SQLITE_TABLES, true);
+  }
+
+  private get removed() {
+    return this.sql(this.tables.removed);
+  }
+
+  private get runsTable() {
+    return this.sql(this.tables.runs);
   }
 
   async recordRemoval(removal: RemovedTag, runId: string): Promise<void> {
-    await this.sql`INSERT INTO removed_tags (repository, tag, digest, removed_at, run_id) VALUES (${removal.repository}, ${removal.tag}, ${removal.digest}, ${removal.removedAt}, ${runId})`;
+    await this.sql`INSERT INTO ${this.removed} (repository, tag, digest, removed_at, run_id) VALUES (${removal.repository}, ${removal.tag}, ${removal.digest}, ${removal.removedAt}, ${runId})`;
   }
 
   /** The latest removal of a tag not yet restored, removed after `since`. */
   async restorable(repository: string, tag: string, since: number): Promise<RemovedTag | null> {
-    const [row] = rows(await this.sql`
-      SELECT digest, removed_at FROM removed_tags
+    const [row] = rowsOf(await this.sql`
+      SELECT digest, removed_at FROM ${this.removed}
       WHERE repository = ${repository} AND tag = ${tag} AND restored_at IS NULL AND removed_at > ${since}
       ORDER BY removed_at DESC LIMIT 1`);
-    return row ? { repository, tag, digest: text(row, "digest"), removedAt: number(row, "removed_at") } : null;
+    return row ? { repository, tag, digest: text(row, "digest"), removedAt: num(row, "removed_at") } : null;
   }
 
   async markRestored(repository: string, tag: string, digest: string, now: number): Promise<void> {
-    await this.sql`UPDATE removed_tags SET restored_at = ${now} WHERE repository = ${repository} AND tag = ${tag} AND digest = ${digest} AND restored_at IS NULL`;
+    await this.sql`UPDATE ${this.removed} SET restored_at = ${now} WHERE repository = ${repository} AND tag = ${tag} AND digest = ${digest} AND restored_at IS NULL`;
   }
 
   /** digest → latest removal time of a tag of it (not restored) in the repository */
   async removalsIn(repository: string): Promise<Map<string, number>> {
-    const found = rows(await this.sql`
-      SELECT digest, max(removed_at) AS removed_at FROM removed_tags
+    const found = rowsOf(await this.sql`
+      SELECT digest, max(removed_at) AS removed_at FROM ${this.removed}
       WHERE repository = ${repository} AND restored_at IS NULL GROUP BY digest`);
-    return new Map(found.map((row) => [text(row, "digest"), number(row, "removed_at")]));
+    return new Map(found.map((row: Row) => [text(row, "digest"), num(row, "removed_at")]));
   }
 
   /** Is a removal of a tag of this manifest still within the undo window? */
   async held(repository: string, digest: string, since: number): Promise<boolean> {
-    const [row] = rows(await this.sql`
-      SELECT 1 AS held FROM removed_tags WHERE repository = ${repository} AND digest = ${digest} AND restored_at IS NULL AND removed_at > ${since} LIMIT 1`);
+    const [row] = rowsOf(await this.sql`
+      SELECT 1 AS held FROM ${this.removed} WHERE repository = ${repository} AND digest = ${digest} AND restored_at IS NULL AND removed_at > ${since} LIMIT 1`);
     return row !== undefined;
   }
 
   async saveRun(id: string, startedAt: number, report: unknown): Promise<void> {
-    await this.sql`INSERT INTO runs (id, started_at, report) VALUES (${id}, ${startedAt}, ${JSON.stringify(report)})`;
+    await this.sql`INSERT INTO ${this.runsTable} (id, started_at, report) VALUES (${id}, ${startedAt}, ${JSON.stringify(report)})`;
     // the last 1,000 runs are plenty to look back on
-    await this.sql`DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY started_at DESC LIMIT 1000)`;
+    await this.sql`DELETE FROM ${this.runsTable} WHERE id NOT IN (SELECT id FROM ${this.runsTable} ORDER BY started_at DESC LIMIT 1000)`;
   }
 
   async runs(limit: number): Promise<unknown[]> {
-    const found = rows(await this.sql`SELECT report FROM runs ORDER BY started_at DESC LIMIT ${limit}`);
+    const found = rowsOf(await this.sql`SELECT report FROM ${this.runsTable} ORDER BY started_at DESC LIMIT ${limit}`);
     return found.map((row) => JSON.parse(text(row, "report")) as unknown);
   }
 
+  /**
+   * Claims the scheduled run of `policy` at `now` unless one started less than `minGapMs` ago.
+   * Call it holding the run lease: the read and the write are then never interleaved.
+   */
+  async claimScheduled(policy: number, now: number, minGapMs: number): Promise<boolean> {
+    const table = this.sql(this.tables.schedule);
+    const [row] = rowsOf(await this.sql`SELECT last_run_at FROM ${table} WHERE policy = ${policy}`);
+    if (row && now - num(row, "last_run_at") < minGapMs) return false;
+    await this.sql`INSERT INTO ${table} (policy, last_run_at) VALUES (${policy}, ${now})
+                   ON CONFLICT (policy) DO UPDATE SET last_run_at = EXCLUDED.last_run_at`;
+    return true;
+  }
+
   async close(): Promise<void> {
-    await this.sql.close();
+    if (this.owned) await this.sql.close();
   }
 }

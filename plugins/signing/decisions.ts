@@ -2,6 +2,11 @@
  * Whether a manifest satisfies its policy, cached per repository: a pull that finds its
  * answer here awaits nothing. Any push or delete in a repository drops that repository's
  * answers (a new signature makes its image pullable at once); a reload drops them all.
+ *
+ * Replicas: a push through another replica drops nothing here, so answers there are kept
+ * `maxAgeMs` at most (index.ts: 1 s with a shared database). Deciding again is cheap: verdicts
+ * of signature manifests stay cached by the finder (they are immutable), only the lookups of
+ * the signatures are made again.
  */
 import type { PluginContext } from "../../src/hooks/types.ts";
 import type { Policy } from "./config.ts";
@@ -27,39 +32,61 @@ export interface Decision {
   signatures: SignatureReport[];
 }
 
+interface Answer {
+  decision: Promise<Decision | null>;
+  /** when it was asked for (Date.now()) */
+  at: number;
+}
+
+export interface DecisionsOptions {
+  /** told of each verification made (not of cached answers): its state, e.g. "verified", "unsigned" */
+  verified?: (state: string) => void;
+  /** how long an answer is used (Infinity: until a push, a delete or a reload here drops it) */
+  maxAgeMs?: number;
+}
+
 export class Decisions {
-  private byRepository = new Map<string, Map<string, Promise<Decision | null>>>();
+  private byRepository = new Map<string, Map<string, Answer>>();
+  private readonly verified: (state: string) => void;
+  private readonly maxAgeMs: number;
 
   constructor(
     private readonly registry: PluginContext["registry"],
     private readonly finder: SignatureFinder,
     private readonly store: StateStore,
     private readonly log: PluginContext["log"],
-    /** told of each verification made (not of cached answers): its state, e.g. "verified", "unsigned" */
-    private readonly verified: (state: string) => void = () => {},
-  ) {}
+    options: DecisionsOptions = {},
+  ) {
+    this.verified = options.verified ?? (() => {});
+    this.maxAgeMs = options.maxAgeMs ?? Infinity;
+  }
 
-  /** The cached answer, if any (the hot path of a pull). */
+  /** The cached answer, if any and young enough (the hot path of a pull). */
   cached(repository: string, digest: string): Promise<Decision | null> | undefined {
-    return this.byRepository.get(repository)?.get(digest);
+    const answer = this.byRepository.get(repository)?.get(digest);
+    return answer && Date.now() - answer.at <= this.maxAgeMs ? answer.decision : undefined;
   }
 
   /** The decision for `digest` under `policy`: cached, or made once however many ask at once; null when the manifest is gone. */
   decide(repository: string, digest: string, policy: Policy, depth = 0): Promise<Decision | null> {
-    let answers = this.byRepository.get(repository);
-    const known = answers?.get(digest);
+    const known = this.cached(repository, digest);
     if (known) return known;
+    let answers = this.byRepository.get(repository);
     if (!answers) {
       if (this.byRepository.size >= MAX_CACHED_REPOSITORIES) this.byRepository = new Map();
       answers = new Map();
       this.byRepository.set(repository, answers);
     }
-    const made = this.evaluate(repository, digest, policy, depth).then((decision) => {
-      if (decision) this.record(decision, policy);
+    const made = this.evaluate(repository, digest, policy, depth).then(async (decision) => {
+      if (decision) await this.record(decision, policy);
       return decision;
     });
-    answers.set(digest, made);
-    made.catch(() => answers.delete(digest)); // a failure is not remembered
+    const answer = { decision: made, at: Date.now() };
+    answers.set(digest, answer);
+    // a failure is not remembered
+    made.catch(() => {
+      if (answers.get(digest) === answer) answers.delete(digest);
+    });
     return made;
   }
 
@@ -96,10 +123,10 @@ export class Decisions {
     return { ...base, signatures, state: signatures.length > 0 ? "invalid" : "unsigned", satisfied: false, signer: "" };
   }
 
-  private record(decision: Decision, policy: Policy): void {
+  private async record(decision: Decision, policy: Policy): Promise<void> {
     this.verified(decision.state);
     try {
-      this.store.record(decision.repository, decision.digest, { state: decision.state, policy: policy.label, mode: policy.mode, signer: decision.signer });
+      await this.store.record(decision.repository, decision.digest, { state: decision.state, policy: policy.label, mode: policy.mode, signer: decision.signer });
     } catch (error) {
       this.log("error", "could not record a signature state", { repository: decision.repository, digest: decision.digest, error: String(error) });
     }

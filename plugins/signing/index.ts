@@ -18,6 +18,11 @@ export { loadSigningPolicies, SigningConfigError } from "./config.ts";
 const MAX_CACHED_POLICIES = 10_000;
 /** verdicts depend on the time (certificates' validity, Notation's expiry): checked again this often */
 const CACHE_LIFETIME_MS = 600_000;
+/**
+ * With replicas, how long a verdict is used: a signature pushed (or deleted) through another
+ * replica counts here within this, plus that replica's metadata.cache_ttl for the tag lookups.
+ */
+export const SHARED_VERDICT_MAX_AGE_MS = 1_000;
 
 interface Running {
   decisions: Decisions;
@@ -44,11 +49,15 @@ export function createSigningPlugin(initial: Policy[]): RegistryPlugin {
 
   return {
     name: "signing",
-    setup(ctx: PluginContext) {
-      const store = StateStore.open(ctx.dataDir);
+    async setup(ctx: PluginContext) {
+      // with replicas, recorded states are shared: GET /api/v1/signatures may land on any of them
+      const store = await StateStore.open(ctx.dataDir, ctx.cluster.database);
       const finder = new SignatureFinder(ctx.registry);
       const verifications = ctx.metrics.counter("berth_signature_verifications_total", "Signature verifications made (cached answers not counted), by result.", ["result"]);
-      const decisions = new Decisions(ctx.registry, finder, store, ctx.log, (result) => verifications.inc({ result }));
+      const decisions = new Decisions(ctx.registry, finder, store, ctx.log, {
+        verified: (result) => verifications.inc({ result }),
+        maxAgeMs: ctx.cluster.database ? SHARED_VERDICT_MAX_AGE_MS : Infinity,
+      });
       running = { decisions, finder, store, log: ctx.log };
 
       ctx.before("manifest.get", async (context) => {
@@ -92,9 +101,10 @@ export function createSigningPlugin(initial: Policy[]): RegistryPlugin {
       running?.decisions.forgetAll();
       running?.log("info", "signing policies reloaded", describe(policies));
     },
-    close() {
-      running?.store.close();
+    async close() {
+      const closing = running?.store.close();
       running = null;
+      await closing;
     },
   };
 }

@@ -41,11 +41,11 @@ export function registerRoutes(ctx: PluginContext, deps: RouteDeps): void {
     });
   });
 
-  ctx.route("GET", "/api/v1/signatures", (_request, { url }) => {
+  ctx.route("GET", "/api/v1/signatures", async (_request, { url }) => {
     const repository = url.searchParams.get("repository") ?? "";
     assertRepositoryName(repository);
     const manifests = Object.fromEntries(
-      Object.entries(deps.store.ofRepository(repository)).map(([digest, state]) => [
+      Object.entries(await deps.store.ofRepository(repository)).map(([digest, state]) => [
         digest,
         { state: state.state, policy: state.policy, mode: state.mode, signer: state.signer, checked_at: state.checkedAt },
       ]),

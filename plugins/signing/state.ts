@@ -1,10 +1,14 @@
 /**
- * The last verification state of each (repository, manifest digest), durable in the plugin's
- * own SQLite file (<root>/berth/plugins/signing/state.db), so the UI can show a badge without
- * verifying again. Written when a verification runs (a pull that missed the cache, a push of
- * an image or of a signature, an API call), not on every pull.
+ * The last verification state of each (repository, manifest digest), durable, so the UI can
+ * show a badge without verifying again. Written when a verification runs (a pull that missed
+ * the cache, a push of an image or of a signature, an API call), not on every pull.
+ *
+ * One process keeps it in its own SQLite file (<root>/berth/plugins/signing/state.db).
+ * Replicas keep it in the PostgreSQL database they share (`signing_verification`): it is what
+ * `GET /api/v1/signatures` answers, and behind a load balancer any replica answers that, so
+ * each must see the states the others recorded. The same statements run on both.
  */
-import { Database } from "bun:sqlite";
+import { SQL } from "bun";
 import { join } from "node:path";
 
 export type State = "verified" | "verified-by-index" | "not-required" | "unsigned" | "invalid";
@@ -15,6 +19,7 @@ export interface RecordedState {
   mode: string;
   /** the key or identity that verified it; "" when none */
   signer: string;
+  /** ISO 8601: shown, never compared */
   checkedAt: string;
 }
 
@@ -24,46 +29,65 @@ function isState(value: string): value is State {
   return STATES.includes(value);
 }
 
+const COLUMNS = `repository TEXT NOT NULL, digest TEXT NOT NULL, state TEXT NOT NULL, policy TEXT NOT NULL,
+  mode TEXT NOT NULL, signer TEXT NOT NULL, checked_at TEXT NOT NULL, PRIMARY KEY (repository, digest)`;
+
+function field(row: Record<string, unknown>, key: string): string {
+  const value = row[key];
+  return typeof value === "string" ? value : "";
+}
+
 export class StateStore {
-  private readonly db: Database;
+  private constructor(
+    private readonly sql: SQL,
+    private readonly table: string,
+    /** false for the replicas' shared pool, which Berth closes itself */
+    private readonly owned: boolean,
+  ) {}
 
-  private constructor(db: Database) {
-    this.db = db;
+  /** The shared database when replicas share one (`ctx.cluster.database`), else SQLite in `dataDir`. */
+  static async open(dataDir: string, shared: SQL | null): Promise<StateStore> {
+    if (shared) {
+      // replicas starting together would race on CREATE ... IF NOT EXISTS (a duplicate pg_type row)
+      await shared.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtext(${"berth:signing:schema"}))`;
+        await tx.unsafe(`CREATE TABLE IF NOT EXISTS signing_verification (${COLUMNS})`);
+      });
+      return new StateStore(shared, "signing_verification", false);
+    }
+    const sql = new SQL({ adapter: "sqlite", filename: join(dataDir, "state.db"), create: true, readwrite: true });
+    await sql`PRAGMA journal_mode = WAL`;
+    await sql`PRAGMA synchronous = NORMAL`;
+    await sql`PRAGMA busy_timeout = 5000`;
+    await sql.unsafe(`CREATE TABLE IF NOT EXISTS verification (${COLUMNS}) WITHOUT ROWID`);
+    return new StateStore(sql, "verification", true);
   }
 
-  static open(dataDir: string): StateStore {
-    const db = new Database(join(dataDir, "state.db"), { create: true, strict: true });
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
-    db.exec(`CREATE TABLE IF NOT EXISTS verification (
-      repository TEXT NOT NULL, digest TEXT NOT NULL, state TEXT NOT NULL, policy TEXT NOT NULL,
-      mode TEXT NOT NULL, signer TEXT NOT NULL, checked_at TEXT NOT NULL,
-      PRIMARY KEY (repository, digest)) WITHOUT ROWID`);
-    return new StateStore(db);
-  }
-
-  record(repository: string, digest: string, state: Omit<RecordedState, "checkedAt">): void {
-    this.db
-      .query(`INSERT INTO verification (repository, digest, state, policy, mode, signer, checked_at) VALUES ($repository, $digest, $state, $policy, $mode, $signer, $at)
-        ON CONFLICT (repository, digest) DO UPDATE SET state = excluded.state, policy = excluded.policy, mode = excluded.mode, signer = excluded.signer, checked_at = excluded.checked_at`)
-      .run({ repository, digest, ...state, at: new Date().toISOString() });
+  async record(repository: string, digest: string, state: Omit<RecordedState, "checkedAt">): Promise<void> {
+    const at = new Date().toISOString();
+    await this.sql`
+      INSERT INTO ${this.sql(this.table)} (repository, digest, state, policy, mode, signer, checked_at)
+      VALUES (${repository}, ${digest}, ${state.state}, ${state.policy}, ${state.mode}, ${state.signer}, ${at})
+      ON CONFLICT (repository, digest) DO UPDATE SET state = EXCLUDED.state, policy = EXCLUDED.policy, mode = EXCLUDED.mode,
+        signer = EXCLUDED.signer, checked_at = EXCLUDED.checked_at`;
   }
 
   /** Every recorded manifest of `repository`, by digest. */
-  ofRepository(repository: string): Record<string, RecordedState> {
-    const rows = this.db
-      .query<{ digest: string; state: string; policy: string; mode: string; signer: string; checked_at: string }, { repository: string }>(
-        "SELECT digest, state, policy, mode, signer, checked_at FROM verification WHERE repository = $repository ORDER BY digest",
-      )
-      .all({ repository });
+  async ofRepository(repository: string): Promise<Record<string, RecordedState>> {
+    const result: unknown = await this.sql`
+      SELECT digest, state, policy, mode, signer, checked_at FROM ${this.sql(this.table)}
+      WHERE repository = ${repository} ORDER BY digest`;
     const out: Record<string, RecordedState> = {};
-    for (const row of rows) {
-      if (!isState(row.state)) continue;
-      out[row.digest] = { state: row.state, policy: row.policy, mode: row.mode, signer: row.signer, checkedAt: row.checked_at };
+    for (const row of Array.isArray(result) ? result : []) {
+      if (typeof row !== "object" || row === null) continue;
+      const state = field(row, "state");
+      if (!isState(state)) continue;
+      out[field(row, "digest")] = { state, policy: field(row, "policy"), mode: field(row, "mode"), signer: field(row, "signer"), checkedAt: field(row, "checked_at") };
     }
     return out;
   }
 
-  close(): void {
-    this.db.close();
+  async close(): Promise<void> {
+    if (this.owned) await this.sql.close();
   }
 }
