@@ -1,7 +1,7 @@
 /**
- * Reading values out of result rows without trusting their types, for plugins' own tables:
- * PostgreSQL returns BIGINT (and count(*)) as a string, SQLite as a number; a column may be NULL.
- * (The metadata index has the same readers in src/metadata/rows.ts, which plugins may not import.)
+ * Reading values out of result rows without trusting their types, for the metadata index
+ * (src/metadata/rows.ts re-exports these) and plugins' own tables: PostgreSQL returns BIGINT
+ * (and count(*)) as a string, SQLite as a number; a column may be NULL.
  */
 export type Row = Record<string, unknown>;
 
