@@ -8,6 +8,7 @@
 import { SQL } from "bun";
 import { join } from "node:path";
 import { type Row, num, rowsOf } from "../../src/util/rows.ts";
+import { createSharedTables } from "../../src/util/shared-schema.ts";
 
 /** A text column; another type (a driver's own) as its string. */
 function text(row: Row, column: string): string {
@@ -65,11 +66,7 @@ export class RetentionStore {
   /** The shared database when replicas share one (`ctx.cluster.database`), else SQLite in `dataDir`. */
   static async open(dataDir: string, shared: SQL | null): Promise<RetentionStore> {
     if (shared) {
-      // replicas starting together would race on CREATE ... IF NOT EXISTS (a duplicate pg_type row)
-      await shared.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(hashtext(${"berth:retention:schema"}))`;
-        for (const statement of schema(SHARED_TABLES)) await tx.unsafe(statement);
-      });
+      await createSharedTables(shared, "retention", schema(SHARED_TABLES));
       return new RetentionStore(shared, SHARED_TABLES, false);
     }
     const sql = new SQL({ adapter: "sqlite", filename: join(dataDir, "retention.db"), create: true, readwrite: true });

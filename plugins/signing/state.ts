@@ -10,6 +10,7 @@
  */
 import { SQL } from "bun";
 import { join } from "node:path";
+import { createSharedTables } from "../../src/util/shared-schema.ts";
 
 export type State = "verified" | "verified-by-index" | "not-required" | "unsigned" | "invalid";
 
@@ -48,11 +49,7 @@ export class StateStore {
   /** The shared database when replicas share one (`ctx.cluster.database`), else SQLite in `dataDir`. */
   static async open(dataDir: string, shared: SQL | null): Promise<StateStore> {
     if (shared) {
-      // replicas starting together would race on CREATE ... IF NOT EXISTS (a duplicate pg_type row)
-      await shared.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(hashtext(${"berth:signing:schema"}))`;
-        await tx.unsafe(`CREATE TABLE IF NOT EXISTS signing_verification (${COLUMNS})`);
-      });
+      await createSharedTables(shared, "signing", [`CREATE TABLE IF NOT EXISTS signing_verification (${COLUMNS})`]);
       return new StateStore(shared, "signing_verification", false);
     }
     const sql = new SQL({ adapter: "sqlite", filename: join(dataDir, "state.db"), create: true, readwrite: true });

@@ -15,6 +15,7 @@ import { rowsOf, str } from "../metadata/rows.ts";
 import { BlobClaims } from "./blob-claims.ts";
 import { type LeaseOutcome, Leases } from "./leases.ts";
 import { CLUSTER_SCHEMA } from "./schema.ts";
+import { createSharedTables } from "../util/shared-schema.ts";
 
 export const HEARTBEAT_MS = 3_000;
 export const DEAD_AFTER_MS = 15_000;
@@ -61,7 +62,7 @@ export class Cluster {
 
   static async open(database: MetadataDatabase, options: ClusterOptions): Promise<Cluster> {
     const sql = database.kind === "postgres" ? database.sql : null;
-    if (sql) for (const statement of CLUSTER_SCHEMA) await sql.unsafe(statement);
+    if (sql) await createSharedTables(sql, "cluster", CLUSTER_SCHEMA);
     return new Cluster(sql, options);
   }
 

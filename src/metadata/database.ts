@@ -18,6 +18,7 @@ import { KeyedLock } from "../registry/keyed-lock.ts";
 import { PRIVATE_DIRECTORY_MODE } from "../storage/modes.ts";
 import { type SyncBarrier, syncBarrierFor } from "../storage/sync-barrier.ts";
 import { SCHEMA, SCHEMA_VERSION } from "./schema.ts";
+import { createSharedTables } from "../util/shared-schema.ts";
 
 export type DatabaseKind = "sqlite" | "postgres";
 
@@ -67,7 +68,8 @@ export class MetadataDatabase {
     const database = isSharedDatabase(location)
       ? new MetadataDatabase(await openPostgres(location.url), "postgres", null)
       : new MetadataDatabase(await openSqlite(file), "sqlite", file === ":memory:" ? null : syncBarrierFor(dirname(file)));
-    for (const statement of SCHEMA) await database.sql.unsafe(statement);
+    if (database.kind === "postgres") await createSharedTables(database.sql, "metadata", SCHEMA);
+    else for (const statement of SCHEMA) await database.sql.unsafe(statement);
     await database.sql`INSERT INTO meta (key, value) VALUES ('schema', ${SCHEMA_VERSION}) ON CONFLICT (key) DO NOTHING`;
     return database;
   }

@@ -21,6 +21,7 @@ import type { SQL } from "bun";
 import { join } from "node:path";
 import { openQueueDatabase } from "./queue-database.ts";
 import { num, type Row, rowsOf, str } from "./rows.ts";
+import { createSharedTables } from "./shared-schema.ts";
 
 export type QueueDialect = "sqlite" | "postgres";
 
@@ -73,11 +74,7 @@ export class ClaimedQueue {
   static async open(options: ClaimedQueueOptions): Promise<ClaimedQueue> {
     const { database, replica } = options.home;
     if (database) {
-      // replicas starting together: CREATE TABLE IF NOT EXISTS races on PostgreSQL's catalog
-      await database.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(hashtext(${`berth queue ${options.name}`}))`;
-        for (const statement of options.schema("postgres")) await tx.unsafe(statement);
-      });
+      await createSharedTables(database, `queue ${options.name}`, options.schema("postgres"));
       return new ClaimedQueue("postgres", replica, database, database, false);
     }
     const { ingest, main } = await openQueueDatabase(join(options.dataDir, "queue.db"), options.schema("sqlite"));

@@ -163,9 +163,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       };
       return replica;
     };
-    // the first replica creates the schema alone; the others start together
-    const replicas = [await makeReplica(0)];
-    replicas.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, i) => makeReplica(i + 1)))));
+    // all together, as docker compose starts them: creating the schema and the first token key
+    // on a new database and bucket must not race
+    const replicas = await Promise.all(Array.from({ length: count }, (_, i) => makeReplica(i)));
     const haproxy = await startHaproxy(
       replicas.map((replica) => replica.port),
       options.haproxyLog ? { requestLog: true } : {},
