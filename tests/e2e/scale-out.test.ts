@@ -15,6 +15,8 @@ import { buildTestImage, ensureDocker, exec, pullImage, pushImage as dockerPush,
 import { ACCEPT_ALL_MANIFESTS, call, expectStatus, getManifest, isRecord, MT, putManifest, pushImage, randomBytes, sha256, tagsOf, uniqueName, utf8, type PushedImage } from "../helpers/oci.ts";
 import { expectCopiesBackIdentical, pushLayout, writeMultiArchLayout } from "../helpers/skopeo.ts";
 import { removeDir, tempDir, testWithServerLog } from "../helpers/server.ts";
+import { eventsOf, TestReceiver } from "../plugins/webhook/support.ts";
+import { writeFileSync } from "node:fs";
 
 const available = clusterAvailable();
 /** the bound a tag change through another replica may go unseen (metadata.cache_ttl here) */
@@ -24,19 +26,36 @@ describe.skipIf(!available)("scale-out: three replicas, Ceph RGW, PostgreSQL, HA
   let ceph: CephCluster | null = null;
   let cluster: Cluster | null = null;
   let work = "";
+  let receiver: TestReceiver | null = null;
   const images: string[] = [];
   const test = testWithServerLog(() => cluster?.servers() ?? []);
 
   beforeAll(async () => {
     await ensureDocker();
     work = tempDir("berth-scale-out-");
+    receiver = await TestReceiver.start();
+    // a webhook endpoint for manifests, and a retention policy keeping the newest tag of ret/**
+    const config = join(work, "registry.toml");
+    writeFileSync(config, [
+      "[[webhook.endpoints]]",
+      'name = "ci"',
+      `url = "${receiver.url("/hook")}"`,
+      'ignored_media_types = ["application/octet-stream"]', // blob pushes: only manifests are counted here
+      "",
+      "[[retention.policies]]",
+      'repositories = ["ret/**"]',
+      "  [[retention.policies.rules]]",
+      "  most_recent = 1",
+      "",
+    ].join("\n"));
     ceph = await startCeph();
-    cluster = await startCluster({ replicas: 3, ceph, env: { BERTH_METADATA_CACHE_TTL: `${CACHE_TTL_MS}ms`, BERTH_GC_DELAY: "0s", BERTH_GC_INTERVAL: "1h" } });
+    cluster = await startCluster({ replicas: 3, ceph, env: { BERTH_CONFIG: config, BERTH_METADATA_CACHE_TTL: `${CACHE_TTL_MS}ms`, BERTH_GC_DELAY: "0s", BERTH_GC_INTERVAL: "1h" } });
   }, 300_000);
   afterAll(async () => {
     for (const image of images) await removeImage(image).catch(() => undefined);
     await cluster?.stop();
     await ceph?.stop();
+    await receiver?.down();
     if (work) removeDir(work);
   }, 180_000);
 
@@ -193,6 +212,51 @@ describe.skipIf(!available)("scale-out: three replicas, Ceph RGW, PostgreSQL, HA
     console.info(`${kept} of ${again.length} manifests pushed again during GC kept their blobs; the others were told MANIFEST_BLOB_UNKNOWN`);
     for (const image of pushed) await whole(image);
   }, 240_000);
+
+  test("webhooks: every push through any replica is delivered to the endpoint exactly once", async () => {
+    const { url } = running();
+    const hooks = receiver as TestReceiver;
+    const pushed = await Promise.all(Array.from({ length: 20 }, (_, i) => pushImage(url, `hooked/r${i}`, { tag: "v1" })));
+    const deliveriesOf = (image: PushedImage) =>
+      hooks.on("/hook").flatMap((request) => eventsOf(request).filter((event) => event.action === "push" && event.target.digest === image.digest && event.target.repository === image.repo));
+    await hooks.until(() => pushed.every((image) => deliveriesOf(image).length > 0), 30_000, "a push event for every image");
+    await Bun.sleep(3_000); // a second delivery by another replica would come within this
+    for (const image of pushed) expect(deliveriesOf(image)).toHaveLength(1);
+    const ids = hooks.on("/hook").flatMap((request) => eventsOf(request).map((event) => event.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    // the admin API shows the same deliveries from every replica
+    const listings = await Promise.all(running().replicas.map((replica) => call(replica.url, "/api/webhooks/deliveries?endpoint=ci&status=delivered&limit=1000")));
+    for (const listing of listings) {
+      expectStatus(listing, 200);
+      expect(listing.text).toBe(listings[0]?.text ?? "");
+    }
+  }, 120_000);
+
+  test("retention runs on one replica at a time while pushes go to all; its runs and undo records are the same from every replica", async () => {
+    const { url, replicas } = running();
+    for (const tag of ["a", "b", "c"]) {
+      await pushImage(url, "ret/app", { tag });
+      await Bun.sleep(20); // distinct push times: "most recent" is well defined
+    }
+    const pushing = Promise.all(Array.from({ length: 6 }, (_, i) => pushImage(url, `other/p${i}`, { tag: "v1" })));
+    const runs = await Promise.all(replicas.map((replica) => call(replica.url, "/api/v1/retention/run", { method: "POST" })));
+    await pushing;
+    for (const run of runs) expect([200, 409]).toContain(run.status);
+    expect(runs.some((run) => run.status === 200)).toBe(true);
+    for (const run of runs.filter((r) => r.status === 409)) expect(run.text).toContain("a retention run is in progress on replica");
+    expect(await tagsOf(url, "ret/app")).toEqual(["c"]);
+    const histories = await Promise.all(replicas.map(async (replica) => (await call(replica.url, "/api/v1/retention/runs")).text));
+    for (const history of histories) expect(history).toBe(histories[0] as string);
+    // the tag a run on one replica removed is restored through another (once its cache has moved on)
+    const deadline = Date.now() + CACHE_TTL_MS + 10_000;
+    let restored = await call(replicas[2]?.url ?? url, "/api/v1/repositories/ret/app/tags/b/restore", { method: "POST" });
+    while (restored.status !== 200 && Date.now() < deadline) {
+      await Bun.sleep(200);
+      restored = await call(replicas[2]?.url ?? url, "/api/v1/repositories/ret/app/tags/b/restore", { method: "POST" });
+    }
+    expectStatus(restored, 200);
+    expect((await tagsOf(url, "ret/app"))?.sort()).toEqual(["b", "c"]);
+  }, 120_000);
 
   test("kill -9 of one replica during 24 concurrent pushers: every acknowledged image pulls from the others", async () => {
     const { url, replicas } = running();
