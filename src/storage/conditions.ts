@@ -1,10 +1,10 @@
 /**
  * Conditions of the storage itself, as opposed to a request's fault: a full disk, a read-only
- * mount, a storage root that went away. A write that meets one answers 5xx (clients retry
+ * mount, a storage root that went away, the metadata database out of reach. A write that meets one answers 5xx (clients retry
  * those later) instead of blaming the client, and /healthz reports it.
  */
 
-export type StorageCondition = "full" | "read-only" | "root-missing";
+export type StorageCondition = "full" | "read-only" | "root-missing" | "database-unreachable";
 
 /** Thrown instead of recreating a storage root that is no longer there, or writing into a stranger. */
 export class StorageRootMissingError extends Error {
@@ -20,9 +20,21 @@ export function errnoCode(error: unknown): string | undefined {
   return typeof error.code === "string" ? error.code : undefined;
 }
 
+/**
+ * PostgreSQL (metadata.url) away: Bun.SQL's connection errors, and the server's own "shutting
+ * down" / "starting up" / connection failure states (SQLSTATE classes 57P and 08).
+ */
+function databaseUnreachable(error: unknown): boolean {
+  const code = errnoCode(error) ?? "";
+  if (code.startsWith("ERR_POSTGRES_CONNECTION")) return true;
+  const state = typeof error === "object" && error !== null && "errno" in error ? String(error.errno) : "";
+  return /^(57P0[1-3]|08\d{3})$/.test(state);
+}
+
 /** Which storage condition `error` reports, or null when it is something else. */
 export function storageCondition(error: unknown): StorageCondition | null {
   if (error instanceof StorageRootMissingError) return "root-missing";
+  if (databaseUnreachable(error)) return "database-unreachable";
   switch (errnoCode(error)) {
     case "ENOSPC":
     case "EDQUOT":
@@ -40,4 +52,5 @@ export const CONDITION_MESSAGES: Record<StorageCondition, string> = {
   full: "storage is full",
   "read-only": "storage is read-only",
   "root-missing": "storage root is missing or replaced",
+  "database-unreachable": "the metadata database is unreachable; try again shortly",
 };

@@ -17,6 +17,7 @@ import { expectCopiesBackIdentical, pushLayout, writeMultiArchLayout } from "../
 import { removeDir, tempDir, testWithServerLog } from "../helpers/server.ts";
 import { eventsOf, TestReceiver } from "../plugins/webhook/support.ts";
 import { writeFileSync } from "node:fs";
+import { SQL } from "bun";
 
 const available = clusterAvailable();
 /** the bound a tag change through another replica may go unseen (metadata.cache_ttl here) */
@@ -274,9 +275,13 @@ describe.skipIf(!available)("scale-out: three replicas, Ceph RGW, PostgreSQL, HA
         }
       }
     };
+    const victimId = String(JSON.parse((await call(victim.url, "/api/v1/cluster")).text).replica);
     const all = Promise.all(Array.from({ length: 24 }, (_, n) => pusher(n)));
     await Bun.sleep(1_500);
     await victim.kill("SIGKILL");
+    const database = new SQL(running().databaseUrl, { max: 1 });
+    const leftBy = async () => Number((await database`SELECT count(*) AS n FROM journal WHERE id LIKE ${`${victimId}/%`}`)[0]?.n ?? 0);
+    const leftAtKill = await leftBy();
     await all;
     expect(acknowledged.length).toBeGreaterThan(24);
     console.info(`${acknowledged.length} pushes acknowledged, ${failures.length} cut by the kill`);
@@ -292,6 +297,12 @@ describe.skipIf(!available)("scale-out: three replicas, Ceph RGW, PostgreSQL, HA
         expect(sha256(new Uint8Array(answer.body))).toBe(blob.digest);
       }
     }
+    // what the victim left half done is settled by the others (15 s without a heartbeat, then within 10 s)
+    const settleBy = Date.now() + 60_000;
+    while ((await leftBy()) > 0 && Date.now() < settleBy) await Bun.sleep(500);
+    expect(await leftBy()).toBe(0);
+    await database.close();
+    console.info(`the killed replica left ${leftAtKill} journal entries; the others settled them`);
     // the victim comes back and serves them too
     await victim.restart();
     const sample = acknowledged[0];
