@@ -8,7 +8,8 @@ import { startDistribution } from "../helpers/distribution.ts";
 import { buildTestImage, ensureDocker, pullImage, pushImage, removeImage, runImage, tagImage, type TestImage } from "../helpers/docker.ts";
 import { CEPH_ACCESS_KEY, CEPH_REGION, CEPH_SECRET_KEY, type CephCluster, cephAvailable, startCeph } from "../helpers/ceph.ts";
 import { RunningServers } from "../helpers/process.ts";
-import { randomBytes, sha256 } from "../helpers/oci.ts";
+import { call, pushImage as pushOci, randomBytes, sha256 } from "../helpers/oci.ts";
+import { startS3FaultProxy } from "../helpers/s3-fault-proxy.ts";
 import { startBerth, withServerLog } from "../helpers/server.ts";
 
 const available = cephAvailable();
@@ -65,6 +66,37 @@ describe.skipIf(!available)("Berth on S3 (Ceph RGW)", () => {
       expect((await runImage(pulledRef)).trim()).toBe(image.text);
       await removeImage(pulledRef);
     }), 300_000);
+
+  test("the object store failing under a running Berth: 503 with a clear message, /healthz says so, and all is served again when it recovers", withServerLog(() => servers.list(), async () => {
+      const bucket = await cluster().createBucket();
+      const proxy = startS3FaultProxy(cluster().endpoint);
+      try {
+        const berth = await servers.started(startBerth({ env: s3Env(bucket, { BERTH_STORAGE_S3_ENDPOINT: proxy.endpoint }) }));
+        const before = await pushOci(berth.url, "faults/app", { tag: "v1" });
+        proxy.failing = true;
+        const upload = await call(berth.url, "/v2/faults/app/blobs/uploads/", { method: "POST" });
+        expect(upload.status).toBe(503);
+        expect(upload.text).toContain("the object store is unreachable or busy");
+        const blob = await call(berth.url, `/v2/faults/app/blobs/${before.layers[0]?.digest ?? ""}`);
+        expect(blob.status).toBe(503);
+        const health = await call(berth.url, "/healthz");
+        expect(health.status).toBe(503);
+        expect(health.text).toContain("the bucket does not answer");
+        expect(proxy.refused).toBeGreaterThan(0);
+        proxy.failing = false;
+        const after = await pushOci(berth.url, "faults/app", { tag: "v2" });
+        for (const image of [before, after]) {
+          for (const part of [image.config, ...image.layers]) {
+            const answer = await call(berth.url, `/v2/faults/app/blobs/${part.digest}`);
+            expect(answer.status).toBe(200);
+            expect(sha256(new Uint8Array(answer.body))).toBe(part.digest);
+          }
+        }
+        expect((await call(berth.url, "/healthz")).status).toBe(200);
+      } finally {
+        proxy.stop();
+      }
+    }), 180_000);
 
   test("a bucket written by Distribution 2.8.2's S3 driver is served as it is", withServerLog(() => servers.list(), async () => {
       const bucket = await cluster().createBucket();
