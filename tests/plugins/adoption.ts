@@ -44,11 +44,12 @@ export function filesNamed(dir: string, file: string): string[] {
   return readdirSync(dir).filter((name) => name.startsWith(file)).sort();
 }
 
-/** The adopted copy of `file` in `dir`. @throws Error unless there is exactly one */
+/** The latest adopted copy of `file` in `dir`. @throws Error when there is none */
 export function adoptedCopy(dir: string, file: string): string {
-  const copies = readdirSync(dir).filter((name) => new RegExp(`^${file.replace(".", "\\.")}\\.adopted-\\d{8}T\\d{6}Z$`).test(name));
-  if (copies.length !== 1) throw new Error(`expected one adopted copy of ${file} in ${dir}, found ${JSON.stringify(readdirSync(dir))}`);
-  return join(dir, copies[0] ?? "");
+  const pattern = new RegExp(`^${file.replace(".", "\\.")}\\.adopted-\\d{8}T\\d{6}Z$`);
+  const latest = readdirSync(dir).filter((name) => pattern.test(name)).sort().at(-1);
+  if (latest === undefined) throw new Error(`no adopted copy of ${file} in ${dir}: ${JSON.stringify(readdirSync(dir))}`);
+  return join(dir, latest);
 }
 
 /** Puts the adopted copy back under its name, as if the rename after the commit had failed. */

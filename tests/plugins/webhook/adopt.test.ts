@@ -46,9 +46,9 @@ describe.skipIf(!metadataBackends().includes("postgres"))("webhook deliveries of
     // the single Berth: SQLite in its data directory, written through the queue's own API
     const alone = await DeliveryQueue.open(dir);
     const now = Date.now();
-    [ids.delivered] = await alone.enqueue(event("e1"), ["ci"], now - 3_000);
-    [ids.dead] = await alone.enqueue(event("e2"), ["ci"], now - 2_000);
-    [ids.pending] = await alone.enqueue(event("e3"), ["ci"], now - 1_000);
+    ids.delivered = (await alone.enqueue(event("e1"), ["ci"], now - 3_000)).join();
+    ids.dead = (await alone.enqueue(event("e2"), ["ci"], now - 2_000)).join();
+    ids.pending = (await alone.enqueue(event("e3"), ["ci"], now - 1_000)).join();
     const [delivered, dead] = await alone.due("ci", now, 2, 60_000);
     if (!delivered || !dead) throw new Error("nothing due");
     await alone.markDelivered(delivered.id, { now, statusCode: 204, error: null }, delivered.queuedAt);
