@@ -53,30 +53,31 @@ export async function adoptSqliteFile(database: SQL, adoption: SqliteAdoption): 
   const { file, owner, log } = adoption;
   if (!existsSync(file)) return null;
   let added: Record<string, number>;
-  // readwrite (not readonly): a file a killed process left with a WAL is recovered on open
-  const sqlite = new SQL({ adapter: "sqlite", filename: file, readwrite: true });
+  let sqlite: SQL | null = null;
   try {
+    // readwrite (not readonly): a file a killed process left with a WAL is recovered on open
+    const source = (sqlite = new SQL({ adapter: "sqlite", filename: file, readwrite: true }));
     added = await database.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(hashtext(${`berth adopt ${owner}`}))`;
       const counts: Record<string, number> = {};
-      for (const pair of adoption.tables) counts[pair.to] = await copyTable(sqlite, tx, pair);
+      for (const pair of adoption.tables) counts[pair.to] = await copyTable(source, tx, pair);
       return counts;
     });
   } catch (error) {
     log("warn", `${owner}: the data of a single Berth in ${file} cannot be adopted into the shared database; the file is left in place`, { error: String(error) });
     return null;
   } finally {
-    await sqlite.close().catch(() => undefined);
+    await sqlite?.close().catch(() => undefined);
   }
   const renamed = `${file}.adopted-${compactTime(new Date())}`;
   try {
     renameSync(file, renamed);
     for (const suffix of ["-wal", "-shm"]) if (existsSync(file + suffix)) renameSync(file + suffix, renamed + suffix);
+    log("info", `${owner}: adopted the data of a single Berth into the shared database`, { file, renamed, ...added });
   } catch (error) {
-    // the rows are in; adopting again at the next start skips them
-    log("warn", `${owner}: adopted ${file} but cannot rename it`, { error: String(error) });
+    // the rows are in; adopting the file again at the next start skips them
+    log("warn", `${owner}: adopted the data of a single Berth from ${file} but cannot rename the file`, { error: String(error), ...added });
   }
-  log("info", `${owner}: adopted the data of a single Berth into the shared database`, { file, renamed, ...added });
   return added;
 }
 
