@@ -21,7 +21,7 @@ export function createReplicationPlugin(rules: readonly Rule[]): RegistryPlugin 
     name: "replication",
     async setup(ctx: PluginContext) {
       // alone: SQLite in dataDir; as one of several replicas: the shared database, drained by all
-      const open = await ReplicationQueue.open(ctx.dataDir, ctx.cluster);
+      const open = await ReplicationQueue.open(ctx.dataDir, ctx.cluster, ctx.log);
       queue = open;
       for (const rule of rules) workers.push(new RuleWorker(rule, open, ctx.registry, ctx.log));
 

@@ -10,6 +10,7 @@
  * claims a job before running it (renewing the claim while it runs) and records the outcome
  * only while the claim is its own. Like the webhook queue, every operation is one statement.
  */
+import type { SqliteAdoption } from "../../src/util/adopt-sqlite.ts";
 import { CLAIM_COLUMNS, ClaimedQueue, type QueueDialect, type QueueHome, seqColumn } from "../../src/util/claimed-queue.ts";
 import { num, optNum, optStr, type Row, str } from "../../src/util/rows.ts";
 
@@ -84,9 +85,14 @@ export class ReplicationQueue {
     ({ jobs: this.jobs, rules: this.rules } = TABLES[store.dialect]);
   }
 
-  /** Opens `<dir>/queue.db`, or the shared database's tables when `home.database` is set. */
-  static async open(dir: string, home: QueueHome = { replica: "local", database: null }): Promise<ReplicationQueue> {
-    const store = await ClaimedQueue.open({ home, dataDir: dir, name: "replication", schema, claimedTables: [TABLES.sqlite.jobs] });
+  /**
+   * Opens `<dir>/queue.db`, or the shared database's tables when `home.database` is set; a
+   * `<dir>/queue.db` a single Berth left is then adopted (its jobs and rules' states).
+   */
+  static async open(dir: string, home: QueueHome = { replica: "local", database: null }, log: SqliteAdoption["log"] = () => {}): Promise<ReplicationQueue> {
+    const { sqlite, postgres } = TABLES;
+    const tables = [{ from: sqlite.jobs, to: postgres.jobs, order: ["seq"] }, { from: sqlite.rules, to: postgres.rules }];
+    const store = await ClaimedQueue.open({ home, dataDir: dir, name: "replication", schema, claimedTables: [sqlite.jobs], adopt: { tables, log } });
     return new ReplicationQueue(store);
   }
 

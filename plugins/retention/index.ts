@@ -23,7 +23,7 @@ export function createRetentionPlugin(initial: RetentionConfig): RegistryPlugin 
     name: "retention",
     async setup(ctx: PluginContext) {
       // with replicas, in the database they share: undo and runs are seen from any of them
-      const opened = await RetentionStore.open(ctx.dataDir, ctx.cluster.database);
+      const opened = await RetentionStore.open(ctx.dataDir, ctx.cluster.database, ctx.log);
       store = opened;
       const current = () => config;
       const isImmutable = (repository: string, tag: string) => immutableRuleFor(config, repository, tag) !== null;

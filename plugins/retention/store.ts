@@ -8,6 +8,7 @@
 import { SQL } from "bun";
 import { join } from "node:path";
 import { type Row, num, rowsOf } from "../../src/util/rows.ts";
+import { adoptSqliteFile, type SqliteAdoption } from "../../src/util/adopt-sqlite.ts";
 import { createSharedTables } from "../../src/util/shared-schema.ts";
 
 /** A text column; another type (a driver's own) as its string. */
@@ -63,13 +64,25 @@ export class RetentionStore {
     private readonly owned: boolean,
   ) {}
 
-  /** The shared database when replicas share one (`ctx.cluster.database`), else SQLite in `dataDir`. */
-  static async open(dataDir: string, shared: SQL | null): Promise<RetentionStore> {
+  /**
+   * The shared database when replicas share one (`ctx.cluster.database`), else SQLite in
+   * `dataDir`. On the shared database, the `retention.db` a single Berth left in `dataDir` is
+   * adopted first: its undo records, runs and schedule.
+   */
+  static async open(dataDir: string, shared: SQL | null, log: SqliteAdoption["log"] = () => {}): Promise<RetentionStore> {
+    const file = join(dataDir, "retention.db");
     if (shared) {
       await createSharedTables(shared, "retention", schema(SHARED_TABLES));
+      const tables = [
+        // undo records have no unique key: a removal is the same one when all but restored_at match
+        { from: SQLITE_TABLES.removed, to: SHARED_TABLES.removed, key: ["repository", "tag", "digest", "removed_at", "run_id"] },
+        { from: SQLITE_TABLES.runs, to: SHARED_TABLES.runs },
+        { from: SQLITE_TABLES.schedule, to: SHARED_TABLES.schedule },
+      ];
+      await adoptSqliteFile(shared, { owner: "retention", file, tables, log });
       return new RetentionStore(shared, SHARED_TABLES, false);
     }
-    const sql = new SQL({ adapter: "sqlite", filename: join(dataDir, "retention.db"), create: true, readwrite: true });
+    const sql = new SQL({ adapter: "sqlite", filename: file, create: true, readwrite: true });
     await sql`PRAGMA journal_mode = WAL`;
     await sql`PRAGMA busy_timeout = 5000`;
     for (const statement of schema(SQLITE_TABLES)) await sql.unsafe(statement);

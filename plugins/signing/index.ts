@@ -51,7 +51,7 @@ export function createSigningPlugin(initial: Policy[]): RegistryPlugin {
     name: "signing",
     async setup(ctx: PluginContext) {
       // with replicas, recorded states are shared: GET /api/v1/signatures may land on any of them
-      const store = await StateStore.open(ctx.dataDir, ctx.cluster.database);
+      const store = await StateStore.open(ctx.dataDir, ctx.cluster.database, ctx.log);
       const finder = new SignatureFinder(ctx.registry);
       const verifications = ctx.metrics.counter("berth_signature_verifications_total", "Signature verifications made (cached answers not counted), by result.", ["result"]);
       const decisions = new Decisions(ctx.registry, finder, store, ctx.log, {

@@ -10,6 +10,7 @@
  */
 import { SQL } from "bun";
 import { join } from "node:path";
+import { adoptSqliteFile, type SqliteAdoption } from "../../src/util/adopt-sqlite.ts";
 import { createSharedTables } from "../../src/util/shared-schema.ts";
 
 export type State = "verified" | "verified-by-index" | "not-required" | "unsigned" | "invalid";
@@ -46,13 +47,20 @@ export class StateStore {
     private readonly owned: boolean,
   ) {}
 
-  /** The shared database when replicas share one (`ctx.cluster.database`), else SQLite in `dataDir`. */
-  static async open(dataDir: string, shared: SQL | null): Promise<StateStore> {
+  /**
+   * The shared database when replicas share one (`ctx.cluster.database`), else SQLite in
+   * `dataDir`. On the shared database, the `state.db` a single Berth left in `dataDir` is adopted
+   * first (cheap, and the badges stay until the next verification).
+   */
+  static async open(dataDir: string, shared: SQL | null, log: SqliteAdoption["log"] = () => {}): Promise<StateStore> {
+    const file = join(dataDir, "state.db");
     if (shared) {
       await createSharedTables(shared, "signing", [`CREATE TABLE IF NOT EXISTS signing_verification (${COLUMNS})`]);
+      const tables = [{ from: "verification", to: "signing_verification", order: ["repository", "digest"] }];
+      await adoptSqliteFile(shared, { owner: "signing", file, tables, log });
       return new StateStore(shared, "signing_verification", false);
     }
-    const sql = new SQL({ adapter: "sqlite", filename: join(dataDir, "state.db"), create: true, readwrite: true });
+    const sql = new SQL({ adapter: "sqlite", filename: file, create: true, readwrite: true });
     await sql`PRAGMA journal_mode = WAL`;
     await sql`PRAGMA synchronous = NORMAL`;
     await sql`PRAGMA busy_timeout = 5000`;

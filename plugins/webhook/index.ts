@@ -46,7 +46,7 @@ export function createWebhookPlugin(config: WebhookConfig): RegistryPlugin {
     name: "webhook",
     async setup(ctx: PluginContext) {
       // alone: SQLite in dataDir; as one of several replicas: the shared database, drained by all
-      const open = await DeliveryQueue.open(ctx.dataDir, ctx.cluster);
+      const open = await DeliveryQueue.open(ctx.dataDir, ctx.cluster, ctx.log);
       queue = open;
       log = ctx.log;
       observe = webhookMetrics(ctx, open, () => endpoints.map(({ endpoint }) => endpoint.name));

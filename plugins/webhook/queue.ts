@@ -18,6 +18,7 @@
  * status lost in a power cut only means one more send). On PostgreSQL each is a durable commit.
  */
 import type { RegistryEvent } from "../../src/hooks/types.ts";
+import type { SqliteAdoption } from "../../src/util/adopt-sqlite.ts";
 import { CLAIM_COLUMNS, ClaimedQueue, type QueueDialect, type QueueHome, seqColumn } from "../../src/util/claimed-queue.ts";
 import { num, optNum, optStr, type Row, str } from "../../src/util/rows.ts";
 import { readStoredEvent } from "./stored-event.ts";
@@ -102,10 +103,12 @@ export class DeliveryQueue {
 
   /**
    * Opens (creating when needed) the queue: `<dir>/queue.db`, or the shared database's
-   * `webhook_deliveries` when `home.database` is set.
+   * `webhook_deliveries` when `home.database` is set; a `<dir>/queue.db` a single Berth left is
+   * then adopted (every delivery, with its id: X-Berth-Delivery stays the same).
    */
-  static async open(dir: string, home: QueueHome = { replica: "local", database: null }): Promise<DeliveryQueue> {
-    const store = await ClaimedQueue.open({ home, dataDir: dir, name: "webhook", schema, claimedTables: [TABLE.sqlite] });
+  static async open(dir: string, home: QueueHome = { replica: "local", database: null }, log: SqliteAdoption["log"] = () => {}): Promise<DeliveryQueue> {
+    const adopt = { tables: [{ from: TABLE.sqlite, to: TABLE.postgres, order: ["seq"] }], log };
+    const store = await ClaimedQueue.open({ home, dataDir: dir, name: "webhook", schema, claimedTables: [TABLE.sqlite], adopt });
     return new DeliveryQueue(store);
   }
 

@@ -35,7 +35,8 @@ rebuild them), into an empty database only, in one transaction. Changes a stop i
 The source is what serve would read (--config, BERTH_* variables); FILE is read alone
 (BERTH_* and REGISTRY_* variables describe the source; AWS_* credentials apply to both).
 No server may run on the source: migrate takes its storage root's lock. Start the target's
-servers when migrate has finished. Plugins' data (<storage.root>/berth/plugins) stays local.
+servers when migrate has finished. Plugins' data (<storage.root>/berth/plugins) is not copied:
+the first replica started on this storage root adopts it into the shared database.
 
   --storage-only    copy the storage alone (the index is already shared, or is rebuilt)
   --metadata-only   copy the index alone
@@ -200,8 +201,9 @@ function printNextSteps(source: Place, target: Place, options: MigrateOptions): 
     `berth migrate: done. Serve from the target from now on (berth serve --config ${options.to}, the same file on every replica):`,
     `  storage ${to.storage}; metadata ${options.metadata ? to.metadata : "not copied (--storage-only)"}`,
     "  Stop using the source: what it changes later is not in the target (run migrate again into an empty database to copy it anew).",
-    `  Plugins' data (webhook queue, retention runs, replication queues, signing verdicts) under ${source.root}/berth/plugins`,
-    `  is local to one process and was not copied: move it to <storage.root>/berth/plugins of the process that should keep it.`,
+    `  Plugins' data (webhook queue, replication queue, retention undo records and runs, signing states) under ${source.root}/berth/plugins`,
+    `  was not copied: start the first replica with storage.root = ${source.root} (or move berth/plugins to its storage.root)`,
+    "  and it adopts that data into the shared database once.",
   ];
   if (!options.metadata) lines.push("  Without the index the target builds one from the storage at its first start, with no robots and namespaces unless its database has them.");
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -19,6 +19,7 @@
  */
 import type { SQL } from "bun";
 import { join } from "node:path";
+import { adoptSqliteFile, type SqliteAdoption, type TablePair } from "./adopt-sqlite.ts";
 import { openQueueDatabase } from "./queue-database.ts";
 import { num, type Row, rowsOf, str } from "./rows.ts";
 import { createSharedTables } from "./shared-schema.ts";
@@ -44,8 +45,14 @@ export interface ClaimedQueueOptions {
   schema(dialect: QueueDialect): readonly string[];
   /** tables whose rows are claimed; SQLite files made before claims existed get the columns */
   claimedTables: readonly string[];
+  /**
+   * on the shared database: the tables of the SQLite file a single Berth left in `dataDir`,
+   * taken in once (src/util/adopt-sqlite.ts); queue order kept, `seq` renumbered, claims cleared
+   */
+  adopt?: { tables: readonly TablePair[]; log: SqliteAdoption["log"] };
 }
 
+const QUEUE_FILE = "queue.db";
 const SERVER_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /** The queue-order key: increasing, never reused (a deleted row's number is not given again). */
@@ -75,9 +82,13 @@ export class ClaimedQueue {
     const { database, replica } = options.home;
     if (database) {
       await createSharedTables(database, `queue ${options.name}`, options.schema("postgres"));
+      if (options.adopt) {
+        const tables = options.adopt.tables.map((pair) => ({ ...pair, omit: [...(pair.omit ?? []), "seq", "claimed_by", "claimed_until"] }));
+        await adoptSqliteFile(database, { owner: options.name, file: join(options.dataDir, QUEUE_FILE), tables, log: options.adopt.log });
+      }
       return new ClaimedQueue("postgres", replica, database, database, false);
     }
-    const { ingest, main } = await openQueueDatabase(join(options.dataDir, "queue.db"), options.schema("sqlite"));
+    const { ingest, main } = await openQueueDatabase(join(options.dataDir, QUEUE_FILE), options.schema("sqlite"));
     for (const table of options.claimedTables) {
       const columns = rowsOf(await main.unsafe(`PRAGMA table_info(${table})`)).map((row) => str(row, "name"));
       if (!columns.includes("claimed_by")) await main.unsafe(`ALTER TABLE ${table} ADD COLUMN claimed_by TEXT`);
