@@ -221,6 +221,12 @@ export class MetadataIndex {
     if (!this.reviewing.has(d) && !this.options.journalOwner) return;
     const reviewAt = Date.now() + this.options.delayMs;
     try {
+      if (this.options.journalOwner) {
+        // one statement, no transaction around it: for the usual blob, in no queue, it changes
+        // no row, writes no log and so waits for no flush on PostgreSQL
+        await this.database.sql`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`;
+        return;
+      }
       // not durable: a read must not wait for the disk, and a lost delay only makes a review come
       // sooner, where GC checks the references again under the blob's lock
       await this.database.write((tx) => tx`UPDATE blobs SET review_at = ${reviewAt} WHERE digest = ${d} AND review_at IS NOT NULL`, { durable: false });
