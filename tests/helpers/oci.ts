@@ -606,6 +606,16 @@ export function listTree(dir: string, limit = 200_000): string[] {
 }
 
 /** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes. */
+/** Polls `check` every 50 ms until it holds; @throws Error naming `what` after `limitMs`. */
+export async function eventually(what: string, check: () => Promise<boolean> | boolean, limitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`never happened within ${limitMs} ms: ${what}`);
+}
+
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {

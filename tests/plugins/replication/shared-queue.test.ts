@@ -11,6 +11,7 @@ import { RuleWorker } from "../../../plugins/replication/worker.ts";
 import type { RegistryReader } from "../../../src/hooks/types.ts";
 import { createTestDatabase, metadataBackends, type TestDatabase } from "../../helpers/postgres.ts";
 import { removeDir, tempDir } from "../../helpers/server.ts";
+import { eventually } from "../../helpers/oci.ts";
 
 const onPostgres = metadataBackends().includes("postgres");
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -70,15 +71,6 @@ function startWorker(rule: Rule, queue: ReplicationQueue): RuleWorker {
   worker.start();
   cleanups.push(() => worker.stop());
   return worker;
-}
-
-async function eventually(what: string, check: () => Promise<boolean> | boolean, limitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`never happened within ${limitMs} ms: ${what}`);
 }
 
 const digest = (i: number) => `sha256:${i.toString(16).padStart(64, "0")}`;

@@ -2,23 +2,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { DeliveryQueue } from "../../../plugins/webhook/queue.ts";
-import type { RegistryEvent } from "../../../src/hooks/types.ts";
 import { removeDir, tempDir } from "../../helpers/server.ts";
+import { queuedEvent as event } from "./support.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
-
-function event(id: string): RegistryEvent {
-  return {
-    id,
-    timestamp: new Date().toISOString(),
-    action: "push",
-    target: { mediaType: "application/octet-stream", digest: `sha256:${"a".repeat(64)}`, size: 1, length: 1, repository: "app", url: "http://r/v2/app" },
-    request: { id: "r", addr: "127.0.0.1", host: "r", method: "PUT", useragent: "test" },
-    actor: { name: "" },
-    source: { addr: "r:5000", instanceID: "i" },
-  };
-}
 
 describe("webhook queue pruning", () => {
   test("delivered rows go after keep_delivered, dead rows after keep_dead, pending rows never", async () => {

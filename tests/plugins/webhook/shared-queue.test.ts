@@ -14,10 +14,12 @@ import { EndpointWorker, type Sender } from "../../../plugins/webhook/worker.ts"
 import { send } from "../../../plugins/webhook/sender.ts";
 import { Leases } from "../../../src/cluster/leases.ts";
 import { CLUSTER_SCHEMA } from "../../../src/cluster/schema.ts";
-import type { PluginContext, RegistryEvent, RouteHandler } from "../../../src/hooks/types.ts";
+import type { PluginContext, RouteHandler } from "../../../src/hooks/types.ts";
 import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { createTestDatabase, metadataBackends, type TestDatabase } from "../../helpers/postgres.ts";
 import { removeDir, tempDir } from "../../helpers/server.ts";
+import { queuedEvent as event } from "./support.ts";
+import { eventually } from "../../helpers/oci.ts";
 
 const onPostgres = metadataBackends().includes("postgres");
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -27,18 +29,6 @@ afterEach(async () => {
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function event(id: string): RegistryEvent {
-  return {
-    id,
-    timestamp: new Date().toISOString(),
-    action: "push",
-    target: { mediaType: "application/octet-stream", digest: `sha256:${"a".repeat(64)}`, size: 1, length: 1, repository: "app", url: "http://r/v2/app" },
-    request: { id: "r", addr: "127.0.0.1", host: "r", method: "PUT", useragent: "test" },
-    actor: { name: "" },
-    source: { addr: "r:5000", instanceID: "i" },
-  };
-}
 
 /** A receiver on loopback that counts each X-Berth-Delivery it gets. */
 function startReceiver(delayMs = 0): { url: string; seen: Map<string, number>; total: () => number } {
@@ -88,15 +78,6 @@ function startWorker(endpoint: Endpoint, queue: DeliveryQueue, sender: Sender = 
   worker.start();
   cleanups.push(() => worker.stop());
   return worker;
-}
-
-async function eventually(what: string, check: () => Promise<boolean> | boolean, limitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`never happened within ${limitMs} ms: ${what}`);
 }
 
 /** The admin API of one replica, called without HTTP. */

@@ -6,12 +6,29 @@
 import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RegistryEvent } from "../../../src/hooks/types.ts";
 
 export const USER_AGENT = "berth-webhook-test/1";
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
 export const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
 export const DISTRIBUTION_EVENTS = "application/vnd.docker.distribution.events.v1+json";
+
+// ---------------------------------------------------------------------------------------------
+// an event as the queue stores it
+
+/** A push event with this id (the queue tests' item). */
+export function queuedEvent(id: string): RegistryEvent {
+  return {
+    id,
+    timestamp: new Date().toISOString(),
+    action: "push",
+    target: { mediaType: "application/octet-stream", digest: `sha256:${"a".repeat(64)}`, size: 1, length: 1, repository: "app", url: "http://r/v2/app" },
+    request: { id: "r", addr: "127.0.0.1", host: "r", method: "PUT", useragent: "test" },
+    actor: { name: "" },
+    source: { addr: "r:5000", instanceID: "i" },
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // the receiver
