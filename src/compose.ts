@@ -21,7 +21,7 @@ import { PluginRoutes } from "./plugins-host/routes.ts";
 import { createUiHandler } from "./ui/handler.ts";
 import { type StartedPlugins, startPlugins } from "./plugins-host/start.ts";
 import { type DatabaseLocation, isSharedDatabase } from "./metadata/database.ts";
-import { Cluster, newReplicaId } from "./cluster/cluster.ts";
+import { Cluster, replicaIdFor } from "./cluster/cluster.ts";
 import { type IndexOptions, MetadataIndex } from "./metadata/index.ts";
 import { errnoCode, storageCondition } from "./storage/conditions.ts";
 import { PullThroughCache } from "./proxy/proxy.ts";
@@ -89,8 +89,9 @@ export async function composeRegistry({ loaded, log, instanceAddr, driver: given
     publicUrl: resolved.http.publicUrl,
   };
   const location = { url: resolved.metadata.url, root: resolved.storage.root, inMemory: resolved.storage.driver === "inmemory" };
-  const replica = newReplicaId();
-  const journalOwner = isSharedDatabase(location) ? { journalOwner: replica } : {};
+  const shared = isSharedDatabase(location);
+  const replica = replicaIdFor(shared && !location.inMemory ? resolved.storage.root : null);
+  const journalOwner = shared ? { journalOwner: replica } : {};
   const index = await openIndex(location, { delayMs: resolved.gc.delayMs, syncTree: () => driver.sync(), ...journalOwner }, log);
   const cluster = await Cluster.open(index.database, { replica, log, addr: instanceAddr, gcDelayMs: resolved.gc.delayMs });
   await cluster.start();

@@ -8,7 +8,9 @@
  * is dead, and what it left half done (journal entries, leases, blob claims) is taken over.
  */
 import type { SQL } from "bun";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { dirname, join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { MetadataDatabase } from "../metadata/database.ts";
 import { rowsOf, str } from "../metadata/rows.ts";
@@ -22,9 +24,24 @@ export const DEAD_AFTER_MS = 15_000;
 
 export type { LeaseOutcome } from "./leases.ts";
 
-/** A process's name among the replicas: host, pid and a random part (a restart is a new replica). */
-export function newReplicaId(): string {
-  return `${hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+/**
+ * This replica's name: kept in `<storage.root>/berth/replica-id` (local state, one process per
+ * root), so a replica restarted after a crash knows the journal entries it left as its own and
+ * settles them at once. Without a local root (the in-memory driver), a new name per process.
+ */
+export function replicaIdFor(root: string | null): string {
+  const made = `${hostname()}-${crypto.randomUUID().slice(0, 8)}`;
+  if (root === null) return made;
+  const file = join(root, "berth", "replica-id");
+  try {
+    const kept = readFileSync(file, "utf8").trim();
+    if (/^[\w.-]{1,200}$/.test(kept)) return kept;
+  } catch {
+    // not made yet
+  }
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${made}\n`, { mode: 0o600 });
+  return made;
 }
 
 export interface ClusterOptions {

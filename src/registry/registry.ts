@@ -239,7 +239,8 @@ export class Registry {
 
   /** Settles interrupted changes; builds the index in the background when it never was (see listings.ts). */
   async start(options: { onBuilt?: (error: unknown) => void } = {}): Promise<{ recovered: number; built: Promise<void> }> {
-    const started = await this.listings.start(options.onBuilt, await this.abandonedOwners());
+    // at start nothing of this process is in flight: what its name left (a crash) is settled too
+    const started = await this.listings.start(options.onBuilt, await this.abandonedOwners(true));
     const swept = started.built.then(() => this.listings.sweep()).then((names) => names.forEach((name) => this.catalog.add(name)));
     return { ...started, built: swept };
   }
@@ -261,10 +262,11 @@ export class Registry {
   }
 
   /** Journal owners that are not a live replica (everything, for one process). */
-  private async abandonedOwners(): Promise<(owner: string) => boolean> {
+  private async abandonedOwners(ownToo = false): Promise<(owner: string) => boolean> {
     if (!this.cluster?.shared) return () => true;
+    const self = this.cluster.replica;
     const alive = await this.cluster.alive();
-    return (owner) => !alive.has(owner);
+    return (owner) => (ownToo && owner === self) || !alive.has(owner);
   }
 
   /** Builds the metadata index from the tree (`berth index rebuild`). */
