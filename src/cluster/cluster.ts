@@ -103,6 +103,16 @@ export class Cluster {
     return new Set([this.replica, ...rows.map((row) => str(row, "id"))]);
   }
 
+  /**
+   * Which journal owners left changes no one will finish: replicas not alive (with `ownToo`,
+   * this one as well: at start nothing of it is in flight). One process: every owner.
+   */
+  async abandoned({ ownToo = false }: { ownToo?: boolean } = {}): Promise<(owner: string) => boolean> {
+    if (!this.sql) return () => true;
+    const alive = await this.alive();
+    return (owner) => (ownToo && owner === this.replica) || !alive.has(owner);
+  }
+
   /** Every replica's row, for the status API. */
   async replicas(): Promise<Array<{ id: string; addr: string; startedAt: number; seenAt: number; alive: boolean }>> {
     if (!this.sql) return [];

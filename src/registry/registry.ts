@@ -25,7 +25,7 @@ import type { MetadataIndex } from "../metadata/index.ts";
 import type { TreeReader } from "../metadata/tree.ts";
 import { BlobLocks } from "./blob-locks.ts";
 import type { Cluster } from "../cluster/cluster.ts";
-import { GcRunningElsewhere } from "../gc/collector.ts";
+import { ClusterGc } from "../gc/cluster-runs.ts";
 import { ReferrersIndex } from "./referrers.ts";
 import { IndexReads } from "./index-reads.ts";
 import { FactReader, type FactsPage, type FactsRequest, type RepositorySort, type TagSort, unknownRepository } from "./repository-facts.ts";
@@ -40,9 +40,6 @@ import type { HealthReport, PutManifestOptions, RegistryOptions } from "./option
 export type { BlobInfo, ContentRange, HealthReport, RegistryOptions, GcOptions, GcReport, GcStatus, Page, PageRequest, PreparedManifest, PutManifestOptions, Reference, StoredManifest };
 export type { FactsPage, FactsRequest, ManifestDetails, RepositoryDeleteReport, RepositoryFacts, RepositorySort, TagFacts, TagSort, UsageFacts };
 
-/** How many times (a second apart) a backup waits for another replica's GC run to end. */
-const PAUSE_ATTEMPTS = 600;
-
 /** Who GC's manifest deletes are by, in events and tag history. */
 const GC_REQUEST: RequestInfo = { id: "", addr: "", host: "", method: "DELETE", useragent: "", actor: "berth:gc" };
 
@@ -55,7 +52,7 @@ export class Registry {
   private readonly blobLocks: BlobLocks;
   private readonly tree: TreeReader;
   private readonly listings: Listings;
-  private readonly collector: GarbageCollector;
+  private readonly gcRuns: ClusterGc;
   private readonly events: RegistryEvents;
   private readonly manifestOperations: ManifestOperations;
   private readonly facts: FactReader;
@@ -91,7 +88,8 @@ export class Registry {
     this.blobOperations = new BlobOperations({ driver, blobs: this.blobs, uploads, index, tree, blobLocks, repositoryLocks }, this.events);
     this.removal = new RepositoryRemoval({ driver, index, tree, manifests, catalog, listings, repositoryLocks }, this.events);
     const deleteForGc = (repository: string, digest: string) => this.deleteManifest(repository, { digest: parseDigest(digest) }, { ...GC_REQUEST, id: crypto.randomUUID() });
-    this.collector = new GarbageCollector({ driver, index, tree, blobLocks, untaggedMs: options.gcUntaggedMs ?? null, deleteManifest: deleteForGc });
+    const collector = new GarbageCollector({ driver, index, tree, blobLocks, untaggedMs: options.gcUntaggedMs ?? null, deleteManifest: deleteForGc });
+    this.gcRuns = new ClusterGc(collector, cluster);
   }
 
   /** HEAD (no hook) or GET (asks blob.get) of a blob linked into the repository. */
@@ -240,7 +238,7 @@ export class Registry {
   /** Settles interrupted changes; builds the index in the background when it never was (see listings.ts). */
   async start(options: { onBuilt?: (error: unknown) => void } = {}): Promise<{ recovered: number; built: Promise<void> }> {
     // at start nothing of this process is in flight: what its name left (a crash) is settled too
-    const started = await this.listings.start(options.onBuilt, await this.abandonedOwners(true));
+    const started = await this.listings.start(options.onBuilt, await this.abandonedOwners({ ownToo: true }));
     const swept = started.built.then(() => this.listings.sweep()).then((names) => names.forEach((name) => this.catalog.add(name)));
     return { ...started, built: swept };
   }
@@ -261,12 +259,8 @@ export class Registry {
     return this.listings.settleAbandoned(await this.abandonedOwners());
   }
 
-  /** Journal owners that are not a live replica (everything, for one process). */
-  private async abandonedOwners(ownToo = false): Promise<(owner: string) => boolean> {
-    if (!this.cluster?.shared) return () => true;
-    const self = this.cluster.replica;
-    const alive = await this.cluster.alive();
-    return (owner) => (ownToo && owner === self) || !alive.has(owner);
+  private abandonedOwners(options: { ownToo?: boolean } = {}): Promise<(owner: string) => boolean> {
+    return this.cluster ? this.cluster.abandoned(options) : Promise.resolve(() => true);
   }
 
   /** Builds the metadata index from the tree (`berth index rebuild`). */
@@ -277,7 +271,7 @@ export class Registry {
   /** One garbage-collection run now (waits for a run in progress first); see src/gc/collector.ts. */
   async collectGarbage(options: GcOptions = {}): Promise<GcReport> {
     if (!options.dryRun) this.assertWritable();
-    const report = await this.gcLease(() => this.collector.run(options));
+    const report = await this.gcRuns.run(options);
     for (const observe of this.gcObservers) observe(report);
     return report;
   }
@@ -286,43 +280,8 @@ export class Registry {
    * Keeps GC from running until the returned release is called (after a run in progress ends):
    * here, and with replicas on every one of them (it holds their GC lease).
    */
-  async pauseGc(): Promise<() => void> {
-    const release = await this.collector.hold();
-    if (!this.cluster?.shared) return release;
-    const cluster = this.cluster;
-    let releaseLease!: () => void;
-    const released = new Promise<void>((resolve) => (releaseLease = resolve));
-    const held = new Promise<void>((resolve, reject) => {
-      const attempt = async (tries: number): Promise<void> => {
-        const outcome = await cluster.exclusive("gc", () => {
-          resolve();
-          return released;
-        });
-        if (outcome.ran) return;
-        if (tries >= PAUSE_ATTEMPTS) throw new GcRunningElsewhere(outcome.holder);
-        await Bun.sleep(1_000);
-        return attempt(tries + 1);
-      };
-      attempt(1).catch(reject);
-    });
-    try {
-      await held;
-    } catch (error) {
-      release();
-      throw error;
-    }
-    return () => {
-      releaseLease();
-      release();
-    };
-  }
-
-  /** With replicas, one GC run at a time among them (a lease); @throws GcRunningElsewhere */
-  private async gcLease<T>(run: () => Promise<T>): Promise<T> {
-    if (!this.cluster?.shared) return run();
-    const outcome = await this.cluster.exclusive("gc", run);
-    if (!outcome.ran) throw new GcRunningElsewhere(outcome.holder);
-    return outcome.value;
+  pauseGc(): Promise<() => void> {
+    return this.gcRuns.hold();
   }
 
   /** Told of every finished GC run (metrics, audit). */
