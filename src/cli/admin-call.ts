@@ -9,7 +9,7 @@ import { composeRegistry } from "../compose.ts";
 import { loadConfiguration } from "../config/load.ts";
 import { createLogger } from "../log.ts";
 import { lockStorageRoot, RootLockedError } from "../storage/root-lock.ts";
-import { ServerClient, ServerRefused } from "./server-client.ts";
+import { firstError, parseJson, ServerClient, ServerRefused } from "./server-client.ts";
 
 export type AdminMethod = "GET" | "POST" | "DELETE";
 
@@ -51,21 +51,4 @@ export async function adminCall(configFile: string | undefined, method: AdminMet
   } finally {
     await composed.close();
   }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function firstError(body: unknown): { code: string; message: string } | null {
-  if (typeof body !== "object" || body === null || !("errors" in body) || !Array.isArray(body.errors)) return null;
-  const first: unknown = body.errors[0];
-  if (typeof first !== "object" || first === null) return null;
-  const code = "code" in first && typeof first.code === "string" ? first.code : "";
-  const message = "message" in first && typeof first.message === "string" ? first.message : "";
-  return { code, message };
 }

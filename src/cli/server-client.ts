@@ -122,7 +122,8 @@ export class ServerClient {
   }
 }
 
-function parseJson(text: string): unknown {
+/** The JSON of an answer's body, or undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -131,7 +132,7 @@ function parseJson(text: string): unknown {
 }
 
 /** The first `{code, message}` of an error envelope `{"errors": [...]}`, or null. */
-function firstError(body: unknown): { code: string; message: string } | null {
+export function firstError(body: unknown): { code: string; message: string } | null {
   const errors = fieldsOf(body)?.errors;
   const first = Array.isArray(errors) ? fieldsOf(errors[0]) : null;
   if (!first) return null;
