@@ -31,14 +31,18 @@ export class BlobClaims {
   async pin(digests: readonly string[]): Promise<void> {
     if (digests.length === 0) return;
     const pinMs = Math.max(this.delayMs, MIN_PIN_MS);
-    await this.sql`
+    // only a blob in the GC queue can be claimed: the others need no look at the claims (a claimed
+    // blob whose row is already gone is gone from the storage too: GC deletes the row last)
+    const queued = rowsOf(await this.sql`
       UPDATE blobs SET review_at = ${Date.now() + pinMs}
-      WHERE digest IN ${this.sql(digests)} AND review_at IS NOT NULL`;
+      WHERE digest IN ${this.sql(digests)} AND review_at IS NOT NULL
+      RETURNING digest`).map((row) => str(row, "digest"));
+    if (queued.length === 0) return;
     const deadline = Date.now() + CLAIM_STALE_MS + 5_000;
     while (Date.now() < deadline) {
       const claimed = rowsOf(await this.sql`
         SELECT digest FROM cluster_blob_claims
-        WHERE digest IN ${this.sql(digests)} AND claimed_at > (extract(epoch from clock_timestamp()) * 1000)::bigint - ${CLAIM_STALE_MS}`);
+        WHERE digest IN ${this.sql(queued)} AND claimed_at > (extract(epoch from clock_timestamp()) * 1000)::bigint - ${CLAIM_STALE_MS}`);
       if (claimed.length === 0) return;
       await Bun.sleep(WAIT_STEP_MS);
     }
